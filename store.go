@@ -1,0 +1,130 @@
+package bluehelm
+
+import (
+	"context"
+	"time"
+)
+
+// The store contract. Every implementation (sqlite/, later postgres/) must pass the
+// storetest suite. Consumers should declare the smaller interface they need.
+//
+// Writes that change a record take the audit entry describing the change; the store
+// chains it (AuditEntry.Chain) and writes it in the same transaction as the change,
+// so there is never a change without its audit entry nor an entry without its change.
+// A write that returns nil is durable: it survives kill -9 of the process.
+
+// IncidentFilter selects incidents. Viewer applies the access rule inside the query,
+// so pages are full and counts honest.
+type IncidentFilter struct {
+	Viewer     Principal
+	BBox       *BBox
+	From, To   time.Time // occurred_start within [From, To); zero means open
+	Categories []Category
+	Statuses   []Status
+	Text       string // full-text query over title, narrative, place and actor names
+	Cursor     string // opaque, from the previous page's NextCursor
+	Limit      int    // 1..1000; 0 means 100
+}
+
+// IncidentPage is one page of incidents, newest occurred_start first.
+type IncidentPage struct {
+	Incidents  []*Incident `json:"incidents"`
+	NextCursor string      `json:"next_cursor,omitempty"`
+}
+
+type IncidentStore interface {
+	// CreateIncident sets inc.ID and inc.Version = 1 and stores revision 1.
+	CreateIncident(ctx context.Context, inc *Incident, a AuditEntry) error
+	// UpdateIncident stores inc as version inc.Version+1 if the stored version is
+	// still inc.Version (ECONFLICT otherwise), recording a revision with action.
+	UpdateIncident(ctx context.Context, inc *Incident, action string, a AuditEntry) error
+	// Incident returns one incident regardless of access (callers check CanSee).
+	Incident(ctx context.Context, id int64) (*Incident, error)
+	IncidentRevisions(ctx context.Context, id int64) ([]Revision, error)
+	FindIncidents(ctx context.Context, f IncidentFilter) (*IncidentPage, error)
+	// ImportIncidents inserts or updates incidents keyed by ExternalID (required) in one
+	// transaction; re-importing the same rows changes nothing.
+	ImportIncidents(ctx context.Context, incs []*Incident, a AuditEntry) (created, updated int, err error)
+}
+
+// PositionQuery selects stored positions: one uid or one box, in a time range.
+type PositionQuery struct {
+	UID      string
+	BBox     *BBox
+	From, To time.Time
+	Limit    int
+}
+
+type TrackStore interface {
+	// AppendPositions stores a batch of reports, group-committed with other
+	// concurrent callers; it returns once the batch is durable. Tracks whose metadata
+	// changed are upserted in the same transaction.
+	AppendPositions(ctx context.Context, tracks []Track, ps []Position) error
+	// Positions returns stored history in time order. Viewer filtering is done by the
+	// caller through the tracks' markings.
+	Positions(ctx context.Context, q PositionQuery) ([]Position, error)
+	// LatestStates returns the latest position of every track: the live picture at start.
+	LatestStates(ctx context.Context) ([]TrackState, error)
+	Tracks(ctx context.Context) ([]Track, error)
+}
+
+type AreaStore interface {
+	CreateArea(ctx context.Context, a *Area, e AuditEntry) error
+	UpdateArea(ctx context.Context, a *Area, e AuditEntry) error // optimistic on a.Version
+	DeleteArea(ctx context.Context, id int64, version int, e AuditEntry) error
+	Area(ctx context.Context, id int64) (*Area, error)
+	Areas(ctx context.Context) ([]*Area, error)
+}
+
+// AlertFilter selects alerts; Viewer applies the access rule.
+type AlertFilter struct {
+	Viewer Principal
+	States []AlertState
+	Since  time.Time
+	Limit  int
+}
+
+type AlertStore interface {
+	CreateAlert(ctx context.Context, a *Alert, e AuditEntry) error
+	UpdateAlert(ctx context.Context, a *Alert, e AuditEntry) error // optimistic on a.Version
+	Alert(ctx context.Context, id int64) (*Alert, error)
+	Alerts(ctx context.Context, f AlertFilter) ([]*Alert, error)
+}
+
+type UserStore interface {
+	CreateUser(ctx context.Context, u *User, e AuditEntry) error
+	UpdateUser(ctx context.Context, u *User, e AuditEntry) error
+	User(ctx context.Context, id int64) (*User, error)
+	UserByUsername(ctx context.Context, username string) (*User, error)
+	Users(ctx context.Context) ([]*User, error)
+
+	CreateToken(ctx context.Context, t *Token, e AuditEntry) error
+	TokenByHash(ctx context.Context, hash string) (*Token, error)
+	RevokeToken(ctx context.Context, id int64, e AuditEntry) error
+	Tokens(ctx context.Context, userID int64) ([]*Token, error)
+
+	CreateSession(ctx context.Context, s *Session) error
+	SessionByHash(ctx context.Context, hash string) (*Session, error)
+	DeleteSession(ctx context.Context, hash string) error
+}
+
+type AuditStore interface {
+	// AppendAudit chains and stores an entry that is not tied to another write
+	// (login failures, exports, position batches).
+	AppendAudit(ctx context.Context, e AuditEntry) error
+	// VerifyAudit walks the whole chain and returns how many entries it checked and
+	// the first break found.
+	VerifyAudit(ctx context.Context) (int64, error)
+	AuditLog(ctx context.Context, afterSeq int64, limit int) ([]AuditEntry, error)
+}
+
+// Store is everything a storage backend provides.
+type Store interface {
+	IncidentStore
+	TrackStore
+	AreaStore
+	AlertStore
+	UserStore
+	AuditStore
+	Close() error
+}

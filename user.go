@@ -1,0 +1,135 @@
+package bluehelm
+
+import (
+	"regexp"
+	"slices"
+	"time"
+)
+
+// Role is what a user does in the mission; it decides which actions they may take.
+// What they may read is decided by clearance and component (see Principal.CanSee).
+type Role string
+
+const (
+	RoleAdmin      Role = "admin"
+	RoleCommander  Role = "commander"
+	RoleOperations Role = "operations" // JOC duty officer, U3/S3
+	RoleAnalyst    Role = "analyst"    // JMAC
+	RoleReporter   Role = "reporter"   // patrol leader, UNPOL officer, device
+	RoleCamp       Role = "camp_manager"
+	RoleMedical    Role = "medical"
+	RoleViewer     Role = "viewer"
+)
+
+// Roles lists the valid roles.
+var Roles = []Role{RoleAdmin, RoleCommander, RoleOperations, RoleAnalyst, RoleReporter, RoleCamp, RoleMedical, RoleViewer}
+
+func (r Role) Valid() bool { return slices.Contains(Roles, r) }
+
+// Action is something a principal may be allowed to do.
+type Action string
+
+const (
+	ActReportIncident  Action = "incident.report"  // create, edit own drafts, submit
+	ActEditIncident    Action = "incident.edit"    // edit anyone's incident before approval
+	ActVerifyIncident  Action = "incident.verify"  // first authoriser
+	ActApproveIncident Action = "incident.approve" // second authoriser
+	ActRejectIncident  Action = "incident.reject"
+	ActPostPosition    Action = "position.post"
+	ActWriteArea       Action = "area.write"
+	ActRaiseAlert      Action = "alert.raise"
+	ActHandleAlert     Action = "alert.handle" // acknowledge, resolve
+	ActExport          Action = "export"
+	ActImport          Action = "import"
+	ActManageUsers     Action = "user.manage"
+)
+
+var permissions = map[Role][]Action{
+	RoleAdmin:      {ActManageUsers, ActImport, ActExport, ActWriteArea, ActPostPosition},
+	RoleCommander:  {ActReportIncident, ActEditIncident, ActVerifyIncident, ActApproveIncident, ActRejectIncident, ActWriteArea, ActRaiseAlert, ActHandleAlert, ActExport, ActPostPosition},
+	RoleOperations: {ActReportIncident, ActEditIncident, ActVerifyIncident, ActApproveIncident, ActRejectIncident, ActWriteArea, ActRaiseAlert, ActHandleAlert, ActExport, ActPostPosition, ActImport},
+	RoleAnalyst:    {ActReportIncident, ActEditIncident, ActVerifyIncident, ActRejectIncident, ActExport, ActImport},
+	RoleReporter:   {ActReportIncident, ActPostPosition, ActRaiseAlert},
+	RoleCamp:       {ActReportIncident, ActPostPosition, ActWriteArea, ActRaiseAlert, ActHandleAlert},
+	RoleMedical:    {ActReportIncident, ActPostPosition, ActRaiseAlert, ActHandleAlert},
+	RoleViewer:     {},
+}
+
+// Can reports whether the principal's role allows the action. The system principal
+// may do everything.
+func (p Principal) Can(a Action) bool {
+	if p.System {
+		return true
+	}
+	return slices.Contains(permissions[p.Role], a)
+}
+
+// Require returns EFORBIDDEN unless p.Can(a).
+func (p Principal) Require(a Action) error {
+	if p.Can(a) {
+		return nil
+	}
+	return Errorf(EFORBIDDEN, "role %q may not %s", p.Role, a)
+}
+
+// User is a person (or a device account) who signs in.
+type User struct {
+	ID        int64          `json:"id"`
+	Username  string         `json:"username"`
+	Name      string         `json:"name"`
+	Role      Role           `json:"role"`
+	Component Component      `json:"component"`
+	Clearance Classification `json:"clearance"`
+	Disabled  bool           `json:"disabled"`
+	CreatedAt time.Time      `json:"created_at"`
+	// PasswordHash is never serialised.
+	PasswordHash string `json:"-"`
+}
+
+var usernameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,62}$`)
+
+// Validate checks a user record.
+func (u *User) Validate() error {
+	if !usernameRE.MatchString(u.Username) {
+		return Invalid("username", "must be 2-63 characters of a-z, 0-9, '.', '_' or '-', starting with a letter or digit")
+	}
+	if len(u.Name) > 200 {
+		return Invalid("name", "longer than 200 characters")
+	}
+	if !u.Role.Valid() {
+		return Invalid("role", "unknown role %q", u.Role)
+	}
+	if !u.Component.Valid() {
+		return Invalid("component", "unknown component %q", u.Component)
+	}
+	if u.Clearance < Unclassified || u.Clearance > StrictlyConfidential {
+		return Invalid("clearance", "unknown clearance")
+	}
+	return nil
+}
+
+// Principal returns the principal acting as this user.
+func (u *User) Principal() Principal {
+	return Principal{UserID: u.ID, Username: u.Username, Role: u.Role, Component: u.Component, Clearance: u.Clearance}
+}
+
+// Token is an API bearer token. Only a hash of the secret is stored.
+type Token struct {
+	ID        int64      `json:"id"`
+	UserID    int64      `json:"user_id"`
+	Name      string     `json:"name"`
+	Hash      string     `json:"-"`
+	CreatedAt time.Time  `json:"created_at"`
+	ExpiresAt *time.Time `json:"expires_at,omitempty"`
+	Revoked   bool       `json:"revoked"`
+}
+
+// Session is a browser sign-in. Only a hash of the cookie value is stored; the CSRF
+// token is sent back in a header on every unsafe request.
+type Session struct {
+	Hash      string
+	UserID    int64
+	CSRF      string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}

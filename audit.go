@@ -59,6 +59,9 @@ func (e *AuditEntry) Chain(prev *AuditEntry) {
 	if prev != nil {
 		e.Seq, e.PrevHash = prev.Seq+1, prev.Hash
 	}
+	if e.At.IsZero() {
+		e.At = time.Now()
+	}
 	e.At = e.At.UTC().Truncate(time.Microsecond)
 	e.Hash = e.ComputeHash()
 }

@@ -1,0 +1,204 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	nethttp "net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/bluehelm/bluehelm"
+	"github.com/bluehelm/bluehelm/auth"
+	"github.com/bluehelm/bluehelm/http"
+	"github.com/bluehelm/bluehelm/ingest"
+	"github.com/bluehelm/bluehelm/live"
+	"github.com/bluehelm/bluehelm/ogcapi"
+	"github.com/bluehelm/bluehelm/sqlite"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/collectors"
+)
+
+// env returns the BLUEHELM_* variable for a flag, or def.
+func env(flagName, def string) string {
+	if v, ok := os.LookupEnv("BLUEHELM_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))); ok {
+		return v
+	}
+	return def
+}
+
+// storeFlags are the flags of every command that opens the data directory.
+type storeFlags struct {
+	data string
+	db   string
+}
+
+func (s *storeFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&s.data, "data", env("data", "./bluehelm-data"), "data directory (SQLite file, uploads) [BLUEHELM_DATA]")
+	fs.StringVar(&s.db, "db", env("db", ""), "database: empty for SQLite in the data directory [BLUEHELM_DB]")
+}
+
+func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
+	fs := flag.NewFlagSet("bluehelm "+name, flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	return fs
+}
+
+func parse(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return errUsage
+		}
+		return errUsage
+	}
+	return nil
+}
+
+// openStore opens the configured store. PostgreSQL arrives with the scale-out work;
+// until then a postgres:// URL is refused rather than silently ignored.
+func openStore(sf storeFlags) (*sqlite.DB, error) {
+	if sf.db != "" {
+		return nil, fmt.Errorf("--db %q: only the embedded SQLite store is available in this build", sf.db)
+	}
+	if err := os.MkdirAll(sf.data, 0o700); err != nil {
+		return nil, fmt.Errorf("creating data directory: %w", err)
+	}
+	return sqlite.Open(filepath.Join(sf.data, "bluehelm.db"))
+}
+
+// app is one running bluehelm: store, live picture, pipeline and the services on top.
+type app struct {
+	log      *slog.Logger
+	store    *sqlite.DB
+	picture  *live.Picture
+	fence    *live.Geofencer
+	hub      *live.Hub
+	pipeline *ingest.Pipeline
+	auth     *auth.Service
+	registry *prometheus.Registry
+}
+
+func openApp(ctx context.Context, sf storeFlags, log *slog.Logger) (*app, error) {
+	store, err := openStore(sf)
+	if err != nil {
+		return nil, err
+	}
+	reg := prometheus.NewRegistry()
+	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	a := &app{
+		log: log, store: store, registry: reg,
+		picture: live.NewPicture(), fence: live.NewGeofencer(), hub: live.NewHub(live.HubOptions{}),
+		auth: &auth.Service{Store: store},
+	}
+	a.pipeline = ingest.New(store, a.picture, a.fence, a.hub, ingest.Options{Logger: log, Registerer: reg})
+	start := time.Now()
+	if err := a.pipeline.Load(ctx); err != nil {
+		store.Close()
+		return nil, fmt.Errorf("loading the live picture: %w", err)
+	}
+	log.Info("live picture loaded", "tracks", a.picture.Len(), "took", time.Since(start).Round(time.Millisecond))
+	return a, nil
+}
+
+func (a *app) Close() error { return a.store.Close() }
+
+// serve runs the HTTP server until ctx ends, then shuts down gracefully: in-flight
+// requests finish and the position audit summary is flushed before the store closes.
+func (a *app) serve(ctx context.Context, listen string, started func(addr string)) error {
+	ln, err := net.Listen("tcp", listen)
+	if err != nil {
+		return fmt.Errorf("listening on %s: %w", listen, err)
+	}
+	srv := http.New(http.Config{
+		Pipeline: a.pipeline, Store: a.store, Auth: a.auth, Hub: a.hub, Picture: a.picture,
+		Logger: a.log, Registry: a.registry,
+		Ready: func() error { return a.store.Ping(context.Background()) },
+	})
+	srv.SetOGC(ogcapi.New(ogcapi.Config{Store: a.store, Picture: a.picture, Principal: srv.PrincipalOf}))
+	hs := &nethttp.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
+
+	runCtx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	pipelineDone := make(chan struct{})
+	go func() { a.pipeline.Run(runCtx); close(pipelineDone) }()
+
+	errc := make(chan error, 1)
+	go func() { errc <- hs.Serve(ln) }()
+	if started != nil {
+		started(ln.Addr().String())
+	}
+	select {
+	case err := <-errc:
+		cancel()
+		<-pipelineDone
+		return err
+	case <-ctx.Done():
+	}
+	a.log.Info("shutting down")
+	shutCtx, done := context.WithTimeout(context.Background(), 10*time.Second)
+	defer done()
+	err = hs.Shutdown(shutCtx)
+	cancel()
+	<-pipelineDone
+	return err
+}
+
+func newLogger(w io.Writer) *slog.Logger {
+	level := slog.LevelInfo
+	if env("log-level", "") == "debug" {
+		level = slog.LevelDebug
+	}
+	return slog.New(slog.NewTextHandler(w, &slog.HandlerOptions{Level: level}))
+}
+
+// principalFor returns the principal a CLI command acts as: the local administrator,
+// or with --as the named user's access rule (to export what that user may see).
+func principalFor(ctx context.Context, store bluehelm.UserStore, as string) (bluehelm.Principal, error) {
+	if as == "" {
+		return bluehelm.SystemPrincipal("cli"), nil
+	}
+	u, err := store.UserByUsername(ctx, as)
+	if err != nil {
+		return bluehelm.Principal{}, fmt.Errorf("--as %s: %w", as, err)
+	}
+	if u.Disabled {
+		return bluehelm.Principal{}, fmt.Errorf("--as %s: the account is disabled", as)
+	}
+	return u.Principal(), nil
+}
+
+func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("serve", stderr)
+	var sf storeFlags
+	sf.register(fs)
+	listen := fs.String("listen", env("listen", "127.0.0.1:8080"), "HTTP address for the API, web app and stream [BLUEHELM_LISTEN]")
+	nats := fs.String("nats", env("nats", ""), "NATS URL to join a cluster; empty for the in-process hub [BLUEHELM_NATS]")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	if *nats != "" {
+		return fmt.Errorf("--nats %q: clustering over NATS is not available in this build", *nats)
+	}
+	log := newLogger(stderr)
+	a, err := openApp(ctx, sf, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+	users, err := a.store.Users(ctx)
+	if err != nil {
+		return err
+	}
+	if len(users) == 0 {
+		log.Warn("no users yet: create an administrator with 'bluehelm user create --role admin ...'")
+	}
+	return a.serve(ctx, *listen, func(addr string) {
+		log.Info("bluehelm serving", "url", "http://"+addr, "data", sf.data, "version", Version)
+	})
+}

@@ -1,0 +1,125 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/bluehelm/bluehelm"
+	"github.com/bluehelm/bluehelm/auth"
+	"github.com/bluehelm/bluehelm/sim"
+)
+
+// demoUsers are the accounts a demo creates: one per kind of mission user, so that a
+// visitor can see how the picture differs by role, component and clearance.
+var demoUsers = []bluehelm.User{
+	{Username: "admin", Name: "System administrator", Role: bluehelm.RoleAdmin, Component: bluehelm.Support, Clearance: bluehelm.Confidential},
+	{Username: "joc", Name: "JOC duty officer", Role: bluehelm.RoleOperations, Component: bluehelm.Military, Clearance: bluehelm.StrictlyConfidential},
+	{Username: "chief-joc", Name: "Chief JOC", Role: bluehelm.RoleCommander, Component: bluehelm.Military, Clearance: bluehelm.StrictlyConfidential},
+	{Username: "jmac", Name: "JMAC analyst", Role: bluehelm.RoleAnalyst, Component: bluehelm.Civilian, Clearance: bluehelm.Confidential},
+	{Username: "unpol", Name: "UNPOL patrol leader", Role: bluehelm.RoleReporter, Component: bluehelm.Police, Clearance: bluehelm.Unclassified},
+	{Username: "viewer", Name: "Liaison officer (read only)", Role: bluehelm.RoleViewer, Component: bluehelm.Civilian, Clearance: bluehelm.Unclassified},
+}
+
+func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := newFlagSet("demo", stderr)
+	listen := fs.String("listen", env("listen", "127.0.0.1:8080"), "HTTP address [BLUEHELM_LISTEN]")
+	data := fs.String("data", env("data", ""), "data directory; empty for a fresh temporary one removed on exit [BLUEHELM_DATA]")
+	speedup := fs.Float64("speedup", 30, "how much faster than real time the patrols move")
+	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "scenario random seed")
+	if err := parse(fs, args); err != nil {
+		return err
+	}
+	dir := *data
+	if dir == "" {
+		tmp, err := os.MkdirTemp("", "bluehelm-demo-")
+		if err != nil {
+			return err
+		}
+		defer os.RemoveAll(tmp)
+		dir = tmp
+	}
+	log := newLogger(stderr)
+	a, err := openApp(ctx, storeFlags{data: dir}, log)
+	if err != nil {
+		return err
+	}
+	defer a.Close()
+
+	logins, reporters, err := demoAccounts(ctx, a.auth)
+	if err != nil {
+		return err
+	}
+	scen := sim.SouthSudan(*seed)
+	scen.Speedup = *speedup
+	scen.Reporters = reporters
+	if len(logins) > 0 { // a fresh data directory: lay out the scenario once
+		if err := scen.Seed(ctx, a.pipeline, time.Now()); err != nil {
+			return err
+		}
+	}
+	if err := a.pipeline.Positions(ctx, bluehelm.SystemPrincipal("sim"), scen.Positions(time.Now())); err != nil {
+		return err
+	}
+	simErr := make(chan error, 1)
+	simCtx, stopSim := context.WithCancel(ctx)
+	defer stopSim()
+	go func() { simErr <- scen.Run(simCtx, a.pipeline, 2*time.Second, 45*time.Second) }()
+
+	return a.serve(ctx, *listen, func(addr string) {
+		fmt.Fprintf(stdout, "\nbluehelm demo — %s\n\n  open http://%s/\n\n", scen.Name, addr)
+		if len(logins) == 0 {
+			fmt.Fprintf(stdout, "  existing data directory %s: use its accounts\n", dir)
+		} else {
+			fmt.Fprintln(stdout, "  sign in as (username / password):")
+			for _, l := range logins {
+				fmt.Fprintf(stdout, "    %-10s %-22s %s\n", l.user.Username, l.password, l.user.Name)
+			}
+		}
+		fmt.Fprintf(stdout, "\n  %d units patrolling from 5 bases; incidents arrive every 45 s. Ctrl-C stops.\n\n", len(scen.Units))
+		go func() {
+			if err := <-simErr; err != nil {
+				log.Error("scenario stopped", "err", err)
+			}
+		}()
+	})
+}
+
+type login struct {
+	user     bluehelm.User
+	password string
+}
+
+// demoAccounts creates the demo users with fresh random passwords on an empty data
+// directory. On a directory that already has users it creates nothing.
+func demoAccounts(ctx context.Context, svc *auth.Service) ([]login, []bluehelm.Principal, error) {
+	existing, err := svc.Store.Users(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	var reporters []bluehelm.Principal
+	if len(existing) > 0 {
+		for _, u := range existing {
+			if u.Role == bluehelm.RoleReporter && !u.Disabled {
+				reporters = append(reporters, u.Principal())
+			}
+		}
+		return nil, reporters, nil
+	}
+	sys := bluehelm.SystemPrincipal("demo")
+	var out []login
+	for _, u := range demoUsers {
+		u := u
+		pw := auth.NewSecret("")[:16]
+		if err := svc.CreateUser(ctx, sys, &u, pw); err != nil {
+			return nil, nil, fmt.Errorf("creating demo user %s: %w", u.Username, err)
+		}
+		out = append(out, login{u, pw})
+		if u.Role == bluehelm.RoleReporter {
+			reporters = append(reporters, u.Principal())
+		}
+	}
+	return out, reporters, nil
+}

@@ -1,0 +1,302 @@
+package live
+
+import (
+	"cmp"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/bluehelm/bluehelm"
+	"github.com/tidwall/rtree"
+)
+
+// Crossing is a geofence rule that fired: a track entered or left an area, or has
+// stayed in it longer than the rule's DwellSeconds.
+type Crossing struct {
+	Area  *bluehelm.Area
+	Rule  bluehelm.AreaRule
+	State bluehelm.TrackState // the track's latest known state
+	// At is when it happened: the position time for enter and exit; for dwell the
+	// moment the stay reached DwellSeconds (start of stay + DwellSeconds).
+	At time.Time
+}
+
+// Geofencer evaluates the rules of areas against track movements. Areas are held in
+// an R-tree by their bounds, so a position costs one point lookup plus an exact
+// point-in-polygon test for the few areas whose box contains it, however many areas
+// the mission has.
+//
+// Semantics:
+//   - Enter and exit need an observed transition between two positions. A track's
+//     first ever position (prev == nil) raises no enter: after a restart without the
+//     picture, or when a device first reports, that would be an alert storm about
+//     nothing that happened. The same holds when an area is created or reshaped
+//     around tracks that are already inside.
+//   - Dwell measures a stay: it starts at the first position seen inside (a first
+//     position counts here, as does a track already inside a new area), ends at the
+//     first position outside, and each dwell rule fires at most once per stay, from
+//     Tick. Stays are kept in memory only; after a restart they start again from the
+//     first position seen inside, so a dwell alert can come late but never twice.
+//     Stay times are report (device) times while Tick takes the server clock, so a
+//     device clock error shifts the alert by that much.
+//
+// Check calls for one track must not run concurrently with each other (the ingest
+// pipeline applies a track's positions in order); calls for different tracks may.
+//
+// The zero value is not usable; call NewGeofencer.
+type Geofencer struct {
+	// One mutex for everything: Check is a few microseconds, and one lock keeps the
+	// stays consistent with the areas they refer to.
+	mu     sync.Mutex
+	fences map[int64]*fence
+	index  rtree.RTreeG[*fence]
+	stays  map[string]*trackStays // uid → areas with dwell rules it is inside
+}
+
+type fence struct {
+	area     *bluehelm.Area
+	min, max [2]float64
+	dwell    bool // has at least one dwell rule: only then are stays kept
+}
+
+type trackStays struct {
+	state bluehelm.TrackState
+	areas map[int64]*stay
+}
+
+type stay struct {
+	since time.Time
+	fired []bool // per rule index of the area: dwell already fired in this stay
+}
+
+// NewGeofencer returns a geofencer without areas.
+func NewGeofencer() *Geofencer {
+	return &Geofencer{fences: make(map[int64]*fence), stays: make(map[string]*trackStays)}
+}
+
+// SetArea adds an area or replaces the one with the same ID. The geofencer keeps the
+// pointer: treat the area as immutable afterwards and call SetArea with a new value
+// to change it. Areas without rules or without an inside (routes) are not kept, as
+// nothing can fire for them.
+//
+// Stays in a replaced area continue (a rename must not re-fire every dwell alert);
+// they end if the new shape no longer contains the track, and their fired flags are
+// reset only if the rules changed.
+func (g *Geofencer) SetArea(a *bluehelm.Area) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	old := g.fences[a.ID]
+	g.removeLocked(a.ID)
+	if len(a.Rules) == 0 || !polygonal(a.Geometry) {
+		g.dropStays(a.ID, func(*trackStays) bool { return true })
+		return
+	}
+	b := a.Geometry.Bound()
+	f := &fence{area: a, min: [2]float64{b.MinLon, b.MinLat}, max: [2]float64{b.MaxLon, b.MaxLat}}
+	for _, r := range a.Rules {
+		if r.Trigger == bluehelm.TriggerDwell {
+			f.dwell = true
+		}
+	}
+	g.fences[a.ID] = f
+	g.index.Insert(f.min, f.max, f)
+
+	rulesChanged := old == nil || !slices.EqualFunc(old.area.Rules, a.Rules, sameRule)
+	g.dropStays(a.ID, func(ts *trackStays) bool {
+		return !f.dwell || !a.Geometry.Contains(ts.state.Position.Point())
+	})
+	if rulesChanged {
+		for _, ts := range g.stays {
+			if s, ok := ts.areas[a.ID]; ok {
+				s.fired = make([]bool, len(a.Rules))
+			}
+		}
+	}
+}
+
+func sameRule(a, b bluehelm.AreaRule) bool {
+	return a.Trigger == b.Trigger && a.DwellSeconds == b.DwellSeconds && a.Severity == b.Severity &&
+		slices.Equal(a.TrackKinds, b.TrackKinds)
+}
+
+func polygonal(g bluehelm.Geometry) bool {
+	switch g.GeoJSONType() {
+	case "Polygon", "MultiPolygon":
+		return true
+	}
+	return false
+}
+
+// RemoveArea forgets an area and the stays in it.
+func (g *Geofencer) RemoveArea(id int64) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	g.removeLocked(id)
+	g.dropStays(id, func(*trackStays) bool { return true })
+}
+
+func (g *Geofencer) removeLocked(id int64) {
+	if f, ok := g.fences[id]; ok {
+		g.index.Delete(f.min, f.max, f)
+		delete(g.fences, id)
+	}
+}
+
+// dropStays ends the stays in area id of the tracks for which drop says so.
+func (g *Geofencer) dropStays(id int64, drop func(*trackStays) bool) {
+	for uid, ts := range g.stays {
+		if _, ok := ts.areas[id]; ok && drop(ts) {
+			delete(ts.areas, id)
+			if len(ts.areas) == 0 {
+				delete(g.stays, uid)
+			}
+		}
+	}
+}
+
+// RemoveTrack forgets a track's stays (the track expired or was deleted), so that no
+// dwell fires for it.
+func (g *Geofencer) RemoveTrack(uid string) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	delete(g.stays, uid)
+}
+
+// Len returns the number of areas that carry rules.
+func (g *Geofencer) Len() int {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return len(g.fences)
+}
+
+// containing appends to buf the fences whose polygon contains p, ordered by area ID
+// so that crossings come out in a stable order.
+func (g *Geofencer) containing(buf []*fence, p bluehelm.Position) []*fence {
+	k := pointKey(p)
+	pt := p.Point()
+	g.index.Search(k, k, func(_, _ [2]float64, f *fence) bool {
+		if f.area.Geometry.Contains(pt) {
+			buf = append(buf, f)
+		}
+		return true
+	})
+	slices.SortFunc(buf, func(a, b *fence) int { return cmp.Compare(a.area.ID, b.area.ID) })
+	return buf
+}
+
+// Check compares a track's previous state with its new one and returns the enter and
+// exit crossings of rules that match the track's kind: exits first, then enters,
+// each by area ID. prev is nil for a track seen for the first time. It also keeps
+// the dwell bookkeeping that Tick reads.
+func (g *Geofencer) Check(prev *bluehelm.TrackState, cur bluehelm.TrackState) []Crossing {
+	var bufCur, bufPrev [8]*fence // most points are inside a handful of areas: no allocation
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	in := g.containing(bufCur[:0], cur.Position)
+	var was []*fence
+	if prev != nil {
+		if pointKey(prev.Position) == pointKey(cur.Position) {
+			was = in
+		} else {
+			was = g.containing(bufPrev[:0], prev.Position)
+		}
+	}
+
+	var out []Crossing
+	if prev != nil {
+		for _, f := range was {
+			if !slices.Contains(in, f) {
+				out = appendRules(out, f, bluehelm.TriggerExit, cur, cur.Position.Time)
+			}
+		}
+		for _, f := range in {
+			if !slices.Contains(was, f) {
+				out = appendRules(out, f, bluehelm.TriggerEnter, cur, cur.Position.Time)
+			}
+		}
+	}
+	g.updateStays(prev, was, cur, in)
+	return out
+}
+
+func appendRules(out []Crossing, f *fence, t bluehelm.Trigger, s bluehelm.TrackState, at time.Time) []Crossing {
+	for _, r := range f.area.Rules {
+		if r.Trigger == t && r.Matches(s.Kind) {
+			out = append(out, Crossing{Area: f.area, Rule: r, State: s, At: at})
+		}
+	}
+	return out
+}
+
+func (g *Geofencer) updateStays(prev *bluehelm.TrackState, was []*fence, cur bluehelm.TrackState, in []*fence) {
+	ts := g.stays[cur.UID]
+	if ts != nil {
+		ts.state = cur
+		// End the stays in every area the track is no longer inside. Iterating the
+		// stays rather than the areas of prev also ends stays that prev cannot
+		// explain (a caller that skipped a Check).
+		for id := range ts.areas {
+			if !slices.ContainsFunc(in, func(f *fence) bool { return f.area.ID == id }) {
+				delete(ts.areas, id)
+			}
+		}
+	}
+	for _, f := range in {
+		if !f.dwell {
+			continue
+		}
+		if ts == nil {
+			ts = &trackStays{state: cur, areas: make(map[int64]*stay, 1)}
+			g.stays[cur.UID] = ts
+		}
+		if _, ok := ts.areas[f.area.ID]; ok {
+			continue
+		}
+		since := cur.Position.Time
+		if prev != nil && slices.Contains(was, f) && prev.Position.Time.Before(since) {
+			// Inside already at prev without a stay: the stay was lost in a restart
+			// or the area is new. It has lasted at least since prev.
+			since = prev.Position.Time
+		}
+		ts.areas[f.area.ID] = &stay{since: since, fired: make([]bool, len(f.area.Rules))}
+	}
+	if ts != nil && len(ts.areas) == 0 {
+		delete(g.stays, cur.UID)
+	}
+}
+
+// Tick returns the dwell crossings due at now: tracks that have stayed in an area
+// longer than a dwell rule's DwellSeconds, once per rule and stay. Call it every few
+// seconds; a dwell fires at the first Tick after it is due, even if the track has
+// stopped reporting. The result is ordered by At, then area ID, then track uid.
+//
+// Tick walks every open stay, which is only tracks inside areas with dwell rules;
+// at ten thousand such stays that is well under a millisecond.
+func (g *Geofencer) Tick(now time.Time) []Crossing {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	var out []Crossing
+	for _, ts := range g.stays {
+		for id, s := range ts.areas {
+			f := g.fences[id]
+			if f == nil {
+				continue // cannot happen: RemoveArea ends the stays; be safe anyway
+			}
+			for i, r := range f.area.Rules {
+				if r.Trigger != bluehelm.TriggerDwell || s.fired[i] || !r.Matches(ts.state.Kind) {
+					continue
+				}
+				at := s.since.Add(time.Duration(r.DwellSeconds) * time.Second)
+				if now.Before(at) {
+					continue
+				}
+				s.fired[i] = true
+				out = append(out, Crossing{Area: f.area, Rule: r, State: ts.state, At: at})
+			}
+		}
+	}
+	slices.SortFunc(out, func(a, b Crossing) int {
+		return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.Area.ID, b.Area.ID), cmp.Compare(a.State.UID, b.State.UID))
+	})
+	return out
+}

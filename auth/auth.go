@@ -205,6 +205,26 @@ func (s *Service) IssueToken(ctx context.Context, by bluehelm.Principal, userID 
 	return secret, t, nil
 }
 
+// RevokeToken revokes token id. Users revoke their own tokens; administrators
+// anyone's. A token the caller may not revoke is reported as not found, so token
+// ids of other users cannot be probed.
+func (s *Service) RevokeToken(ctx context.Context, by bluehelm.Principal, id int64) error {
+	if !by.Can(bluehelm.ActManageUsers) {
+		toks, err := s.Store.Tokens(ctx, by.UserID)
+		if err != nil {
+			return err
+		}
+		own := false
+		for _, t := range toks {
+			own = own || t.ID == id
+		}
+		if !own {
+			return bluehelm.Errorf(bluehelm.ENOTFOUND, "token %d not found", id)
+		}
+	}
+	return s.Store.RevokeToken(ctx, id, audit(by, s.now(), "token.revoke", fmt.Sprintf("token/%d", id), nil))
+}
+
 // TokenUser returns the enabled user owning an unexpired, unrevoked token secret.
 func (s *Service) TokenUser(ctx context.Context, secret string) (*bluehelm.User, error) {
 	fail := bluehelm.Errorf(bluehelm.EUNAUTHENTICATED, "invalid or expired token")

@@ -27,7 +27,7 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) error {
 	if f.Since, err = q.time("since"); err != nil {
 		return err
 	}
-	if f.Limit, err = q.int("limit", 500, 1, 5000); err != nil {
+	if f.Limit, err = q.int("limit", 500, 1, 1000); err != nil {
 		return err
 	}
 	if err := q.done(); err != nil {

@@ -1,0 +1,237 @@
+package sqlite
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// ErrSchemaTooNew is returned by Open for a database written by a newer bluehelm:
+// running old code on a newer schema could corrupt it, so we refuse.
+var ErrSchemaTooNew = errors.New("database schema is newer than this binary")
+
+// migration is one numbered schema step. Steps are append-only: once released a
+// step never changes, a later step alters what an earlier one made.
+type migration struct {
+	version int
+	name    string
+	sql     string
+}
+
+// migrations is the schema history. Version numbers are 1..n in order.
+var migrations = []migration{
+	{1, "initial schema", schemaV1},
+}
+
+// SchemaVersion is the schema version this binary creates and understands.
+func SchemaVersion() int { return migrations[len(migrations)-1].version }
+
+const schemaV1 = `
+CREATE TABLE incidents (
+	id             INTEGER PRIMARY KEY,
+	version        INTEGER NOT NULL,
+	external_id    TEXT UNIQUE,           -- NULL when the incident was not imported
+	status         TEXT NOT NULL,
+	category       TEXT NOT NULL,
+	occurred_start INTEGER NOT NULL,      -- unix ms
+	lon            REAL NOT NULL,
+	lat            REAL NOT NULL,
+	classification INTEGER NOT NULL,
+	component      TEXT NOT NULL,
+	releasability  TEXT NOT NULL,         -- ",police,civilian," or ""
+	doc            TEXT NOT NULL          -- the whole incident as JSON; last so scans over
+	                                      -- the query columns never read it
+);
+-- Time-ordered pages without a box: walk this index backwards.
+CREATE INDEX incidents_time ON incidents (occurred_start, id);
+
+-- Space and time. Coordinates are float32 inside the R*Tree, rounded outwards on
+-- insert, so the tree is a filter and the exact predicate is re-checked on the
+-- table. Time is hours since 2000-01-01 (float32 keeps 1/16 h around 2100).
+CREATE VIRTUAL TABLE incidents_rt USING rtree (id, minlon, maxlon, minlat, maxlat, mint, maxt);
+
+-- Full text, contentless: the text lives in incidents.doc; rowid = incident id.
+-- contentless_delete lets an update delete the old terms.
+CREATE VIRTUAL TABLE incidents_fts USING fts5 (
+	title, narrative, places, actors,
+	content = '', contentless_delete = 1,
+	tokenize = 'unicode61 remove_diacritics 2'
+);
+
+CREATE TABLE incident_revisions (
+	incident_id INTEGER NOT NULL REFERENCES incidents (id),
+	version     INTEGER NOT NULL,
+	at          INTEGER NOT NULL,         -- unix µs
+	actor       TEXT NOT NULL,
+	action      TEXT NOT NULL,
+	doc         TEXT NOT NULL,
+	PRIMARY KEY (incident_id, version)
+) WITHOUT ROWID;
+
+-- One row per track with its latest position, kept current by every batch so the
+-- live picture at start is one scan.
+CREATE TABLE tracks (
+	id             INTEGER PRIMARY KEY,
+	uid            TEXT NOT NULL UNIQUE,
+	callsign       TEXT NOT NULL DEFAULT '',
+	kind           TEXT NOT NULL DEFAULT '',
+	cot_type       TEXT NOT NULL DEFAULT '',
+	sidc           TEXT NOT NULL DEFAULT '',
+	unit           TEXT NOT NULL DEFAULT '',
+	nationality    TEXT NOT NULL DEFAULT '',
+	classification INTEGER NOT NULL DEFAULT 0,
+	component      TEXT NOT NULL DEFAULT '',
+	releasability  TEXT NOT NULL DEFAULT '',
+	updated_at     INTEGER,               -- unix µs
+	last_t         INTEGER,               -- unix ms; NULL until the first position
+	last_lat REAL, last_lon REAL, last_hae REAL, last_ce REAL, last_le REAL,
+	last_course REAL, last_speed REAL, last_battery INTEGER, last_source TEXT
+);
+
+-- Position history. No R*Tree (an insert there costs ~30 µs): the key gives a
+-- track's history by time, (cell, t_ms) gives a box by time, where cell is a
+-- 0.1° grid cell (see cellOf) and the exact box is re-checked.
+CREATE TABLE positions (
+	track_id INTEGER NOT NULL REFERENCES tracks (id),
+	t_ms     INTEGER NOT NULL,
+	cell     INTEGER NOT NULL,
+	lat      REAL NOT NULL,
+	lon      REAL NOT NULL,
+	hae      REAL NOT NULL,
+	ce       REAL NOT NULL,
+	le       REAL NOT NULL,
+	course   REAL NOT NULL,
+	speed    REAL NOT NULL,
+	battery  INTEGER NOT NULL,
+	source   TEXT NOT NULL,
+	PRIMARY KEY (track_id, t_ms)
+) WITHOUT ROWID;
+CREATE INDEX positions_cell ON positions (cell, t_ms);
+
+-- AUTOINCREMENT: areas are deleted, and a deleted area's id must never name a
+-- new one (audit entries and clients refer to areas by id).
+CREATE TABLE areas (
+	id             INTEGER PRIMARY KEY AUTOINCREMENT,
+	version        INTEGER NOT NULL,
+	doc            TEXT NOT NULL
+);
+
+CREATE TABLE alerts (
+	id             INTEGER PRIMARY KEY,
+	version        INTEGER NOT NULL,
+	state          TEXT NOT NULL,
+	raised_at      INTEGER NOT NULL,      -- unix µs
+	classification INTEGER NOT NULL,
+	component      TEXT NOT NULL,
+	releasability  TEXT NOT NULL,
+	doc            TEXT NOT NULL
+);
+CREATE INDEX alerts_raised ON alerts (raised_at, id);
+
+CREATE TABLE users (
+	id            INTEGER PRIMARY KEY,
+	username      TEXT NOT NULL UNIQUE,
+	name          TEXT NOT NULL,
+	role          TEXT NOT NULL,
+	component     TEXT NOT NULL,
+	clearance     INTEGER NOT NULL,
+	disabled      INTEGER NOT NULL,
+	created_at    INTEGER,
+	password_hash TEXT NOT NULL
+);
+
+CREATE TABLE tokens (
+	id         INTEGER PRIMARY KEY,
+	user_id    INTEGER NOT NULL REFERENCES users (id),
+	name       TEXT NOT NULL,
+	hash       TEXT NOT NULL UNIQUE,
+	created_at INTEGER,
+	expires_at INTEGER,
+	revoked    INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX tokens_user ON tokens (user_id);
+
+CREATE TABLE sessions (
+	hash       TEXT PRIMARY KEY,
+	user_id    INTEGER NOT NULL REFERENCES users (id),
+	csrf       TEXT NOT NULL,
+	created_at INTEGER,
+	expires_at INTEGER
+) WITHOUT ROWID;
+CREATE INDEX sessions_user ON sessions (user_id);
+
+-- The hash-chained audit log (see bluehelm.AuditEntry). at is unix µs, which is
+-- the precision the chain hashes.
+CREATE TABLE audit (
+	seq       INTEGER PRIMARY KEY,
+	at        INTEGER NOT NULL,
+	actor     TEXT NOT NULL,
+	action    TEXT NOT NULL,
+	object    TEXT NOT NULL,
+	detail    TEXT,
+	prev_hash TEXT NOT NULL,
+	hash      TEXT NOT NULL
+);
+`
+
+// migrate brings db to the last version in ms. Each step runs in its own
+// transaction together with its schema_migrations row, so a crash leaves the
+// database at a step boundary.
+func migrate(ctx context.Context, db *sql.DB, ms []migration) error {
+	if _, err := db.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		name       TEXT NOT NULL,
+		applied_at INTEGER NOT NULL
+	)`); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	var cur int
+	if err := db.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM schema_migrations`).Scan(&cur); err != nil {
+		return fmt.Errorf("migrate: %w", err)
+	}
+	latest := 0
+	if len(ms) > 0 {
+		latest = ms[len(ms)-1].version
+	}
+	if cur > latest {
+		return fmt.Errorf("%w: database is at schema version %d, this binary knows up to %d; upgrade bluehelm or restore a matching backup", ErrSchemaTooNew, cur, latest)
+	}
+	for i, m := range ms {
+		if m.version != i+1 {
+			return fmt.Errorf("migrate: migration %q has version %d, want %d (versions are 1..n)", m.name, m.version, i+1)
+		}
+		if m.version <= cur {
+			continue
+		}
+		tx, err := db.BeginTx(ctx, nil)
+		if err != nil {
+			return fmt.Errorf("migrate to %d: %w", m.version, err)
+		}
+		// Another process may have applied the step since we looked; the
+		// IMMEDIATE transaction makes this re-check authoritative.
+		var done int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.version).Scan(&done); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("migrate to %d: %w", m.version, err)
+		}
+		if done > 0 {
+			_ = tx.Rollback()
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, m.sql); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("migrate to %d (%s): %w", m.version, m.name, err)
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+			m.version, m.name, time.Now().UnixMicro()); err != nil {
+			_ = tx.Rollback()
+			return fmt.Errorf("migrate to %d: %w", m.version, err)
+		}
+		if err := tx.Commit(); err != nil {
+			return fmt.Errorf("migrate to %d: %w", m.version, err)
+		}
+	}
+	return nil
+}

@@ -51,22 +51,13 @@ type Geofencer struct {
 	fences map[int64]*fence
 	index  rtree.RTreeG[*fence]
 	stays  map[string]*trackStays // uid → areas with dwell rules it is inside
+	due    stayHeap               // stays with a dwell rule still to fire, soonest first
 }
 
 type fence struct {
 	area     *bluehelm.Area
 	min, max [2]float64
 	dwell    bool // has at least one dwell rule: only then are stays kept
-}
-
-type trackStays struct {
-	state bluehelm.TrackState
-	areas map[int64]*stay
-}
-
-type stay struct {
-	since time.Time
-	fired []bool // per rule index of the area: dwell already fired in this stay
 }
 
 // NewGeofencer returns a geofencer without areas.
@@ -101,15 +92,16 @@ func (g *Geofencer) SetArea(a *bluehelm.Area) {
 	g.fences[a.ID] = f
 	g.index.Insert(f.min, f.max, f)
 
-	rulesChanged := old == nil || !slices.EqualFunc(old.area.Rules, a.Rules, sameRule)
 	g.dropStays(a.ID, func(ts *trackStays) bool {
 		return !f.dwell || !a.Geometry.Contains(ts.state.Position.Point())
 	})
-	if rulesChanged {
-		for _, ts := range g.stays {
-			if s, ok := ts.areas[a.ID]; ok {
+	rulesChanged := old == nil || !slices.EqualFunc(old.area.Rules, a.Rules, sameRule)
+	for _, ts := range g.stays {
+		if s, ok := ts.areas[a.ID]; ok {
+			if rulesChanged {
 				s.fired = make([]bool, len(a.Rules))
 			}
+			g.schedule(s, f, ts.state.Kind)
 		}
 	}
 }
@@ -145,7 +137,8 @@ func (g *Geofencer) removeLocked(id int64) {
 // dropStays ends the stays in area id of the tracks for which drop says so.
 func (g *Geofencer) dropStays(id int64, drop func(*trackStays) bool) {
 	for uid, ts := range g.stays {
-		if _, ok := ts.areas[id]; ok && drop(ts) {
+		if s, ok := ts.areas[id]; ok && drop(ts) {
+			g.unschedule(s)
 			delete(ts.areas, id)
 			if len(ts.areas) == 0 {
 				delete(g.stays, uid)
@@ -159,7 +152,12 @@ func (g *Geofencer) dropStays(id int64, drop func(*trackStays) bool) {
 func (g *Geofencer) RemoveTrack(uid string) {
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	delete(g.stays, uid)
+	if ts, ok := g.stays[uid]; ok {
+		for _, s := range ts.areas {
+			g.unschedule(s)
+		}
+		delete(g.stays, uid)
+	}
 }
 
 // Len returns the number of areas that carry rules.
@@ -225,78 +223,5 @@ func appendRules(out []Crossing, f *fence, t bluehelm.Trigger, s bluehelm.TrackS
 			out = append(out, Crossing{Area: f.area, Rule: r, State: s, At: at})
 		}
 	}
-	return out
-}
-
-func (g *Geofencer) updateStays(prev *bluehelm.TrackState, was []*fence, cur bluehelm.TrackState, in []*fence) {
-	ts := g.stays[cur.UID]
-	if ts != nil {
-		ts.state = cur
-		// End the stays in every area the track is no longer inside. Iterating the
-		// stays rather than the areas of prev also ends stays that prev cannot
-		// explain (a caller that skipped a Check).
-		for id := range ts.areas {
-			if !slices.ContainsFunc(in, func(f *fence) bool { return f.area.ID == id }) {
-				delete(ts.areas, id)
-			}
-		}
-	}
-	for _, f := range in {
-		if !f.dwell {
-			continue
-		}
-		if ts == nil {
-			ts = &trackStays{state: cur, areas: make(map[int64]*stay, 1)}
-			g.stays[cur.UID] = ts
-		}
-		if _, ok := ts.areas[f.area.ID]; ok {
-			continue
-		}
-		since := cur.Position.Time
-		if prev != nil && slices.Contains(was, f) && prev.Position.Time.Before(since) {
-			// Inside already at prev without a stay: the stay was lost in a restart
-			// or the area is new. It has lasted at least since prev.
-			since = prev.Position.Time
-		}
-		ts.areas[f.area.ID] = &stay{since: since, fired: make([]bool, len(f.area.Rules))}
-	}
-	if ts != nil && len(ts.areas) == 0 {
-		delete(g.stays, cur.UID)
-	}
-}
-
-// Tick returns the dwell crossings due at now: tracks that have stayed in an area
-// longer than a dwell rule's DwellSeconds, once per rule and stay. Call it every few
-// seconds; a dwell fires at the first Tick after it is due, even if the track has
-// stopped reporting. The result is ordered by At, then area ID, then track uid.
-//
-// Tick walks every open stay, which is only tracks inside areas with dwell rules;
-// at ten thousand such stays that is well under a millisecond.
-func (g *Geofencer) Tick(now time.Time) []Crossing {
-	g.mu.Lock()
-	defer g.mu.Unlock()
-	var out []Crossing
-	for _, ts := range g.stays {
-		for id, s := range ts.areas {
-			f := g.fences[id]
-			if f == nil {
-				continue // cannot happen: RemoveArea ends the stays; be safe anyway
-			}
-			for i, r := range f.area.Rules {
-				if r.Trigger != bluehelm.TriggerDwell || s.fired[i] || !r.Matches(ts.state.Kind) {
-					continue
-				}
-				at := s.since.Add(time.Duration(r.DwellSeconds) * time.Second)
-				if now.Before(at) {
-					continue
-				}
-				s.fired[i] = true
-				out = append(out, Crossing{Area: f.area, Rule: r, State: ts.state, At: at})
-			}
-		}
-	}
-	slices.SortFunc(out, func(a, b Crossing) int {
-		return cmp.Or(a.At.Compare(b.At), cmp.Compare(a.Area.ID, b.Area.ID), cmp.Compare(a.State.UID, b.State.UID))
-	})
 	return out
 }

@@ -2,6 +2,7 @@ package live
 
 import (
 	"fmt"
+	"maps"
 	"slices"
 	"strings"
 	"testing"
@@ -138,6 +139,37 @@ func TestGeofenceRemoveArea(t *testing.T) {
 	}
 }
 
+// checkHeap verifies the dwell heap: ordered, indexes current, and holding exactly the
+// open stays that still have a rule to fire.
+func checkHeap(t *testing.T, g *Geofencer) {
+	t.Helper()
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	for i, s := range g.due {
+		if s.idx != i {
+			t.Fatalf("heap[%d] has idx %d", i, s.idx)
+		}
+		if i > 0 && s.due.Before(g.due[(i-1)/2].due) {
+			t.Fatalf("heap order broken at %d", i)
+		}
+	}
+	n := 0
+	for uid, ts := range g.stays {
+		for id, s := range ts.areas {
+			want := nextDue(s, g.fences[id], ts.state.Kind)
+			if !s.due.Equal(want) || (s.idx >= 0) != !want.IsZero() {
+				t.Fatalf("stay %s in %d: due %v idx %d, want due %v", uid, id, s.due, s.idx, want)
+			}
+			if s.idx >= 0 {
+				n++
+			}
+		}
+	}
+	if n != len(g.due) {
+		t.Fatalf("heap holds %d stays, %d are scheduled", len(g.due), n)
+	}
+}
+
 func TestGeofenceDwell(t *testing.T) {
 	at := func(sec int) time.Time { return t0.Add(time.Duration(sec) * time.Second) }
 	newG := func() *Geofencer {
@@ -239,6 +271,7 @@ func TestGeofenceDwell(t *testing.T) {
 		g.RemoveTrack("p")
 		g.Check(nil, state("q", bluehelm.KindPerson, 0, 5, 5))
 		g.RemoveArea(1)
+		checkHeap(t, g)
 		if got := ticks(g, 1000); got != "" {
 			t.Errorf("got %q, want nothing", got)
 		}
@@ -253,6 +286,7 @@ func TestGeofenceDwell(t *testing.T) {
 		renamed := area(1, orb.Polygon{square(0, 0, 10, 10)}, dwell(60, bluehelm.KindPerson), dwell(120), rule(bluehelm.TriggerEnter))
 		renamed.Name = "renamed"
 		g.SetArea(renamed)
+		checkHeap(t, g)
 		if got := ticks(g, 100); got != "" {
 			t.Errorf("after rename: %q, want nothing", got)
 		}
@@ -266,6 +300,7 @@ func TestGeofenceDwell(t *testing.T) {
 		g.Check(nil, state("p", bluehelm.KindPerson, 0, 5, 5))
 		ticks(g, 60)
 		g.SetArea(area(1, orb.Polygon{square(0, 0, 10, 10)}, dwell(90, bluehelm.KindPerson)))
+		checkHeap(t, g)
 		if got := ticks(g, 100); got != "p/90@90" {
 			t.Errorf("got %q, want p/90@90", got)
 		}
@@ -275,8 +310,63 @@ func TestGeofenceDwell(t *testing.T) {
 		g := newG()
 		g.Check(nil, state("p", bluehelm.KindPerson, 0, 5, 5))
 		g.SetArea(area(1, orb.Polygon{square(0, 0, 2, 2)}, dwell(60, bluehelm.KindPerson)))
+		checkHeap(t, g)
 		if got := ticks(g, 1000); got != "" {
 			t.Errorf("got %q, want nothing", got)
+		}
+	})
+
+	t.Run("kind change reschedules", func(t *testing.T) {
+		g := newG()
+		m := &mover{g: g}
+		move(m, state("x", bluehelm.KindVehicle, 0, 5, 5))
+		move(m, state("x", bluehelm.KindPerson, 30, 5, 5)) // re-identified as a person on foot
+		if got := ticks(g, 60); got != "x/60@60" {
+			t.Errorf("got %q, want x/60@60", got)
+		}
+		checkHeap(t, g)
+		move(m, state("x", bluehelm.KindVehicle, 70, 5, 5))
+		if got := ticks(g, 1000); got != "x/120@120" {
+			t.Errorf("got %q, want x/120@120", got)
+		}
+		checkHeap(t, g)
+	})
+
+	t.Run("many stays", func(t *testing.T) {
+		// Stays opening and ending in random order keep the heap consistent and
+		// every dwell fires exactly once, in time order.
+		g := newG()
+		want := map[string]int{}
+		for i := range 200 {
+			uid := fmt.Sprint("t", i)
+			enter := (i * 37) % 500
+			g.Check(nil, state(uid, bluehelm.KindPerson, enter, 5, 5))
+			if i%3 == 0 {
+				// leaves before the first rule is due
+				prev := state(uid, bluehelm.KindPerson, enter, 5, 5)
+				g.Check(&prev, state(uid, bluehelm.KindPerson, enter+30, 20, 5))
+				continue
+			}
+			want[uid] = 2
+		}
+		checkHeap(t, g)
+		got := map[string]int{}
+		var last time.Time
+		for sec := 0; sec <= 1000; sec += 7 {
+			for _, c := range g.Tick(at(sec)) {
+				if c.At.Before(last) || c.At.After(at(sec)) {
+					t.Fatalf("crossing at %v after %v, tick %v", c.At, last, at(sec))
+				}
+				last = c.At
+				got[c.State.UID]++
+			}
+			checkHeap(t, g)
+		}
+		if !maps.Equal(got, want) {
+			t.Errorf("fired %d tracks, want %d: %v", len(got), len(want), got)
+		}
+		if len(g.due) != 0 {
+			t.Errorf("%d stays still scheduled with every rule fired", len(g.due))
 		}
 	})
 

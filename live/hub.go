@@ -296,13 +296,18 @@ func (s *Subscription) Drain(buf []Event) (events []Event, lagged bool) {
 	events = buf[:0]
 	s.mu.Lock()
 	for _, e := range s.q {
-		if e != nil {
-			events = append(events, *e)
+		if e == nil {
+			continue
+		}
+		events = append(events, *e)
+		if e.Coalesce {
+			// Deleting key by key costs what was drained; clear(s.keys) would cost
+			// the map's capacity, which stays at its high-water mark after a burst.
+			delete(s.keys, e.Key)
 		}
 	}
 	clear(s.q) // let the events' data go
 	s.q = s.q[:0]
-	clear(s.keys)
 	s.live, s.fifo = 0, 0
 	lagged, s.lagged = s.lagged, false
 	// The queue is empty now, so a pending wake-up would only be a spurious one.

@@ -46,6 +46,22 @@ func waitReady(t *testing.T, s *Subscription) {
 	}
 }
 
+// waitClosed fails the test unless s's Ready channel is (or soon becomes) closed.
+func waitClosed(t *testing.T, s *Subscription) {
+	t.Helper()
+	timeout := time.After(5 * time.Second)
+	for {
+		select {
+		case _, ok := <-s.Ready():
+			if !ok {
+				return
+			}
+		case <-timeout:
+			t.Fatal("Ready not closed")
+		}
+	}
+}
+
 func TestHubFiltering(t *testing.T) {
 	juba := bluehelm.BBox{MinLon: 31, MinLat: 4.5, MaxLon: 32, MaxLat: 5}
 	malakal := bluehelm.BBox{MinLon: 31, MinLat: 9, MaxLon: 32, MaxLat: 10}
@@ -277,14 +293,7 @@ func TestHubClose(t *testing.T) {
 	waitReady(t, s)
 	s.Close()
 	s.Close() // idempotent
-	select {
-	case _, ok := <-s.Ready():
-		if ok {
-			t.Error("Ready delivered a value after Close; want it closed")
-		}
-	case <-time.After(5 * time.Second):
-		t.Fatal("Ready not closed by Close")
-	}
+	waitClosed(t, s)
 	h.Publish(positionEvent("a", 2, unclass, 30, 5))
 	if evs, _ := s.Drain(nil); len(evs) != 0 {
 		t.Errorf("closed subscription drained %v", data(evs))
@@ -298,13 +307,8 @@ func TestHubClose(t *testing.T) {
 	}
 
 	h.Close()
-	if _, ok := <-other.Ready(); ok {
-		t.Error("Hub.Close did not close a subscription")
-	}
-	late := h.Subscribe(SubscribeOptions{Viewer: milC})
-	if _, ok := <-late.Ready(); ok {
-		t.Error("subscription to a closed hub is open")
-	}
+	waitClosed(t, other)
+	waitClosed(t, h.Subscribe(SubscribeOptions{Viewer: milC})) // a closed hub takes no subscribers
 	if st := h.Stats(); st.Subscribers != 0 {
 		t.Errorf("Subscribers = %d after Hub.Close", st.Subscribers)
 	}
@@ -431,7 +435,13 @@ func TestHubConcurrent(t *testing.T) {
 		t.Errorf("stats %+v", st)
 	}
 	h.Close() // ends the consumers' Ready loops
-	wg.Wait()
+	done := make(chan struct{})
+	go func() { wg.Wait(); close(done) }()
+	select {
+	case <-done:
+	case <-time.After(10 * time.Second):
+		t.Fatal("consumers still waiting on Ready after Hub.Close")
+	}
 	close(errs)
 	for err := range errs {
 		t.Error(err)

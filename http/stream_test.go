@@ -16,7 +16,7 @@ import (
 
 // waitLimit bounds every wait for a stream message. It is not a timing assertion:
 // a healthy run takes milliseconds; the limit only keeps a broken run from hanging.
-const waitLimit = 20 * time.Second
+const waitLimit = 60 * time.Second
 
 type wsClient struct {
 	t *testing.T

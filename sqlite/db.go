@@ -69,6 +69,8 @@ type options struct {
 	queueLen int
 	// cacheKiB is each connection's page cache.
 	cacheKiB int
+	// rtreeProbeMax: see choosePlan. Tests set 0 to force the time-index plan.
+	rtreeProbeMax int
 }
 
 func defaults() options {
@@ -78,6 +80,8 @@ func defaults() options {
 		maxGroup:    20000,
 		queueLen:    256,
 		cacheKiB:    32 << 10,
+
+		rtreeProbeMax: 4000,
 	}
 }
 
@@ -172,9 +176,9 @@ func (db *DB) Close() error {
 	db.mu.Unlock()
 	<-db.done
 	db.pw.close()
-	// Let SQLite refresh the planner statistics it finds stale; cheap with the
-	// default analysis limit and it keeps long-lived databases planning well.
-	_, _ = db.w.ExecContext(context.Background(), "PRAGMA optimize")
+	// No PRAGMA optimize here: the queries that matter fix their plans (CROSS
+	// JOIN, INDEXED BY), and statistics appearing on some databases and not
+	// others would only make the remaining plans less predictable.
 	return errors.Join(db.r.Close(), db.w.Close())
 }
 

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/binary"
+	"slices"
 	"strings"
 	"time"
 	"unicode"
@@ -29,11 +30,6 @@ const (
 	planRTree
 	planTime
 )
-
-// rtreeProbeMax is where the planner switches from the R*Tree to the time index:
-// it counts R*Tree candidates up to this number; reaching it means the box is
-// dense enough that walking time order finds a page sooner than sorting them.
-const rtreeProbeMax = 4000
 
 // cursor is a position in the page order: the last row of the previous page.
 type cursor struct {
@@ -111,14 +107,22 @@ func (q *query) where() string {
 	return " WHERE " + strings.Join(q.conds, " AND ")
 }
 
-// FindIncidents returns one page of incidents matching f that f.Viewer may see,
-// newest occurred_start first (ties: higher id first). Access is part of the
-// query, so pages are full.
-func (db *DB) FindIncidents(ctx context.Context, f bluehelm.IncidentFilter) (*bluehelm.IncidentPage, error) {
+// findQuery is an IncidentFilter translated to SQL: the exact predicate on the
+// incidents row (alias i), and the R*Tree condition for the box and window.
+type findQuery struct {
+	limit int
+	text  string // FTS5 query, "" for none
+	bbox  bool
+	exact query // on incidents i; every plan applies it
+	rt    query // on incidents_rt r; for planRTree and the probe
+}
+
+func newFindQuery(f bluehelm.IncidentFilter) (*findQuery, error) {
 	limit, err := clampLimit(f.Limit, 100, 1000)
 	if err != nil {
 		return nil, err
 	}
+	fq := &findQuery{limit: limit, bbox: f.BBox != nil}
 	var cur *cursor
 	if f.Cursor != "" {
 		c, err := decodeCursor(f.Cursor)
@@ -132,19 +136,13 @@ func (db *DB) FindIncidents(ctx context.Context, f bluehelm.IncidentFilter) (*bl
 			return nil, err
 		}
 	}
-	var text string
 	if strings.TrimSpace(f.Text) != "" {
-		if text = ftsQuery(f.Text); text == "" {
+		if fq.text = ftsQuery(f.Text); fq.text == "" {
 			return nil, bluehelm.Invalid("text", "has no words to search for")
 		}
 	}
-	r, err := db.reader()
-	if err != nil {
-		return nil, err
-	}
 
-	// The exact predicate on the incidents row i, shared by every plan.
-	var q query
+	q := &fq.exact
 	var fromMs, toMs int64
 	if !f.From.IsZero() {
 		fromMs = ceilMillis(f.From)
@@ -155,6 +153,7 @@ func (db *DB) FindIncidents(ctx context.Context, f bluehelm.IncidentFilter) (*bl
 		q.add("i.occurred_start < ?", toMs)
 	}
 	if cur != nil {
+		// Keyset paging: strictly after the last row in page order.
 		q.add("(i.occurred_start, i.id) < (?, ?)", cur.occurred, cur.id)
 	}
 	if b := f.BBox; b != nil {
@@ -178,15 +177,14 @@ func (db *DB) FindIncidents(ctx context.Context, f bluehelm.IncidentFilter) (*bl
 		q.add(cond, args...)
 	}
 
-	// The R*Tree condition for the box and window, also used by the probe.
-	var rt query
 	if b := f.BBox; b != nil {
 		// Overlap, not containment: stored boxes are rounded outwards, so a
 		// point on the query's edge may be stored as a box sticking out of it.
-		rt.add("r.maxlon >= ? AND r.minlon <= ? AND r.maxlat >= ? AND r.minlat <= ?", b.MinLon, b.MaxLon, b.MinLat, b.MaxLat)
+		fq.rt.add("r.maxlon >= ? AND r.minlon <= ? AND r.maxlat >= ? AND r.minlat <= ?", b.MinLon, b.MaxLon, b.MinLat, b.MaxLat)
 		if !f.From.IsZero() {
-			rt.add("r.maxt >= ?", rtHours(fromMs))
+			fq.rt.add("r.maxt >= ?", rtHours(fromMs))
 		}
+		// The window's end, tightened by the cursor so deep pages search less.
 		upper, bounded := int64(0), false
 		if !f.To.IsZero() {
 			upper, bounded = toMs, true
@@ -195,57 +193,92 @@ func (db *DB) FindIncidents(ctx context.Context, f bluehelm.IncidentFilter) (*bl
 			upper, bounded = cur.occurred, true
 		}
 		if bounded {
-			rt.add("r.mint <= ?", rtHours(upper))
+			fq.rt.add("r.mint <= ?", rtHours(upper))
 		}
 	}
+	return fq, nil
+}
 
-	plan := planTime
-	switch {
-	case text != "":
-		plan = planText
-	case f.BBox != nil:
-		var n int
-		err := r.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM incidents_rt r`+rt.where()+` LIMIT ?)`,
-			append(rt.args, rtreeProbeMax)...).Scan(&n)
-		if err != nil {
-			return nil, dbErr(err)
-		}
-		if n < rtreeProbeMax {
-			plan = planRTree
-		}
-	}
+// probe counts R*Tree candidates, stopping at probeMax.
+func (fq *findQuery) probe(probeMax int) (string, []any) {
+	return `SELECT count(*) FROM (SELECT 1 FROM incidents_rt r` + fq.rt.where() + ` LIMIT ?)`,
+		slices.Concat(fq.rt.args, []any{probeMax})
+}
 
-	// Inner query: the ids and sort keys of the page plus one row, which tells
-	// whether there is a next page. Outer query: their documents. One statement,
-	// so the documents are those the filter (and the access rule) saw.
+// sql returns the page query for a plan. Inner query: ids and sort keys of the
+// page plus one row, which tells whether a next page exists. Outer query: their
+// documents. One statement, so the documents are those the filter (and the
+// access rule) saw.
+func (fq *findQuery) sql(plan int) (string, []any) {
 	var inner string
 	var args []any
 	order := " ORDER BY i.occurred_start DESC, i.id DESC LIMIT ?"
 	switch plan {
 	case planText:
 		// CROSS JOIN fixes the join order: the match drives.
-		q.conds = append([]string{"incidents_fts MATCH ?"}, q.conds...)
-		q.args = append([]any{text}, q.args...)
-		inner = `SELECT i.id, i.occurred_start FROM incidents_fts CROSS JOIN incidents i ON i.id = incidents_fts.rowid` + q.where() + order
-		args = q.args
+		inner = `SELECT i.id, i.occurred_start FROM incidents_fts CROSS JOIN incidents i ON i.id = incidents_fts.rowid` +
+			" WHERE " + strings.Join(slices.Concat([]string{"incidents_fts MATCH ?"}, fq.exact.conds), " AND ") + order
+		args = slices.Concat([]any{fq.text}, fq.exact.args)
 	case planRTree:
 		inner = `SELECT i.id, i.occurred_start FROM incidents_rt r CROSS JOIN incidents i ON i.id = r.id` +
-			" WHERE " + strings.Join(append(rt.conds, q.conds...), " AND ") + order
-		args = append(rt.args, q.args...)
+			" WHERE " + strings.Join(slices.Concat(fq.rt.conds, fq.exact.conds), " AND ") + order
+		args = slices.Concat(fq.rt.args, fq.exact.args)
 	default:
-		inner = `SELECT i.id, i.occurred_start FROM incidents i INDEXED BY incidents_time` + q.where() + order
-		args = q.args
+		inner = `SELECT i.id, i.occurred_start FROM incidents i INDEXED BY incidents_time` + fq.exact.where() + order
+		args = slices.Clone(fq.exact.args)
 	}
-	args = append(args, limit+1)
-	stmt := `WITH hits (id, occurred) AS (` + inner + `)
+	args = append(args, fq.limit+1)
+	return `WITH hits (id, occurred) AS (` + inner + `)
 		SELECT h.id, h.occurred, i.version, i.doc FROM hits h CROSS JOIN incidents i ON i.id = h.id
-		ORDER BY h.occurred DESC, h.id DESC`
+		ORDER BY h.occurred DESC, h.id DESC`, args
+}
 
+// choosePlan picks the plan for fq (see the plan constants). With a box it
+// counts R*Tree candidates up to probeMax (4000 by default, well under a
+// millisecond to count): fewer means the R*Tree plan sorts little; reaching it
+// means the box is dense, so walking time order finds a page sooner than
+// sorting every candidate. Counting is what makes the choice robust: the
+// planner cannot know how the incidents are spread.
+func (fq *findQuery) choosePlan(ctx context.Context, r *sql.DB, probeMax int) (int, error) {
+	switch {
+	case fq.text != "":
+		return planText, nil
+	case fq.bbox:
+		q, args := fq.probe(probeMax)
+		var n int
+		if err := r.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
+			return 0, dbErr(err)
+		}
+		if n < probeMax {
+			return planRTree, nil
+		}
+	}
+	return planTime, nil
+}
+
+// FindIncidents returns one page of incidents matching f that f.Viewer may see,
+// newest occurred_start first (ties: higher id first). Access is part of the
+// query, so pages are full. NextCursor is set exactly when more rows follow.
+func (db *DB) FindIncidents(ctx context.Context, f bluehelm.IncidentFilter) (*bluehelm.IncidentPage, error) {
+	fq, err := newFindQuery(f)
+	if err != nil {
+		return nil, err
+	}
+	r, err := db.reader()
+	if err != nil {
+		return nil, err
+	}
+	plan, err := fq.choosePlan(ctx, r, db.opt.rtreeProbeMax)
+	if err != nil {
+		return nil, err
+	}
+	stmt, args := fq.sql(plan)
 	rows, err := r.QueryContext(ctx, stmt, args...)
 	if err != nil {
 		return nil, dbErr(err)
 	}
 	defer rows.Close()
+	limit := fq.limit
 	page := &bluehelm.IncidentPage{Incidents: make([]*bluehelm.Incident, 0, min(limit, 128))}
 	var last cursor
 	for rows.Next() {

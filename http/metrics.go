@@ -129,7 +129,8 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
 		h.Set("Referrer-Policy", "same-origin")
-		sw := &statusWriter{ResponseWriter: w, r: r, api: strings.HasPrefix(r.URL.Path, "/api/")}
+		sw := &statusWriter{ResponseWriter: w, r: r,
+			api: strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/ogc" || strings.HasPrefix(r.URL.Path, "/ogc/")}
 		defer func() {
 			if v := recover(); v != nil {
 				if v == http.ErrAbortHandler {
@@ -184,7 +185,7 @@ func (w *statusWriter) WriteHeader(code int) {
 		if code == http.StatusNotFound {
 			c = bluehelm.ENOTFOUND
 		}
-		msg := "no such endpoint " + w.r.Method + " " + w.r.URL.Path + " (see /api/v1/openapi.json)"
+		msg := "no such endpoint " + w.r.Method + " " + w.r.URL.Path + " (see /api/v1/openapi.json and /ogc/api)"
 		if code == http.StatusMethodNotAllowed {
 			msg = w.r.Method + " is not allowed on " + w.r.URL.Path + "; allowed: " + w.Header().Get("Allow")
 		}

@@ -140,10 +140,12 @@ func New(cfg Config) *Server {
 		s.writeProblem(w, r, bluehelm.Errorf(bluehelm.ENOTFOUND, "no such endpoint %s (see /api/v1/openapi.json)", r.URL.Path))
 	}))
 	// OGC API – Features routes its own paths below the mount; GDAL opens the bare
-	// "/ogc" as the landing page, so that is mounted too.
+	// "/ogc" as the landing page, so that is mounted too. GET only (which includes
+	// HEAD): the API is read-only, and a method-less pattern would conflict with
+	// the web app's "GET /".
 	ogc := s.endpoint(route{h: s.serveOGC})
-	s.mux.Handle("/ogc/", ogc)
-	s.mux.Handle("/ogc", ogc)
+	s.mux.Handle("GET /ogc/", ogc)
+	s.mux.Handle("GET /ogc", ogc)
 	if cfg.WebFS != nil {
 		s.mux.Handle("GET /", http.FileServerFS(cfg.WebFS))
 	}

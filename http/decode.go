@@ -41,11 +41,7 @@ func readJSON(w http.ResponseWriter, r *http.Request, limit int64) ([]byte, erro
 	}
 	b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
 	if err != nil {
-		var mbe *http.MaxBytesError
-		if errors.As(err, &mbe) {
-			return nil, bluehelm.Errorf(bluehelm.ETOOLARGE, "the body is larger than %d bytes", limit)
-		}
-		return nil, bluehelm.Errorf(bluehelm.EINVALID, "reading the body: %v", err)
+		return nil, bodyError(err, limit)
 	}
 	if len(bytes.TrimSpace(b)) == 0 {
 		return nil, invalid("", "the body is empty; a JSON object is expected")
@@ -64,12 +60,32 @@ func decodeJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) erro
 }
 
 // decodeOptionalJSON is decodeJSON for bodies that may be absent (a workflow action
-// without a reason).
+// without a reason). An empty body is accepted whatever its Content-Type, because
+// many client libraries label every POST as JSON.
 func decodeOptionalJSON(w http.ResponseWriter, r *http.Request, limit int64, v any) error {
-	if r.ContentLength == 0 && r.Header.Get("Content-Type") == "" {
+	if r.ContentLength == 0 {
 		return nil
 	}
+	if r.ContentLength < 0 {
+		// Chunked: whether there is a body is known only by reading it.
+		b, err := io.ReadAll(http.MaxBytesReader(w, r.Body, limit))
+		if err != nil {
+			return bodyError(err, limit)
+		}
+		if len(bytes.TrimSpace(b)) == 0 {
+			return nil
+		}
+		r.Body = io.NopCloser(bytes.NewReader(b))
+	}
 	return decodeJSON(w, r, limit, v)
+}
+
+func bodyError(err error, limit int64) error {
+	var mbe *http.MaxBytesError
+	if errors.As(err, &mbe) {
+		return bluehelm.Errorf(bluehelm.ETOOLARGE, "the body is larger than %d bytes", limit)
+	}
+	return bluehelm.Errorf(bluehelm.EINVALID, "reading the body: %v", err)
 }
 
 func unmarshalStrict(b []byte, v any) error {

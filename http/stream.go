@@ -254,12 +254,35 @@ func (st *streamConn) run(ctx context.Context) error {
 				return ctx.Err()
 			}
 		case m := <-in:
+			// A client panning the map sends subscribes faster than snapshots can be
+			// sent: only the last view waiting is worth a snapshot.
+			var errs []error
+			view, hasView := m.view, m.err == nil
 			if m.err != nil {
-				if err := st.sendError(ctx, m.err); err != nil {
+				errs = append(errs, m.err)
+			}
+		more:
+			for {
+				select {
+				case m2 := <-in:
+					if m2.err != nil {
+						errs = append(errs, m2.err)
+					} else {
+						view, hasView = m2.view, true
+					}
+				default:
+					break more
+				}
+			}
+			for _, e := range errs {
+				if err := st.sendError(ctx, e); err != nil {
 					return err
 				}
+			}
+			if !hasView {
 				continue
 			}
+			m.view = view
 			st.view = m.view
 			if st.sub == nil {
 				st.sub = st.s.cfg.Hub.Subscribe(live.SubscribeOptions{Viewer: st.id.principal, BBox: m.view.bbox, Layers: m.view.layers})

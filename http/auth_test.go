@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
@@ -213,5 +214,22 @@ func TestClientKey(t *testing.T) {
 		if got := clientKey(r); got != c.want {
 			t.Errorf("%s: %s, want %s", c.addr, got, c.want)
 		}
+	}
+}
+
+func TestSessionCookieSecureOverTLS(t *testing.T) {
+	e := newEnv(t)
+	e.standardUsers()
+	ts := httptest.NewTLSServer(e.srv.Handler())
+	defer ts.Close()
+	res, err := ts.Client().Post(ts.URL+"/api/v1/login", "application/json",
+		strings.NewReader(`{"username":"viewer","password":"`+testPassword+`"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res.Body.Close()
+	cs := res.Cookies()
+	if res.StatusCode != http.StatusOK || len(cs) != 1 || !cs[0].Secure || !cs[0].HttpOnly || cs[0].SameSite != http.SameSiteStrictMode {
+		t.Fatalf("status %d, cookies %+v", res.StatusCode, cs)
 	}
 }

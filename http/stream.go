@@ -282,13 +282,12 @@ func (st *streamConn) run(ctx context.Context) error {
 			if !hasView {
 				continue
 			}
-			m.view = view
-			st.view = m.view
+			st.view = view
 			if st.sub == nil {
-				st.sub = st.s.cfg.Hub.Subscribe(live.SubscribeOptions{Viewer: st.id.principal, BBox: m.view.bbox, Layers: m.view.layers})
+				st.sub = st.s.cfg.Hub.Subscribe(live.SubscribeOptions{Viewer: st.id.principal, BBox: view.bbox, Layers: view.layers})
 				ready = st.sub.Ready()
 			} else {
-				st.sub.Update(m.view.bbox, m.view.layers)
+				st.sub.Update(view.bbox, view.layers)
 			}
 			if err := st.snapshot(ctx); err != nil {
 				return err

@@ -39,7 +39,8 @@ import (
 //
 // Messages are state, not deltas: a client keeps the newest position per track uid
 // (by time) and the highest version per incident, alert and area. A message may
-// repeat what the snapshot said, or (for a moment) be older than it.
+// repeat what the snapshot said, or (for a moment) be older than it. A position
+// outside the subscribed box means the track has left the view: drop it.
 //
 // Authentication: the session cookie (the Origin must then be this host: a cookie
 // is sent by the browser whoever opened the socket, so a foreign page could

@@ -26,7 +26,7 @@ import (
 // testEnv is a whole server on real parts: a SQLite store in a temporary
 // directory, the ingest pipeline, the live picture and hub, and auth.
 type testEnv struct {
-	t        *testing.T
+	t        testing.TB
 	ctx      context.Context
 	now      time.Time
 	db       *sqlite.DB
@@ -55,7 +55,7 @@ var testHash = sync.OnceValue(func() string {
 
 type envOption func(*Config)
 
-func newEnv(t *testing.T, opts ...envOption) *testEnv {
+func newEnv(t testing.TB, opts ...envOption) *testEnv {
 	t.Helper()
 	db, err := sqlite.Open(filepath.Join(t.TempDir(), "bluehelm.db"))
 	if err != nil {
@@ -134,7 +134,7 @@ type resp struct {
 	body []byte
 }
 
-func (r resp) json(t *testing.T, v any) {
+func (r resp) json(t testing.TB, v any) {
 	t.Helper()
 	if err := json.Unmarshal(r.body, v); err != nil {
 		t.Fatalf("decoding %s: %v\n%s", r.Request.URL.Path, err, r.body)

@@ -19,7 +19,7 @@ import (
 const waitLimit = 60 * time.Second
 
 type wsClient struct {
-	t *testing.T
+	t testing.TB
 	c *websocket.Conn
 }
 

@@ -35,17 +35,19 @@ type Crossing struct {
 //   - Dwell measures a stay: it starts at the first position seen inside (a first
 //     position counts here, as does a track already inside a new area), ends at the
 //     first position outside, and each dwell rule fires at most once per stay, from
-//     Tick. Stays are kept in memory only; after a restart they start again from the
-//     first position seen inside, so a dwell alert can come late but never twice.
-//     Stay times are report (device) times while Tick takes the server clock, so a
-//     device clock error shifts the alert by that much.
+//     Tick. Stays are kept in memory only: after a restart a track found inside
+//     starts a new stay from its last stored position, so a dwell alert raised
+//     before the restart is raised once more when that new stay is long enough
+//     (whoever raises alerts should skip one while the same track/area/trigger
+//     alert is still open). Stay times are report (device) times while Tick takes
+//     the server clock, so a device clock error shifts the alert by that much.
 //
 // Check calls for one track must not run concurrently with each other (the ingest
 // pipeline applies a track's positions in order); calls for different tracks may.
 //
 // The zero value is not usable; call NewGeofencer.
 type Geofencer struct {
-	// One mutex for everything: Check is a few microseconds, and one lock keeps the
+	// One mutex for everything: Check takes under a microsecond, and one lock keeps the
 	// stays consistent with the areas they refer to.
 	mu     sync.Mutex
 	fences map[int64]*fence

@@ -475,3 +475,22 @@ func randomBox(r *rand.Rand, pct float64) bluehelm.BBox {
 	y := minLat + r.Float64()*(maxLat-minLat-hgt)
 	return bluehelm.BBox{MinLon: x, MinLat: y, MaxLon: x + w, MaxLat: y + hgt}
 }
+
+func TestMoveExtentReachesTheViewLeft(t *testing.T) {
+	h := NewHub(HubOptions{})
+	west := h.Subscribe(SubscribeOptions{Viewer: milC, BBox: bluehelm.BBox{MinLon: 24, MinLat: 3.5, MaxLon: 30, MaxLat: 12.5}})
+	east := h.Subscribe(SubscribeOptions{Viewer: milC, BBox: bluehelm.BBox{MinLon: 31, MinLat: 3.5, MaxLon: 36, MaxLat: 12.5}})
+	from, to := bluehelm.Point{Lon: 29.9, Lat: 5}, bluehelm.Point{Lon: 30.2, Lat: 4.9}
+	ev := positionEvent("a", 1, unclass, to.Lon, to.Lat)
+	ev.Where = MoveExtent(from, to)
+	if want := (bluehelm.BBox{MinLon: 29.9, MinLat: 4.9, MaxLon: 30.2, MaxLat: 5}); ev.Where != want {
+		t.Fatalf("MoveExtent = %+v, want %+v", ev.Where, want)
+	}
+	h.Publish(ev)
+	if evs, _ := west.Drain(nil); len(evs) != 1 {
+		t.Errorf("the view the track left got %d events, want 1", len(evs))
+	}
+	if evs, _ := east.Drain(nil); len(evs) != 0 {
+		t.Errorf("a view the track never touched got %d events", len(evs))
+	}
+}

@@ -71,6 +71,14 @@ type options struct {
 	cacheKiB int
 	// rtreeProbeMax: see choosePlan. Tests set 0 to force the time-index plan.
 	rtreeProbeMax int
+	// Position log compaction (see positions.go): when the log holds
+	// compactRows reports, after compactIdle without batches, and at Close;
+	// at most compactMax reports per transaction. More reports per compaction
+	// mean longer runs per track (cheaper indexes) but a longer log for readers
+	// to scan and a longer pause for writers.
+	compactRows int
+	compactIdle time.Duration
+	compactMax  int
 }
 
 func defaults() options {
@@ -82,6 +90,9 @@ func defaults() options {
 		cacheKiB:    32 << 10,
 
 		rtreeProbeMax: 4000,
+		compactRows:   200_000,
+		compactIdle:   time.Second,
+		compactMax:    400_000,
 	}
 }
 

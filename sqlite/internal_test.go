@@ -80,9 +80,9 @@ func TestCells(t *testing.T) {
 	}
 	// A box's cell list must cover every point inside it, edges included.
 	b := bluehelm.BBox{MinLon: 30.05, MinLat: 7.1, MaxLon: 30.3, MaxLat: 7.3}
-	cond, args := cellCond(b)
-	if !strings.HasPrefix(cond, "p.cell IN") {
-		t.Fatalf("small box uses %q", cond)
+	args := cellList(b)
+	if args == nil {
+		t.Fatal("small box has no cell list")
 	}
 	in := map[int64]bool{}
 	for _, a := range args {
@@ -100,8 +100,8 @@ func TestCells(t *testing.T) {
 			t.Errorf("corner %v not covered", p)
 		}
 	}
-	if cond, _ := cellCond(bluehelm.World); !strings.Contains(cond, "BETWEEN") {
-		t.Errorf("world box uses %q, want one cell range", cond)
+	if cellList(bluehelm.World) != nil {
+		t.Error("world box has a cell list, want none (too many cells)")
 	}
 }
 
@@ -173,11 +173,17 @@ func TestQueryPlans(t *testing.T) {
 		{"text", explain(textQ, textArgs...), []string{"SCAN incidents_fts VIRTUAL TABLE INDEX 0:M", "SEARCH i USING INTEGER PRIMARY KEY"}, []string{"SCAN i\n"}},
 		// Walks the index in page order: no sort, stops after the page.
 		{"time", explain(timeQ, timeArgs...), []string{"SEARCH i USING INDEX incidents_time (occurred_start>? AND occurred_start<?)"}, []string{"TEMP B-TREE"}},
-		{"positions by box", explain(`SELECT p.t_ms FROM positions p CROSS JOIN tracks t ON t.id = p.track_id WHERE p.cell IN (1, 2, 3) AND p.t_ms >= 1 AND p.t_ms < 5 ORDER BY p.t_ms, t.uid`),
-			[]string{"positions_cell (cell=? AND t_ms>? AND t_ms<?)"}, nil},
-		{"positions by uid", explain(`SELECT p.t_ms FROM positions p CROSS JOIN tracks t ON t.id = p.track_id WHERE p.t_ms >= 1 AND p.t_ms < 5 AND p.track_id = (SELECT id FROM tracks WHERE uid = 'x') ORDER BY p.t_ms, t.uid`),
-			[]string{"SEARCH p USING PRIMARY KEY (track_id=? AND t_ms>? AND t_ms<?)"}, []string{"TEMP B-TREE"}},
-		{"latest states", explain(`SELECT uid FROM tracks WHERE last_t IS NOT NULL ORDER BY uid`), []string{"sqlite_autoindex_tracks_1"}, []string{"TEMP B-TREE"}},
+		{"segments by box", explain(`SELECT s.track_id, s.t_min, s.data FROM position_segments s
+				WHERE s.id IN (SELECT segment_id FROM position_segment_cells WHERE cell IN (1, 2, 3) AND t_min >= 1 AND t_min < 5)
+				AND s.t_max >= 2 AND s.max_lat >= 1 AND s.min_lat <= 2 AND s.max_lon >= 1 AND s.min_lon <= 2 ORDER BY s.t_min`),
+			[]string{"SEARCH position_segment_cells USING PRIMARY KEY (cell=? AND t_min>? AND t_min<?)", "SEARCH s USING INTEGER PRIMARY KEY"}, []string{"SCAN s\n"}},
+		{"segments by track", explain(`SELECT track_id, t_min, data FROM position_segments INDEXED BY position_segments_track
+			WHERE track_id = 1 AND t_min >= 1 AND t_min < 5 AND t_max >= 2 ORDER BY t_min`),
+			[]string{"SEARCH position_segments USING INDEX position_segments_track (track_id=? AND t_min>? AND t_min<?)"}, []string{"TEMP B-TREE"}},
+		{"segments by time", explain(`SELECT s.track_id, s.t_min, s.data FROM position_segments s INDEXED BY position_segments_time
+			WHERE s.t_min >= 1 AND s.t_min < 5 AND s.t_max >= 2 ORDER BY s.t_min`),
+			[]string{"SEARCH s USING INDEX position_segments_time (t_min>? AND t_min<?)"}, []string{"TEMP B-TREE"}},
+		{"latest states", explain(`SELECT uid FROM tracks ORDER BY uid`), []string{"sqlite_autoindex_tracks_1"}, []string{"TEMP B-TREE"}},
 	} {
 		for _, w := range tc.want {
 			if !strings.Contains(tc.plan, w) {

@@ -70,8 +70,8 @@ CREATE TABLE incident_revisions (
 	PRIMARY KEY (incident_id, version)
 ) WITHOUT ROWID;
 
--- One row per track with its latest position, kept current by every batch so the
--- live picture at start is one scan.
+-- One row per track: its metadata, and its latest position among the packed
+-- history (position_segments); newer reports may still wait in position_log.
 CREATE TABLE tracks (
 	id             INTEGER PRIMARY KEY,
 	uid            TEXT NOT NULL UNIQUE,
@@ -85,30 +85,46 @@ CREATE TABLE tracks (
 	component      TEXT NOT NULL DEFAULT '',
 	releasability  TEXT NOT NULL DEFAULT '',
 	updated_at     INTEGER,               -- unix µs
-	last_t         INTEGER,               -- unix ms; NULL until the first position
+	last_t         INTEGER,               -- unix ms; NULL until a segment holds a report
 	last_lat REAL, last_lon REAL, last_hae REAL, last_ce REAL, last_le REAL,
 	last_course REAL, last_speed REAL, last_battery INTEGER, last_source TEXT
 );
 
--- Position history. No R*Tree (an insert there costs ~30 µs): the key gives a
--- track's history by time, (cell, t_ms) gives a box by time, where cell is a
--- 0.1° grid cell (see cellOf) and the exact box is re-checked.
-CREATE TABLE positions (
-	track_id INTEGER NOT NULL REFERENCES tracks (id),
-	t_ms     INTEGER NOT NULL,
-	cell     INTEGER NOT NULL,
-	lat      REAL NOT NULL,
-	lon      REAL NOT NULL,
-	hae      REAL NOT NULL,
-	ce       REAL NOT NULL,
-	le       REAL NOT NULL,
-	course   REAL NOT NULL,
-	speed    REAL NOT NULL,
-	battery  INTEGER NOT NULL,
-	source   TEXT NOT NULL,
-	PRIMARY KEY (track_id, t_ms)
+-- Position history in two stages (see positions.go for why and the measurements):
+--
+-- position_log: every acknowledged report, appended in arrival order. Appending
+-- to a rowid table touches only its last pages, so a commit costs little however
+-- many tracks it covers. (No REFERENCES on the position tables: a foreign key
+-- check is an extra lookup per report, and only the committer writes them.)
+CREATE TABLE position_log (
+	seq      INTEGER PRIMARY KEY,
+	track_id INTEGER NOT NULL,
+	t_ms     INTEGER NOT NULL,            -- unix ms
+	data     BLOB NOT NULL                -- the rest of the report (see appendLogPoint):
+	                                      -- one value to bind instead of nine
+);
+
+-- position_segments: compaction moves the log here, one row per track holding a
+-- run of its reports (at most an hour and 1024 reports) as a binary blob, so the
+-- indexes grow by one entry per run rather than per report.
+CREATE TABLE position_segments (
+	id       INTEGER PRIMARY KEY,
+	track_id INTEGER NOT NULL,
+	t_min    INTEGER NOT NULL,            -- unix ms of the first and last report
+	t_max    INTEGER NOT NULL,
+	n        INTEGER NOT NULL,
+	min_lat REAL NOT NULL, max_lat REAL NOT NULL, min_lon REAL NOT NULL, max_lon REAL NOT NULL,
+	data     BLOB NOT NULL
+);
+CREATE INDEX position_segments_track ON position_segments (track_id, t_min);
+CREATE INDEX position_segments_time ON position_segments (t_min);
+-- The 0.1° grid cells (see cellOf) each segment has reports in, for box queries.
+CREATE TABLE position_segment_cells (
+	cell       INTEGER NOT NULL,
+	t_min      INTEGER NOT NULL,
+	segment_id INTEGER NOT NULL,
+	PRIMARY KEY (cell, t_min, segment_id)
 ) WITHOUT ROWID;
-CREATE INDEX positions_cell ON positions (cell, t_ms);
 
 -- AUTOINCREMENT: areas are deleted, and a deleted area's id must never name a
 -- new one (audit entries and clients refer to areas by id).

@@ -28,22 +28,32 @@ func openTest(t testing.TB) *DB {
 	return db
 }
 
+// TestStore runs the conformance suite on the defaults and on settings that
+// force the paths small test data would not reach: box searches on the time
+// index, positions read only from the log, and positions compacted into
+// segments after every batch.
 func TestStore(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) bluehelm.Store { return openTest(t) })
-}
-
-// TestStoreTimePlan runs the search tests with box queries forced onto the
-// time-index plan, which the suite's small data never reaches on its own.
-func TestStoreTimePlan(t *testing.T) {
-	o := defaults()
-	o.rtreeProbeMax = 0
-	storetest.Run(t, func(t *testing.T) bluehelm.Store {
-		db, err := open(filepath.Join(t.TempDir(), "bluehelm.db"), o)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return db
-	})
+	for _, v := range []struct {
+		name string
+		set  func(*options)
+	}{
+		{"defaults", func(*options) {}},
+		{"time plan", func(o *options) { o.rtreeProbeMax = 0 }},
+		{"log only", func(o *options) { o.compactRows, o.compactIdle = 1<<30, time.Hour }},
+		{"segments", func(o *options) { o.compactRows, o.compactMax = 1, 7 }},
+	} {
+		t.Run(v.name, func(t *testing.T) {
+			o := defaults()
+			v.set(&o)
+			storetest.Run(t, func(t *testing.T) bluehelm.Store {
+				db, err := open(filepath.Join(t.TempDir(), "bluehelm.db"), o)
+				if err != nil {
+					t.Fatal(err)
+				}
+				return db
+			})
+		})
+	}
 }
 
 var (
@@ -392,16 +402,25 @@ func TestCloseWaitsForQueued(t *testing.T) {
 	}
 	const n = 5
 	errs := make(chan error, n)
+	waitQueue := func(want int) {
+		for deadline := time.Now().Add(10 * time.Second); len(db.queue) != want; time.Sleep(time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("queue length %d, want %d", len(db.queue), want)
+			}
+		}
+	}
 	for i := range n {
 		go func() {
 			errs <- db.AppendPositions(context.Background(), nil, []bluehelm.Position{{UID: fmt.Sprintf("q%d", i), Time: t0, Lat: 7, Lon: 30}})
 		}()
-	}
-	for deadline := time.Now().Add(10 * time.Second); len(db.queue) != n-1; time.Sleep(time.Millisecond) {
-		if time.Now().After(deadline) {
-			t.Fatalf("queue length %d, want %d", len(db.queue), n-1)
+		if i == 0 {
+			// The committer takes the first batch and blocks on the writer;
+			// the others queue behind it.
+			waitQueue(0)
+			time.Sleep(10 * time.Millisecond)
 		}
 	}
+	waitQueue(n - 1)
 	closed := make(chan error, 1)
 	go func() { closed <- db.Close() }()
 	time.Sleep(20 * time.Millisecond) // let Close start waiting

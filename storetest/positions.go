@@ -61,6 +61,8 @@ func checkPositions(t *testing.T, got, want []bluehelm.Position, what string) {
 			break
 		}
 	}
+	// nil and empty are the same answer.
+	got, want = append([]bluehelm.Position{}, got...), append([]bluehelm.Position{}, want...)
 	sameJSON(t, sortPositions(got), sortPositions(want), what)
 }
 

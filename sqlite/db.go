@@ -69,6 +69,9 @@ type options struct {
 	queueLen int
 	// cacheKiB is each connection's page cache.
 	cacheKiB int
+	// mmapBytes is how much of the file readers map instead of copying pages
+	// through read(2) into their caches.
+	mmapBytes int64
 	// rtreeProbeMax: see choosePlan. Tests set 0 to force the time-index plan.
 	rtreeProbeMax int
 	// Position log compaction (see positions.go): when the log holds
@@ -87,7 +90,8 @@ func defaults() options {
 		readers:     max(4, runtime.GOMAXPROCS(0)),
 		maxGroup:    20000,
 		queueLen:    256,
-		cacheKiB:    32 << 10,
+		cacheKiB:    64 << 10,
+		mmapBytes:   1 << 40,
 
 		rtreeProbeMax: 4000,
 		compactRows:   200_000,
@@ -113,7 +117,7 @@ func open(path string, opt options) (*DB, error) {
 	// syntax. Pragmas go in the DSN because they are per connection: database/sql
 	// may replace a connection at any time and the new one must be configured too.
 	base := "file:" + (&url.URL{Path: abs}).EscapedPath()
-	common := "_busy_timeout=10000&_pragma=" + url.QueryEscape("cache_size(-"+strconv.Itoa(opt.cacheKiB)+")")
+	common := "_busy_timeout=10000&_pragma=" + url.QueryEscape("cache_size(-"+strconv.Itoa(opt.cacheKiB)+")") + "&_pragma=" + url.QueryEscape("mmap_size("+strconv.FormatInt(opt.mmapBytes, 10)+")")
 	wdsn := base + "?" + common +
 		"&_journal_mode=WAL&_synchronous=" + opt.synchronous +
 		"&_foreign_keys=1&_txlock=immediate" +

@@ -5,8 +5,13 @@ import (
 	"database/sql"
 	"encoding/base64"
 	"encoding/binary"
+	"errors"
+	"fmt"
+	"runtime"
 	"slices"
+	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode"
 
@@ -17,14 +22,18 @@ import (
 // plan produces it; they differ in what drives the search:
 //
 //   - planText: the FTS5 match drives, the incident row is joined by rowid.
-//   - planRTree: the R*Tree (space and time) drives; its candidates are sorted.
-//     Good while the box and window hold few incidents.
+//   - planRTree: the R*Tree (space and time) lists candidates with an upper
+//     bound of their time; they are checked most recent bound first, only as
+//     many as the page needs (see rtreeHits).
 //   - planTime: walk the (occurred_start, id) index backwards and stop after the
 //     page. Good without a box, or when the box holds so many incidents that
-//     sorting them costs more than skipping the ones outside it.
+//     listing them costs more than skipping the ones outside it.
 //
-// Every plan re-checks the exact predicate on the incidents row, because the
-// R*Tree holds float32 boxes rounded outwards.
+// Every plan applies the exact predicate to the incidents row, because the
+// R*Tree holds float32 boxes rounded outwards. A plan yields the page's ids
+// and versions (plus one row, which tells whether a next page exists); the
+// documents are then read by (id, version) and decoded, all in one read
+// transaction.
 const (
 	planText = iota
 	planRTree
@@ -182,7 +191,7 @@ func newFindQuery(f bluehelm.IncidentFilter) (*findQuery, error) {
 		// point on the query's edge may be stored as a box sticking out of it.
 		fq.rt.add("r.maxlon >= ? AND r.minlon <= ? AND r.maxlat >= ? AND r.minlat <= ?", b.MinLon, b.MaxLon, b.MinLat, b.MaxLat)
 		if !f.From.IsZero() {
-			fq.rt.add("r.maxt >= ?", rtHours(fromMs))
+			fq.rt.add("r.maxt >= ?", rtTime(fromMs))
 		}
 		// The window's end, tightened by the cursor so deep pages search less.
 		upper, bounded := int64(0), false
@@ -193,67 +202,225 @@ func newFindQuery(f bluehelm.IncidentFilter) (*findQuery, error) {
 			upper, bounded = cur.occurred, true
 		}
 		if bounded {
-			fq.rt.add("r.mint <= ?", rtHours(upper))
+			fq.rt.add("r.mint <= ?", rtTime(upper))
 		}
 	}
 	return fq, nil
 }
 
-// probe counts R*Tree candidates, stopping at probeMax.
-func (fq *findQuery) probe(probeMax int) (string, []any) {
-	return `SELECT count(*) FROM (SELECT 1 FROM incidents_rt r` + fq.rt.where() + ` LIMIT ?)`,
-		slices.Concat(fq.rt.args, []any{probeMax})
+// candidates returns the query listing R*Tree candidates with the upper bound
+// of their time, at most probeMax.
+func (fq *findQuery) candidates(probeMax int) (string, []any) {
+	return `SELECT r.id, r.maxt FROM incidents_rt r` + fq.rt.where() + ` LIMIT ?`, slices.Concat(fq.rt.args, []any{probeMax})
 }
 
-// sql returns the page query for a plan. Inner query: ids and sort keys of the
-// page plus one row, which tells whether a next page exists. Outer query: their
-// documents. One statement, so the documents are those the filter (and the
-// access rule) saw.
-func (fq *findQuery) sql(plan int) (string, []any) {
-	var inner string
+// sql returns a plan's query for the page's ids, sort keys and versions, plus
+// one row; ids are R*Tree candidates as a JSON array, for planRTree.
+func (fq *findQuery) sql(plan int, ids string) (string, []any) {
+	var q string
 	var args []any
+	const cols = `SELECT i.id, i.occurred_start, i.version, i.rev FROM `
 	order := " ORDER BY i.occurred_start DESC, i.id DESC LIMIT ?"
 	switch plan {
 	case planText:
 		// CROSS JOIN fixes the join order: the match drives.
-		inner = `SELECT i.id, i.occurred_start FROM incidents_fts CROSS JOIN incidents i ON i.id = incidents_fts.rowid` +
+		q = cols + `incidents_fts CROSS JOIN incidents i ON i.id = incidents_fts.rowid` +
 			" WHERE " + strings.Join(slices.Concat([]string{"incidents_fts MATCH ?"}, fq.exact.conds), " AND ") + order
 		args = slices.Concat([]any{fq.text}, fq.exact.args)
 	case planRTree:
-		inner = `SELECT i.id, i.occurred_start FROM incidents_rt r CROSS JOIN incidents i ON i.id = r.id` +
-			" WHERE " + strings.Join(slices.Concat(fq.rt.conds, fq.exact.conds), " AND ") + order
-		args = slices.Concat(fq.rt.args, fq.exact.args)
+		q = cols + `incidents i WHERE i.id IN (SELECT value FROM json_each(?))` +
+			strings.Join(slices.Concat([]string{""}, fq.exact.conds), " AND ") + order
+		args = slices.Concat([]any{ids}, fq.exact.args)
 	default:
-		inner = `SELECT i.id, i.occurred_start FROM incidents i INDEXED BY incidents_time` + fq.exact.where() + order
+		q = cols + `incidents i INDEXED BY incidents_time` + fq.exact.where() + order
 		args = slices.Clone(fq.exact.args)
 	}
-	args = append(args, fq.limit+1)
-	return `WITH hits (id, occurred) AS (` + inner + `)
-		SELECT h.id, h.occurred, i.version, i.doc FROM hits h CROSS JOIN incidents i ON i.id = h.id
-		ORDER BY h.occurred DESC, h.id DESC`, args
+	return q, append(args, fq.limit+1)
 }
 
-// choosePlan picks the plan for fq (see the plan constants). With a box it
-// counts R*Tree candidates up to probeMax (4000 by default, well under a
-// millisecond to count): fewer means the R*Tree plan sorts little; reaching it
-// means the box is dense, so walking time order finds a page sooner than
-// sorting every candidate. Counting is what makes the choice robust: the
-// planner cannot know how the incidents are spread.
-func (fq *findQuery) choosePlan(ctx context.Context, r *sql.DB, probeMax int) (int, error) {
+// hit is a row of a page: its sort key, its version and where that version's
+// document is.
+type hit struct {
+	cursor
+	version int
+	rev     int64
+}
+
+func queryHits(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]hit, error) {
+	rows, err := tx.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	defer rows.Close()
+	var out []hit
+	for rows.Next() {
+		var h hit
+		if err := rows.Scan(&h.id, &h.occurred, &h.version, &h.rev); err != nil {
+			return nil, dbErr(err)
+		}
+		out = append(out, h)
+	}
+	return out, dbErr(rows.Err())
+}
+
+// rtCandidate is an incident the R*Tree found, with the upper bound of its
+// time on the R*Tree axis.
+type rtCandidate struct {
+	id   int64
+	maxt float64
+}
+
+// search returns up to limit+1 hits in page order.
+func (fq *findQuery) search(ctx context.Context, tx *sql.Tx, probeMax int) ([]hit, error) {
+	plan := planTime
 	switch {
 	case fq.text != "":
-		return planText, nil
+		plan = planText
 	case fq.bbox:
-		q, args := fq.probe(probeMax)
-		var n int
-		if err := r.QueryRowContext(ctx, q, args...).Scan(&n); err != nil {
-			return 0, dbErr(err)
+		// List the R*Tree candidates, up to probeMax (4000 by default, under a
+		// millisecond). Fewer: search them. Reaching it means the box and
+		// window are dense, so walking time order finds a page sooner than
+		// checking every candidate. Counting is what makes the choice robust:
+		// the planner cannot know how incidents are spread.
+		q, args := fq.candidates(probeMax)
+		rows, err := tx.QueryContext(ctx, q, args...)
+		if err != nil {
+			return nil, dbErr(err)
 		}
-		if n < probeMax {
-			return planRTree, nil
+		var cands []rtCandidate
+		for rows.Next() {
+			var c rtCandidate
+			if err := rows.Scan(&c.id, &c.maxt); err != nil {
+				rows.Close()
+				return nil, dbErr(err)
+			}
+			cands = append(cands, c)
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, dbErr(err)
+		}
+		if len(cands) < probeMax {
+			return fq.rtreeHits(ctx, tx, cands)
 		}
 	}
-	return planTime, nil
+	q, args := fq.sql(plan, "")
+	return queryHits(ctx, tx, q, args...)
+}
+
+// rtreeHits finds the page among R*Tree candidates without looking every one
+// up. Candidates are taken most recent time bound first, a few more than the
+// page needs; once the last hit needed (limit+1) is later than the bound of
+// every candidate left out, none of those could be on the page (a bound is
+// never below the true time, and the time mapping is monotonic). Otherwise
+// (filters rejected many) more are taken, up to all.
+func (fq *findQuery) rtreeHits(ctx context.Context, tx *sql.Tx, cands []rtCandidate) ([]hit, error) {
+	if len(cands) == 0 {
+		return nil, nil
+	}
+	slices.SortFunc(cands, func(a, b rtCandidate) int {
+		switch {
+		case a.maxt > b.maxt:
+			return -1
+		case a.maxt < b.maxt:
+			return 1
+		}
+		return 0
+	})
+	need := fq.limit + 1
+	b := make([]byte, 0, 16*len(cands))
+	for m := min(len(cands), need+need/4+16); ; {
+		b = append(b[:0], '[')
+		for i, c := range cands[:m] {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = strconv.AppendInt(b, c.id, 10)
+		}
+		q, args := fq.sql(planRTree, string(append(b, ']')))
+		hits, err := queryHits(ctx, tx, q, args...)
+		if err != nil {
+			return nil, err
+		}
+		if m == len(cands) || (len(hits) == need && rtTime(hits[need-1].occurred) > cands[m].maxt) {
+			return hits, nil
+		}
+		// Too few passed the filters (or the last needed one is too old to
+		// rule the rest out): take as many as the pass rate so far suggests,
+		// with a margin, at least twice as many.
+		next := 2 * m
+		if len(hits) < need {
+			next = max(next, m*need/max(len(hits), 1)*5/4+16)
+		}
+		m = min(len(cands), next)
+	}
+}
+
+// sqlFetchDocs reads documents by a JSON array of revision rowids; key is the
+// position in the array.
+const sqlFetchDocs = `SELECT j.key, v.doc FROM json_each(?) j CROSS JOIN incident_revisions v ON v.rev = j.value`
+
+// fetchDocs returns the documents of hits, in order.
+func fetchDocs(ctx context.Context, tx *sql.Tx, hits []hit) ([][]byte, error) {
+	b := []byte{'['}
+	for i, h := range hits {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendInt(b, h.rev, 10)
+	}
+	b = append(b, ']')
+	rows, err := tx.QueryContext(ctx, sqlFetchDocs, string(b))
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	defer rows.Close()
+	docs := make([][]byte, len(hits))
+	for rows.Next() {
+		var (
+			k   int
+			doc []byte
+		)
+		if err := rows.Scan(&k, &doc); err != nil {
+			return nil, dbErr(err)
+		}
+		if k >= 0 && k < len(docs) {
+			docs[k] = doc
+		}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr(err)
+	}
+	for i, d := range docs {
+		if d == nil {
+			return nil, fmt.Errorf("sqlite: incident %d: revision row %d is missing", hits[i].id, hits[i].rev)
+		}
+	}
+	return docs, nil
+}
+
+// decodeAll decodes the documents of a page. JSON decoding is about half of a
+// page's cost (~13 µs per incident), so a big page is split across the cores.
+func decodeAll(hits []hit, docs [][]byte) ([]*bluehelm.Incident, error) {
+	out := make([]*bluehelm.Incident, len(hits))
+	errs := make([]error, len(hits))
+	decode := func(lo, hi int) {
+		for i := lo; i < hi; i++ {
+			out[i], errs[i] = decodeIncident(hits[i].id, hits[i].version, docs[i])
+		}
+	}
+	parts := min(runtime.GOMAXPROCS(0), 4, len(hits)/16)
+	if parts <= 1 {
+		decode(0, len(hits))
+	} else {
+		var wg sync.WaitGroup
+		for p := range parts {
+			lo, hi := p*len(hits)/parts, (p+1)*len(hits)/parts
+			wg.Go(func() { decode(lo, hi) })
+		}
+		wg.Wait()
+	}
+	return out, errors.Join(errs...)
 }
 
 // FindIncidents returns one page of incidents matching f that f.Viewer may see,
@@ -268,41 +435,30 @@ func (db *DB) FindIncidents(ctx context.Context, f bluehelm.IncidentFilter) (*bl
 	if err != nil {
 		return nil, err
 	}
-	plan, err := fq.choosePlan(ctx, r, db.opt.rtreeProbeMax)
+	// One snapshot for the candidates, the page and its documents.
+	tx, err := r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	defer tx.Rollback()
+	hits, err := fq.search(ctx, tx, db.opt.rtreeProbeMax)
 	if err != nil {
 		return nil, err
 	}
-	stmt, args := fq.sql(plan)
-	rows, err := r.QueryContext(ctx, stmt, args...)
+	page := &bluehelm.IncidentPage{Incidents: []*bluehelm.Incident{}}
+	if len(hits) > fq.limit {
+		hits = hits[:fq.limit]
+		page.NextCursor = encodeCursor(hits[len(hits)-1].cursor)
+	}
+	if len(hits) == 0 {
+		return page, nil
+	}
+	docs, err := fetchDocs(ctx, tx, hits)
 	if err != nil {
-		return nil, dbErr(err)
+		return nil, err
 	}
-	defer rows.Close()
-	limit := fq.limit
-	page := &bluehelm.IncidentPage{Incidents: make([]*bluehelm.Incident, 0, min(limit, 128))}
-	var last cursor
-	for rows.Next() {
-		var (
-			c       cursor
-			version int
-			doc     sql.RawBytes
-		)
-		if err := rows.Scan(&c.id, &c.occurred, &version, &doc); err != nil {
-			return nil, dbErr(err)
-		}
-		if len(page.Incidents) == limit {
-			page.NextCursor = encodeCursor(last)
-			break
-		}
-		inc, err := decodeIncident(c.id, version, doc)
-		if err != nil {
-			return nil, err
-		}
-		page.Incidents = append(page.Incidents, inc)
-		last = c
-	}
-	if err := rows.Err(); err != nil {
-		return nil, dbErr(err)
+	if page.Incidents, err = decodeAll(hits, docs); err != nil {
+		return nil, err
 	}
 	return page, nil
 }

@@ -13,8 +13,9 @@ import (
 	"github.com/bluehelm/bluehelm"
 )
 
-// Incidents: the row holds the columns queries filter and sort on plus the whole
-// incident as JSON (doc). Every version is also kept in incident_revisions.
+// Incidents: the incidents row holds the columns queries filter and sort on;
+// every version's JSON document is in incident_revisions, the current one being
+// the revision at incidents.version.
 //
 // occurred_start is stored at millisecond precision (the unit of the column and
 // of the cursor); the store truncates inc.OccurredStart accordingly so that the
@@ -23,15 +24,27 @@ import (
 // epoch2000 is the origin of the R*Tree time axis.
 var epoch2000 = time.Date(2000, 1, 1, 0, 0, 0, 0, time.UTC).UnixMilli()
 
-// rtHours maps unix ms to the R*Tree time axis: hours since 2000. Division by a
-// constant is monotonic in floating point, so ordering survives the mapping and
-// the tree never drops a row the exact predicate would keep.
-func rtHours(ms int64) float64 { return float64(ms-epoch2000) / 3.6e6 }
+// rtTimeUnit is the R*Tree's unit of time. The R*Tree chooses its node splits
+// by area and perimeter in raw coordinates, so the axes must have comparable
+// scales: with time in hours (87,600 over ten years against a box of a few
+// degrees) every split was along time, nodes became thin time slices spanning
+// the whole mission area, and a 1.2°×0.9°×90-day query visited hundreds of
+// them. A unit about the length of a typical query window makes a typical query
+// about a unit cube, which is what keeps node visits low.
+const rtTimeUnit = 90 * 24 * time.Hour
+
+// rtTime maps unix ms to the R*Tree time axis: units of rtTimeUnit since 2000.
+// Division by a constant is monotonic in floating point, so ordering survives
+// the mapping and the tree never drops a row the exact predicate would keep
+// (float32 keeps about 2 hours of precision around 2100; the exact predicate is
+// re-checked on the table).
+func rtTime(ms int64) float64 { return float64(ms-epoch2000) / float64(rtTimeUnit.Milliseconds()) }
 
 // incidentRow is an incident flattened into the incidents columns.
 type incidentRow struct {
 	id       int64
 	version  int
+	rev      int64 // rowid of its revision, set by incidentStmts
 	extID    any // string or nil
 	status   string
 	category string
@@ -85,18 +98,22 @@ func ftsText(inc *bluehelm.Incident) (title, narrative, places, actors string) {
 // transaction when a transaction writes many incidents (imports).
 type incidentStmts struct {
 	insert, update, rtInsert, rtUpdate, ftsDelete, ftsInsert, revision *sql.Stmt
+	// nextRev is the rowid the next revision gets; assigned here so the
+	// incidents row can point at its revision (the IMMEDIATE transaction
+	// makes max+1 safe).
+	nextRev int64
 }
 
 const (
-	sqlIncInsert = `INSERT INTO incidents (id, version, external_id, status, category, occurred_start, lon, lat, classification, component, releasability, doc)
+	sqlIncInsert = `INSERT INTO incidents (id, version, rev, external_id, status, category, occurred_start, lon, lat, classification, component, releasability)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
-	sqlIncUpdate = `UPDATE incidents SET version = ?, external_id = ?, status = ?, category = ?, occurred_start = ?, lon = ?, lat = ?,
-		classification = ?, component = ?, releasability = ?, doc = ? WHERE id = ? AND version = ?`
+	sqlIncUpdate = `UPDATE incidents SET version = ?, rev = ?, external_id = ?, status = ?, category = ?, occurred_start = ?, lon = ?, lat = ?,
+		classification = ?, component = ?, releasability = ? WHERE id = ? AND version = ?`
 	sqlRtInsert  = `INSERT INTO incidents_rt (id, minlon, maxlon, minlat, maxlat, mint, maxt) VALUES (?, ?, ?, ?, ?, ?, ?)`
 	sqlRtUpdate  = `UPDATE incidents_rt SET minlon = ?, maxlon = ?, minlat = ?, maxlat = ?, mint = ?, maxt = ? WHERE id = ?`
 	sqlFtsDelete = `DELETE FROM incidents_fts WHERE rowid = ?`
 	sqlFtsInsert = `INSERT INTO incidents_fts (rowid, title, narrative, places, actors) VALUES (?, ?, ?, ?, ?)`
-	sqlRevInsert = `INSERT INTO incident_revisions (incident_id, version, at, actor, action, doc) VALUES (?, ?, ?, ?, ?, ?)`
+	sqlRevInsert = `INSERT INTO incident_revisions (rev, incident_id, version, at, actor, action, doc) VALUES (?, ?, ?, ?, ?, ?, ?)`
 )
 
 func prepareIncidentStmts(ctx context.Context, tx *sql.Tx) (*incidentStmts, error) {
@@ -115,6 +132,10 @@ func prepareIncidentStmts(ctx context.Context, tx *sql.Tx) (*incidentStmts, erro
 		}
 		*p.dst = st
 	}
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(rev), 0) + 1 FROM incident_revisions`).Scan(&s.nextRev); err != nil {
+		s.close()
+		return nil, dbErr(err)
+	}
 	return &s, nil
 }
 
@@ -128,10 +149,12 @@ func (s *incidentStmts) close() {
 
 // insert writes a new incident with its index entries and revision 1.
 func (s *incidentStmts) insertIncident(ctx context.Context, inc *bluehelm.Incident, r incidentRow, rev bluehelm.AuditEntry, action string) error {
-	if _, err := s.insert.ExecContext(ctx, r.id, r.version, r.extID, r.status, r.category, r.occurred, r.lon, r.lat, r.class, r.comp, r.rel, r.doc); err != nil {
+	r.rev = s.nextRev
+	s.nextRev++
+	if _, err := s.insert.ExecContext(ctx, r.id, r.version, r.rev, r.extID, r.status, r.category, r.occurred, r.lon, r.lat, r.class, r.comp, r.rel); err != nil {
 		return dbErr(err)
 	}
-	h := rtHours(r.occurred)
+	h := rtTime(r.occurred)
 	if _, err := s.rtInsert.ExecContext(ctx, r.id, r.lon, r.lon, r.lat, r.lat, h, h); err != nil {
 		return dbErr(err)
 	}
@@ -145,14 +168,16 @@ func (s *incidentStmts) insertIncident(ctx context.Context, inc *bluehelm.Incide
 // updateIncident replaces the stored incident if it is still at version from.
 // It returns false when no row matched (stale version or no such incident).
 func (s *incidentStmts) updateIncident(ctx context.Context, inc *bluehelm.Incident, r incidentRow, from int, rev bluehelm.AuditEntry, action string) (bool, error) {
-	res, err := s.update.ExecContext(ctx, r.version, r.extID, r.status, r.category, r.occurred, r.lon, r.lat, r.class, r.comp, r.rel, r.doc, r.id, from)
+	r.rev = s.nextRev
+	res, err := s.update.ExecContext(ctx, r.version, r.rev, r.extID, r.status, r.category, r.occurred, r.lon, r.lat, r.class, r.comp, r.rel, r.id, from)
 	if err != nil {
 		return false, dbErr(err)
 	}
 	if n, err := res.RowsAffected(); err != nil || n == 0 {
 		return false, dbErr(err)
 	}
-	h := rtHours(r.occurred)
+	s.nextRev++
+	h := rtTime(r.occurred)
 	if _, err := s.rtUpdate.ExecContext(ctx, r.lon, r.lon, r.lat, r.lat, h, h, r.id); err != nil {
 		return false, dbErr(err)
 	}
@@ -167,7 +192,7 @@ func (s *incidentStmts) updateIncident(ctx context.Context, inc *bluehelm.Incide
 }
 
 func (s *incidentStmts) insertRevision(ctx context.Context, r incidentRow, rev bluehelm.AuditEntry, action string) error {
-	if _, err := s.revision.ExecContext(ctx, r.id, r.version, rev.At.UnixMicro(), rev.Actor, action, r.doc); err != nil {
+	if _, err := s.revision.ExecContext(ctx, r.rev, r.id, r.version, rev.At.UnixMicro(), rev.Actor, action, r.doc); err != nil {
 		return dbErr(err)
 	}
 	return nil
@@ -287,7 +312,8 @@ func (db *DB) Incident(ctx context.Context, id int64) (*bluehelm.Incident, error
 		version int
 		doc     []byte
 	)
-	err = r.QueryRowContext(ctx, `SELECT version, doc FROM incidents WHERE id = ?`, id).Scan(&version, &doc)
+	err = r.QueryRowContext(ctx, `SELECT i.version, v.doc FROM incidents i CROSS JOIN incident_revisions v ON v.rev = i.rev
+		WHERE i.id = ?`, id).Scan(&version, &doc)
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, notFound("incident", id)
 	}
@@ -364,7 +390,9 @@ func (db *DB) ImportIncidents(ctx context.Context, incs []*bluehelm.Incident, a 
 			for _, inc := range incs[lo:hi] {
 				args = append(args, inc.ExternalID)
 			}
-			rows, err := tx.QueryContext(ctx, `SELECT id, version, external_id, doc FROM incidents WHERE external_id IN (`+placeholders(len(args))+`)`, args...)
+			rows, err := tx.QueryContext(ctx, `SELECT i.id, i.version, i.external_id, v.doc FROM incidents i
+				CROSS JOIN incident_revisions v ON v.rev = i.rev
+				WHERE i.external_id IN (`+placeholders(len(args))+`)`, args...)
 			if err != nil {
 				return dbErr(err)
 			}

@@ -157,10 +157,11 @@ func TestQueryPlans(t *testing.T) {
 		}
 		return b.String()
 	}
-	probe, probeArgs := fq.probe(100)
-	textQ, textArgs := fq.sql(planText)
-	rtQ, rtArgs := fq.sql(planRTree)
-	timeQ, timeArgs := fq.sql(planTime)
+	probe, probeArgs := fq.candidates(100)
+	textQ, textArgs := fq.sql(planText, "")
+	rtQ, rtArgs := fq.sql(planRTree, "[1,2,3]")
+	timeQ, timeArgs := fq.sql(planTime, "")
+	const revisionByKey = "SEARCH v USING INTEGER PRIMARY KEY (rowid=?)"
 	for _, tc := range []struct {
 		name    string
 		plan    string
@@ -168,11 +169,13 @@ func TestQueryPlans(t *testing.T) {
 		wantNot []string
 	}{
 		// R*Tree index 2 with all six constraints: the box and the time window.
-		{"probe", explain(probe, probeArgs...), []string{"SCAN r VIRTUAL TABLE INDEX 2:D1B0D3B2D5B4"}, nil},
-		{"rtree", explain(rtQ, rtArgs...), []string{"SCAN r VIRTUAL TABLE INDEX 2:D1B0D3B2D5B4", "SEARCH i USING INTEGER PRIMARY KEY"}, []string{"SCAN i\n"}},
+		{"candidates", explain(probe, probeArgs...), []string{"SCAN r VIRTUAL TABLE INDEX 2:D1B0D3B2D5B4"}, nil},
+		// The candidates looked up by id.
+		{"rtree", explain(rtQ, rtArgs...), []string{"SEARCH i USING INTEGER PRIMARY KEY (rowid=?)", "LIST SUBQUERY"}, []string{"SCAN i\n"}},
 		{"text", explain(textQ, textArgs...), []string{"SCAN incidents_fts VIRTUAL TABLE INDEX 0:M", "SEARCH i USING INTEGER PRIMARY KEY"}, []string{"SCAN i\n"}},
 		// Walks the index in page order: no sort, stops after the page.
 		{"time", explain(timeQ, timeArgs...), []string{"SEARCH i USING INDEX incidents_time (occurred_start>? AND occurred_start<?)"}, []string{"TEMP B-TREE"}},
+		{"documents", explain(sqlFetchDocs, "[1,2]"), []string{"SCAN j VIRTUAL TABLE", revisionByKey}, []string{"SCAN v\n"}},
 		{"segments by box", explain(`SELECT s.track_id, s.t_min, s.data FROM position_segments s
 				WHERE s.id IN (SELECT segment_id FROM position_segment_cells WHERE cell IN (1, 2, 3) AND t_min >= 1 AND t_min < 5)
 				AND s.t_max >= 2 AND s.max_lat >= 1 AND s.min_lat <= 2 AND s.max_lon >= 1 AND s.min_lon <= 2 ORDER BY s.t_min`),

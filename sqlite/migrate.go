@@ -29,9 +29,14 @@ var migrations = []migration{
 func SchemaVersion() int { return migrations[len(migrations)-1].version }
 
 const schemaV1 = `
+-- The columns queries filter and sort on, and nothing else: a compact row, so
+-- the rows a search examines share few pages. The document of each version is
+-- in incident_revisions; rev is the rowid there of the current one, so a page
+-- reads its documents with one lookup each.
 CREATE TABLE incidents (
 	id             INTEGER PRIMARY KEY,
 	version        INTEGER NOT NULL,
+	rev            INTEGER NOT NULL,      -- incident_revisions.rowid of this version
 	external_id    TEXT UNIQUE,           -- NULL when the incident was not imported
 	status         TEXT NOT NULL,
 	category       TEXT NOT NULL,
@@ -40,19 +45,18 @@ CREATE TABLE incidents (
 	lat            REAL NOT NULL,
 	classification INTEGER NOT NULL,
 	component      TEXT NOT NULL,
-	releasability  TEXT NOT NULL,         -- ",police,civilian," or ""
-	doc            TEXT NOT NULL          -- the whole incident as JSON; last so scans over
-	                                      -- the query columns never read it
+	releasability  TEXT NOT NULL          -- ",police,civilian," or ""
 );
 -- Time-ordered pages without a box: walk this index backwards.
 CREATE INDEX incidents_time ON incidents (occurred_start, id);
 
 -- Space and time. Coordinates are float32 inside the R*Tree, rounded outwards on
 -- insert, so the tree is a filter and the exact predicate is re-checked on the
--- table. Time is hours since 2000-01-01 (float32 keeps 1/16 h around 2100).
+-- table. Time is in units of 90 days since 2000-01-01 (see rtTimeUnit: the axes
+-- must have comparable scales).
 CREATE VIRTUAL TABLE incidents_rt USING rtree (id, minlon, maxlon, minlat, maxlat, mint, maxt);
 
--- Full text, contentless: the text lives in incidents.doc; rowid = incident id.
+-- Full text, contentless: the text lives in the documents; rowid = incident id.
 -- contentless_delete lets an update delete the old terms.
 CREATE VIRTUAL TABLE incidents_fts USING fts5 (
 	title, narrative, places, actors,
@@ -60,15 +64,19 @@ CREATE VIRTUAL TABLE incidents_fts USING fts5 (
 	tokenize = 'unicode61 remove_diacritics 2'
 );
 
+-- Every version of every incident as its JSON document. A rowid table, not
+-- WITHOUT ROWID keyed by (incident_id, version): rows of a kilobyte would make
+-- a WITHOUT ROWID B-tree's interior pages hold few keys.
 CREATE TABLE incident_revisions (
+	rev         INTEGER PRIMARY KEY,      -- assigned by the store (see incidents.rev)
 	incident_id INTEGER NOT NULL REFERENCES incidents (id),
 	version     INTEGER NOT NULL,
 	at          INTEGER NOT NULL,         -- unix µs
 	actor       TEXT NOT NULL,
 	action      TEXT NOT NULL,
 	doc         TEXT NOT NULL,
-	PRIMARY KEY (incident_id, version)
-) WITHOUT ROWID;
+	UNIQUE (incident_id, version)
+);
 
 -- One row per track: its metadata, and its latest position among the packed
 -- history (position_segments); newer reports may still wait in position_log.

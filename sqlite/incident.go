@@ -45,7 +45,7 @@ type incidentRow struct {
 	id       int64
 	version  int
 	rev      int64 // rowid of its revision, set by incidentStmts
-	extID    any // string or nil
+	extID    any   // string or nil
 	status   string
 	category string
 	occurred int64

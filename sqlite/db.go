@@ -82,6 +82,9 @@ type options struct {
 	compactRows int
 	compactIdle time.Duration
 	compactMax  int
+	// keepLog skips the compaction at Close, so tests can reopen a database
+	// whose log holds reports (as after a crash).
+	keepLog bool
 }
 
 func defaults() options {

@@ -108,7 +108,9 @@ func (db *DB) groupCommitter() {
 		select {
 		case req, ok := <-db.queue:
 			if !ok {
-				db.compactLog()
+				if !db.opt.keepLog {
+					db.compactLog()
+				}
 				return
 			}
 			group, n := []*appendReq{req}, len(req.ps)

@@ -131,7 +131,7 @@ func (db *DB) groupCommitter() {
 			if db.pw.logRows() >= int64(db.opt.compactRows) {
 				db.compactLog()
 			}
-			if db.pw.logRows() > 0 {
+			if db.pw.logRows() > 0 || db.pw.pending {
 				idle.Reset(db.opt.compactIdle)
 			}
 		case <-idle.C:
@@ -140,16 +140,17 @@ func (db *DB) groupCommitter() {
 	}
 }
 
-// compactLog compacts the whole log, one bounded transaction at a time. A
-// failure is harmless: the reports stay in the log, readable, and the next run
-// retries; it is kept in compactErr for tests.
+// compactLog compacts the whole log, one bounded transaction at a time, and
+// writes pending UpdatedAt values. A failure is harmless: the reports stay in
+// the log, readable, and the next run retries; it is kept in compactErr for
+// tests.
 func (db *DB) compactLog() {
-	for db.pw.logRows() > 0 {
+	for db.pw.logRows() > 0 || db.pw.pending {
 		before := db.pw.logRows()
 		_, err := db.compact(db.opt.compactMax)
 		db.pw.compactErr = err
-		if err != nil || db.pw.logRows() == before {
-			return
+		if err != nil || before == 0 || db.pw.logRows() == before {
+			return // done, failed, or no progress
 		}
 	}
 }

@@ -27,6 +27,9 @@ type positionWriter struct {
 	memRows    int
 	memFrom    int64
 	nextSegID  int64 // ids of segments are assigned here (no RETURNING round trip)
+	// pending reports that some entry has a pending UpdatedAt, which the next
+	// compaction writes even when the log is empty.
+	pending bool
 	oldRows    int64
 	nextSeq    int64
 	compactErr error // the last compaction failure, for tests
@@ -363,9 +366,15 @@ func (db *DB) writePositions(group []*appendReq) error {
 		return dbErr(err)
 	}
 	tt.commit()
+	for _, e := range tt.changed {
+		if !e.pending.IsZero() {
+			pw.pending = true
+		}
+	}
 	for uid, u := range touched {
 		if e := pw.tracks[uid]; u.After(e.pending) {
 			e.pending = u
+			pw.pending = true
 		}
 	}
 	pw.mem = append(pw.mem, added)
@@ -557,6 +566,7 @@ func (db *DB) compact(limit int) (int, error) {
 	}
 	tt.commit()
 	pw.nextSegID = segID
+	pw.pending = false // every pending UpdatedAt was written
 	if fromTable {
 		if n < limit {
 			pw.oldRows = 0 // read to the end of what was there at Open

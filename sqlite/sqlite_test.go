@@ -497,6 +497,43 @@ func TestCancelWhileQueued(t *testing.T) {
 	}
 }
 
+// TestUpdatedAtPersists sends a track again with only a newer UpdatedAt, which
+// the committer writes lazily, and checks it is stored by Close.
+func TestUpdatedAtPersists(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "db")
+	tr := bluehelm.Track{UID: "u1", Callsign: "One", Kind: bluehelm.KindUnit, UpdatedAt: t0, Marking: bluehelm.Marking{Component: bluehelm.Police}}
+	for i, tc := range []struct {
+		name string
+		ps   []bluehelm.Position
+	}{
+		{"with a report", []bluehelm.Position{{UID: "u1", Time: t0.Add(time.Minute), Lat: 7, Lon: 30}}},
+		{"metadata only", nil},
+	} {
+		db, err := Open(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tr.UpdatedAt = t0.Add(time.Duration(i+1) * time.Hour)
+		if err := db.AppendPositions(t.Context(), []bluehelm.Track{tr}, tc.ps); err != nil {
+			t.Fatal(err)
+		}
+		if err := db.Close(); err != nil {
+			t.Fatal(err)
+		}
+		if db, err = Open(path); err != nil {
+			t.Fatal(err)
+		}
+		tracks, err := db.Tracks(t.Context())
+		db.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(tracks) != 1 || !tracks[0].UpdatedAt.Equal(tr.UpdatedAt) || tracks[0].Callsign != "One" {
+			t.Errorf("%s: stored %+v, want UpdatedAt %v", tc.name, tracks, tr.UpdatedAt)
+		}
+	}
+}
+
 // killHelperEnv names the database the helper process writes to.
 const killHelperEnv = "BLUEHELM_SQLITE_KILL_HELPER_DB"
 

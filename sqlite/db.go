@@ -11,8 +11,23 @@
 //   - A pool of read-only connections for queries, which in WAL mode never wait
 //     for the writer.
 //   - synchronous=FULL: the WAL is fsynced at every commit, so a write that
-//     returned nil survives kill -9 and power loss. Position batches are
-//     group-committed (see positions.go) so that cost is paid once per group.
+//     returned nil survives kill -9 and power loss (given a disk that honours
+//     fsync). Position batches are group-committed (see positions.go) so that
+//     cost is paid once per group.
+//
+// Storage decisions (measured on the project's 2-core machine kind; see the
+// benchmarks in bench_test.go):
+//
+//   - Incidents: the incidents row holds only the columns searches filter and
+//     sort on; each version's JSON document is in incident_revisions (the row
+//     points at its current one). A 3-D R*Tree (lon, lat, time in 90-day units)
+//     and an FTS5 index serve box and text searches; see find.go for the plans.
+//   - Position history: an append-only log compacted into per-track segments
+//     (see positions.go); no R*Tree entry and no per-report index entry.
+//   - Times: incident occurred_start and position times are stored as whole
+//     milliseconds (the store truncates them); audit times as microseconds.
+//   - Writes that create records fill the audit entry's Object ("incident/42")
+//     when the caller left it empty, and its At when zero.
 package sqlite
 
 import (

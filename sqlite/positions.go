@@ -25,8 +25,19 @@ import (
 // compaction later moves the log, grouped by track, into position_segments: one
 // row per run of a track's reports, so the indexes grow per run, not per report.
 // Compaction runs on the committer when the log holds options.compactRows
-// reports, after a second without batches, and at Close. Readers see the log and
-// the segments in one snapshot, so a report is always visible exactly once.
+// reports, after a second without batches, and at Close; it works from an
+// in-memory mirror of what this process appended, so it reads nothing back.
+// Readers see the log and the segments in one snapshot, so a report is always
+// visible exactly once. The pipeline's workload (10,000 tracks, batches of
+// 1,000, 8 callers) measured ~300k reports/s with synchronous=FULL.
+//
+// A track's metadata is written when it changes. A newer UpdatedAt alone (the
+// pipeline sends every track with every report) is kept in memory and written
+// at the next compaction, idle or Close: a crash can lose that refresh, never
+// a report or a metadata change.
+//
+// When copies of a (uid, time) arrive, the first stored wins everywhere: in
+// Positions, in LatestStates and in compaction.
 
 // appendReq is one AppendPositions call waiting for the committer.
 type appendReq struct {

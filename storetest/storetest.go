@@ -23,6 +23,13 @@
 //     reader cleared for UNCLASSIFIED only) is applied in the query: pages are
 //     full whatever the viewer may not see.
 //   - From/To are [From, To) for incidents and positions; a bbox includes its edges.
+//   - Positions: a (uid, time) is stored once and the first stored copy wins
+//     (a replay, even with other values, changes nothing); Positions returns
+//     the earliest Limit reports in time order; LatestStates has one entry per
+//     track that has a report, its newest; a report for an unknown uid creates
+//     its track; track metadata older (by UpdatedAt) than the stored is ignored.
+//   - ImportIncidents appends its audit entry even when nothing changed: the
+//     import happened. A failed import stores nothing.
 //   - Creating a record fills the audit entry's Object when the caller left it
 //     empty, since the caller cannot know the new id; a write that fails appends
 //     no entry.

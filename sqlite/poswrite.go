@@ -23,13 +23,13 @@ type positionWriter struct {
 	// compaction need not read them back through SQL (which cost more than
 	// writing them); those already there at Open (seq < memFrom, at most
 	// oldRows of them) are read from the table.
-	mem        [][]logPoint // one slice per committed group, oldest first
-	memRows    int
-	memFrom    int64
-	nextSegID  int64 // ids of segments are assigned here (no RETURNING round trip)
+	mem       [][]logPoint // one slice per committed group, oldest first
+	memRows   int
+	memFrom   int64
+	nextSegID int64 // ids of segments are assigned here (no RETURNING round trip)
 	// pending reports that some entry has a pending UpdatedAt, which the next
 	// compaction writes even when the log is empty.
-	pending bool
+	pending    bool
 	oldRows    int64
 	nextSeq    int64
 	compactErr error // the last compaction failure, for tests

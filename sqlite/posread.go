@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -109,7 +110,7 @@ func (db *DB) Positions(ctx context.Context, q bluehelm.PositionQuery) ([]bluehe
 	trackID := int64(0)
 	if q.UID != "" {
 		err := tx.QueryRowContext(ctx, `SELECT id FROM tracks WHERE uid = ?`, q.UID).Scan(&trackID)
-		if err == sql.ErrNoRows {
+		if errors.Is(err, sql.ErrNoRows) {
 			return []bluehelm.Position{}, nil
 		}
 		if err != nil {
@@ -150,7 +151,10 @@ func (db *DB) Positions(ctx context.Context, q bluehelm.PositionQuery) ([]bluehe
 	if err != nil {
 		return nil, dbErr(err)
 	}
-	var buf []point
+	var (
+		buf []point
+		cut bool // hits was cut to the earliest limit at least once
+	)
 	for rows.Next() {
 		var (
 			tid, tMin int64
@@ -160,12 +164,13 @@ func (db *DB) Positions(ctx context.Context, q bluehelm.PositionQuery) ([]bluehe
 			rows.Close()
 			return nil, dbErr(err)
 		}
-		// Segments come in t_min order and hold nothing earlier, so once the
-		// earliest limit reports found are all before this one, stop.
+		// Segments come in t_min order and hold nothing earlier, so once limit
+		// reports found are before this one, stop. After a cut, hits[:limit]
+		// are sorted (later appends go after them), so hits[limit-1] tells.
 		if len(hits) >= 2*limit {
-			hits = earliest(hits, limit)
+			hits, cut = earliest(hits, limit), true
 		}
-		if len(hits) >= limit && hits[len(hits)-1].t < tMin && sortedByTime(hits) {
+		if cut && hits[limit-1].t < tMin {
 			break
 		}
 		if buf, err = decodeSegment(buf[:0], data, tMin); err != nil {
@@ -230,10 +235,6 @@ func earliest(hits []found, n int) []found {
 	return hits[:min(n, len(hits))]
 }
 
-func sortedByTime(hits []found) bool {
-	return slices.IsSortedFunc(hits, func(a, b found) int { return cmpInt64(a.t, b.t) })
-}
-
 func readLog(ctx context.Context, tx *sql.Tx, q string, args ...any) ([]found, error) {
 	rows, err := tx.QueryContext(ctx, q, args...)
 	if err != nil {
@@ -284,18 +285,24 @@ func firstCopies(ctx context.Context, tx *sql.Tx, logged []found) ([]found, erro
 		lastT[id] = t
 	}
 	rows.Close()
-	inSegments := map[key]bool{}
-	checked := map[key]bool{}
-	var buf []point
+	// Per track, the time range of its log reports that segments may hold;
+	// the segments overlapping it are read once.
+	type span struct{ lo, hi int64 }
+	check := map[int64]span{}
 	for _, f := range logged {
-		k := key{f.trackID, f.t}
-		lt, ok := lastT[f.trackID]
-		if !ok || f.t > lt || checked[k] {
-			continue
+		if lt, ok := lastT[f.trackID]; ok && f.t <= lt {
+			sp, seen := check[f.trackID]
+			if !seen {
+				sp = span{f.t, f.t}
+			}
+			check[f.trackID] = span{min(sp.lo, f.t), max(sp.hi, f.t)}
 		}
-		checked[k] = true
+	}
+	inSegments := map[key]bool{}
+	var buf []point
+	for id, sp := range check {
 		srows, err := tx.QueryContext(ctx, `SELECT t_min, data FROM position_segments WHERE track_id = ? AND t_min >= ? AND t_min <= ? AND t_max >= ?`,
-			f.trackID, f.t-segmentMaxSpan.Milliseconds(), f.t, f.t)
+			id, sp.lo-segmentMaxSpan.Milliseconds(), sp.hi, sp.lo)
 		if err != nil {
 			return nil, dbErr(err)
 		}
@@ -313,12 +320,15 @@ func firstCopies(ctx context.Context, tx *sql.Tx, logged []found) ([]found, erro
 				return nil, err
 			}
 			for _, p := range buf {
-				if p.t == f.t {
-					inSegments[k] = true
+				if p.t >= sp.lo && p.t <= sp.hi {
+					inSegments[key{id, p.t}] = true
 				}
 			}
 		}
 		srows.Close()
+		if err := srows.Err(); err != nil {
+			return nil, dbErr(err)
+		}
 	}
 	return slices.DeleteFunc(logged, func(f found) bool {
 		k := key{f.trackID, f.t}

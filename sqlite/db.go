@@ -87,8 +87,12 @@ type options struct {
 	// mmapBytes is how much of the file readers map instead of copying pages
 	// through read(2) into their caches.
 	mmapBytes int64
-	// rtreeProbeMax: see choosePlan. Tests set 0 to force the time-index plan.
+	// rtreeProbeMax: see findQuery.search. Tests set 0 to force the
+	// time-index plan.
 	rtreeProbeMax int
+	// textPlan forces how text is searched: "match" (the match drives) or
+	// "filter" (a per-row check); "" chooses by counting matches.
+	textPlan string
 	// Position log compaction (see positions.go): when the log holds
 	// compactRows reports, after compactIdle without batches, and at Close;
 	// at most compactMax reports per transaction. More reports per compaction

@@ -7,6 +7,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"math"
 	"runtime"
 	"slices"
 	"strconv"
@@ -22,6 +23,8 @@ import (
 // plan produces it; they differ in what drives the search:
 //
 //   - planText: the FTS5 match drives, the incident row is joined by rowid.
+//     Chosen when the text matches few enough incidents; otherwise the text
+//     is a per-row filter of one of the other plans (see search).
 //   - planRTree: the R*Tree (space and time) lists candidates with an upper
 //     bound of their time; they are checked most recent bound first, only as
 //     many as the page needs (see rtreeHits).
@@ -121,6 +124,7 @@ func (q *query) where() string {
 type findQuery struct {
 	limit int
 	text  string // FTS5 query, "" for none
+	words int    // terms in text
 	bbox  bool
 	exact query // on incidents i; every plan applies it
 	rt    query // on incidents_rt r; for planRTree and the probe
@@ -149,6 +153,7 @@ func newFindQuery(f bluehelm.IncidentFilter) (*findQuery, error) {
 		if fq.text = ftsQuery(f.Text); fq.text == "" {
 			return nil, bluehelm.Invalid("text", "has no words to search for")
 		}
+		fq.words = strings.Count(fq.text, `" "`) + 1
 	}
 
 	q := &fq.exact
@@ -221,19 +226,25 @@ func (fq *findQuery) sql(plan int, ids string) (string, []any) {
 	var args []any
 	const cols = `SELECT i.id, i.occurred_start, i.version, i.rev FROM `
 	order := " ORDER BY i.occurred_start DESC, i.id DESC LIMIT ?"
+	exact := query{slices.Clone(fq.exact.conds), slices.Clone(fq.exact.args)}
+	if fq.text != "" && plan != planText {
+		// The text as a filter: one FTS5 lookup per row examined (tens of
+		// µs each), so only for plans that examine few rows.
+		exact.add("EXISTS (SELECT 1 FROM incidents_fts WHERE incidents_fts MATCH ? AND rowid = i.id)", fq.text)
+	}
 	switch plan {
 	case planText:
 		// CROSS JOIN fixes the join order: the match drives.
 		q = cols + `incidents_fts CROSS JOIN incidents i ON i.id = incidents_fts.rowid` +
-			" WHERE " + strings.Join(slices.Concat([]string{"incidents_fts MATCH ?"}, fq.exact.conds), " AND ") + order
-		args = slices.Concat([]any{fq.text}, fq.exact.args)
+			" WHERE " + strings.Join(slices.Concat([]string{"incidents_fts MATCH ?"}, exact.conds), " AND ") + order
+		args = slices.Concat([]any{fq.text}, exact.args)
 	case planRTree:
 		q = cols + `incidents i WHERE i.id IN (SELECT value FROM json_each(?))` +
-			strings.Join(slices.Concat([]string{""}, fq.exact.conds), " AND ") + order
-		args = slices.Concat([]any{ids}, fq.exact.args)
+			strings.Join(slices.Concat([]string{""}, exact.conds), " AND ") + order
+		args = slices.Concat([]any{ids}, exact.args)
 	default:
-		q = cols + `incidents i INDEXED BY incidents_time` + fq.exact.where() + order
-		args = slices.Clone(fq.exact.args)
+		q = cols + `incidents i INDEXED BY incidents_time` + exact.where() + order
+		args = slices.Clone(exact.args)
 	}
 	return q, append(args, fq.limit+1)
 }
@@ -271,18 +282,14 @@ type rtCandidate struct {
 }
 
 // search returns up to limit+1 hits in page order.
-func (fq *findQuery) search(ctx context.Context, tx *sql.Tx, probeMax int) ([]hit, error) {
-	plan := planTime
-	switch {
-	case fq.text != "":
-		plan = planText
-	case fq.bbox:
-		// List the R*Tree candidates, up to probeMax (4000 by default, under a
-		// millisecond). Fewer: search them. Reaching it means the box and
-		// window are dense, so walking time order finds a page sooner than
+func (fq *findQuery) search(ctx context.Context, tx *sql.Tx, o options) ([]hit, error) {
+	if fq.bbox {
+		// List the R*Tree candidates, up to rtreeProbeMax (4000 by default,
+		// under a millisecond). Fewer: search them. Reaching it means the box
+		// and window are dense, so walking time order finds a page sooner than
 		// checking every candidate. Counting is what makes the choice robust:
 		// the planner cannot know how incidents are spread.
-		q, args := fq.candidates(probeMax)
+		q, args := fq.candidates(o.rtreeProbeMax)
 		rows, err := tx.QueryContext(ctx, q, args...)
 		if err != nil {
 			return nil, dbErr(err)
@@ -300,12 +307,66 @@ func (fq *findQuery) search(ctx context.Context, tx *sql.Tx, probeMax int) ([]hi
 		if err := rows.Err(); err != nil {
 			return nil, dbErr(err)
 		}
-		if len(cands) < probeMax {
-			return fq.rtreeHits(ctx, tx, cands)
+		if len(cands) < o.rtreeProbeMax {
+			// With text: checking a candidate's text costs ~40 µs per word,
+			// driving by the match ~0.3 µs per matching incident; drive by
+			// the match unless it matches over ~100 times as many incidents
+			// (per word).
+			drive, err := fq.textDrives(ctx, tx, o, 100*len(cands)/max(fq.words, 1)+1000)
+			if err != nil {
+				return nil, err
+			}
+			if !drive {
+				return fq.rtreeHits(ctx, tx, cands)
+			}
+		}
+	}
+	plan := planTime
+	switch {
+	case fq.text == "":
+	case fq.words > 1 && o.textPlan == "":
+		// Several words: checking a row costs ~40 µs per word and the
+		// matches are fewer, so the match drives.
+		plan = planText
+	default:
+		// Without a usable box: drive by the match, or, for a word in a
+		// large share of all incidents, walk time order checking each row's
+		// text until the page is full (page / share × 40 µs beats
+		// matches × 0.3 µs above about sqrt(1500 × incidents) matches).
+		var maxID int64
+		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) FROM incidents`).Scan(&maxID); err != nil {
+			return nil, dbErr(err)
+		}
+		drive, err := fq.textDrives(ctx, tx, o, int(math.Sqrt(1500*float64(maxID)))+1000)
+		if err != nil {
+			return nil, err
+		}
+		if drive {
+			plan = planText
 		}
 	}
 	q, args := fq.sql(plan, "")
 	return queryHits(ctx, tx, q, args...)
+}
+
+// textDrives decides whether the text match should drive the search: when
+// there is text and it matches fewer than limit incidents (counted up to
+// limit, at ~0.1 µs each). options.textPlan forces the choice in tests.
+func (fq *findQuery) textDrives(ctx context.Context, tx *sql.Tx, o options, limit int) (bool, error) {
+	switch {
+	case fq.text == "":
+		return false, nil
+	case o.textPlan == "match":
+		return true, nil
+	case o.textPlan == "filter":
+		return false, nil
+	}
+	var n int
+	err := tx.QueryRowContext(ctx, `SELECT count(*) FROM (SELECT 1 FROM incidents_fts WHERE incidents_fts MATCH ? LIMIT ?)`, fq.text, limit).Scan(&n)
+	if err != nil {
+		return false, dbErr(err)
+	}
+	return n < limit, nil
 }
 
 // rtreeHits finds the page among R*Tree candidates without looking every one
@@ -441,7 +502,7 @@ func (db *DB) FindIncidents(ctx context.Context, f bluehelm.IncidentFilter) (*bl
 		return nil, dbErr(err)
 	}
 	defer tx.Rollback()
-	hits, err := fq.search(ctx, tx, db.opt.rtreeProbeMax)
+	hits, err := fq.search(ctx, tx, db.opt)
 	if err != nil {
 		return nil, err
 	}

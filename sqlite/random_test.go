@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -25,10 +26,11 @@ func TestFindRandomized(t *testing.T) {
 	for _, v := range []struct {
 		name     string
 		probeMax int
-	}{{"rtree", 4000}, {"mixed", 60}, {"time", 0}} {
+		textPlan string
+	}{{"rtree", 4000, ""}, {"mixed", 60, ""}, {"time", 0, ""}, {"rtree text filter", 4000, "filter"}, {"time text filter", 0, "filter"}} {
 		t.Run(v.name, func(t *testing.T) {
 			o := defaults()
-			o.rtreeProbeMax = v.probeMax
+			o.rtreeProbeMax, o.textPlan = v.probeMax, v.textPlan
 			db, err := open(filepath.Join(t.TempDir(), "db"), o)
 			if err != nil {
 				t.Fatal(err)
@@ -63,6 +65,9 @@ func TestFindRandomized(t *testing.T) {
 				if rng.IntN(4) == 0 {
 					f.Statuses = []bluehelm.Status{bluehelm.StatusDraft}
 				}
+				if rng.IntN(3) == 0 {
+					f.Text = randomWords[rng.IntN(len(randomWords))]
+				}
 				want := oracleFind(incs, f)
 				got := pageAll(t, db, f)
 				if !slices.Equal(got, want) {
@@ -86,7 +91,7 @@ func randomIncidents(rng *rand.Rand, n int) []*bluehelm.Incident {
 			// with the same R*Tree time bound, so only the id orders them.
 			at = t0.Add(time.Duration(10+rng.IntN(3)*20) * 24 * time.Hour)
 		}
-		inc := testIncident(fmt.Sprintf("r%d", i), at, 28.5+rng.Float64()*4, 5.5+rng.Float64()*4)
+		inc := testIncident(fmt.Sprintf("r%d %s", i, randomWords[rng.IntN(len(randomWords))]), at, 28.5+rng.Float64()*4, 5.5+rng.Float64()*4)
 		inc.ExternalID = fmt.Sprintf("rand:%d", i)
 		inc.Category = []bluehelm.Category{bluehelm.CatArmedClash, bluehelm.CatProtest, bluehelm.CatRobbery}[rng.IntN(3)]
 		inc.Status = []bluehelm.Status{bluehelm.StatusDraft, bluehelm.StatusApproved}[rng.IntN(2)]
@@ -100,10 +105,15 @@ func randomIncidents(rng *rand.Rand, n int) []*bluehelm.Incident {
 	return out
 }
 
+// randomWords are the title words of random incidents: a few common, one rare.
+var randomWords = []string{"convoy", "convoy", "convoy", "market", "market", "cattle", "checkpoint", "airstrip"}
+
 func oracleFind(incs []*bluehelm.Incident, f bluehelm.IncidentFilter) []int64 {
 	var hits []*bluehelm.Incident
 	for _, inc := range incs {
 		switch {
+		case f.Text != "" && !slices.Contains(strings.Fields(inc.Title), f.Text):
+			continue
 		case !f.Viewer.CanSee(inc.Marking),
 			f.BBox != nil && !f.BBox.Contains(inc.Location),
 			!f.From.IsZero() && inc.OccurredStart.Before(f.From),

@@ -30,8 +30,8 @@ func openTest(t testing.TB) *DB {
 
 // TestStore runs the conformance suite on the defaults and on settings that
 // force the paths small test data would not reach: box searches on the time
-// index, positions read only from the log, and positions compacted into
-// segments after every batch.
+// index, text as a per-row filter, positions read only from the log, and
+// positions compacted into segments after every batch.
 func TestStore(t *testing.T) {
 	for _, v := range []struct {
 		name string
@@ -39,6 +39,8 @@ func TestStore(t *testing.T) {
 	}{
 		{"defaults", func(*options) {}},
 		{"time plan", func(o *options) { o.rtreeProbeMax = 0 }},
+		{"text as filter", func(o *options) { o.textPlan = "filter" }},
+		{"text as filter on time", func(o *options) { o.textPlan, o.rtreeProbeMax = "filter", 0 }},
 		{"log only", func(o *options) { o.compactRows, o.compactIdle = 1<<30, time.Hour }},
 		{"segments", func(o *options) { o.compactRows, o.compactMax = 1, 7 }},
 	} {

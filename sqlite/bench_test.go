@@ -191,6 +191,50 @@ func BenchmarkFindIncidentsBBoxTime(b *testing.B) {
 	}
 }
 
+// BenchmarkFindIncidentsOther times the other shapes of search over the
+// 1,000,000 incidents, one query repeated per case (no target; for regressions):
+// text alone (a common word is in ~38 % of the benchmark's documents), text in
+// a box and window, a 1 % box over all time, and no filter.
+func BenchmarkFindIncidentsOther(b *testing.B) {
+	path := bench1M(b)
+	db, err := Open(path)
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	sys := bluehelm.SystemPrincipal("bench")
+	from := benchStart.Add(5 * 365 * 24 * time.Hour)
+	box := &bluehelm.BBox{MinLon: 30, MinLat: 6, MaxLon: 31.2, MaxLat: 6.9}
+	for _, tc := range []struct {
+		name string
+		f    bluehelm.IncidentFilter
+	}{
+		{"none", bluehelm.IncidentFilter{Viewer: sys}},
+		{"text=common-word", bluehelm.IncidentFilter{Viewer: sys, Text: "convoy"}},
+		{"text=two-common-words", bluehelm.IncidentFilter{Viewer: sys, Text: "convoy ambush"}},
+		{"text=absent-word", bluehelm.IncidentFilter{Viewer: sys, Text: "zebra"}},
+		{"text=common-word/bbox/window=90d", bluehelm.IncidentFilter{Viewer: sys, Text: "convoy", BBox: box, From: from, To: from.Add(90 * 24 * time.Hour)}},
+		{"bbox/all-time", bluehelm.IncidentFilter{Viewer: sys, BBox: box}},
+		{"status=rejected", bluehelm.IncidentFilter{Viewer: sys, Statuses: []bluehelm.Status{bluehelm.StatusRejected}}},
+	} {
+		b.Run(tc.name, func(b *testing.B) {
+			ctx := context.Background()
+			if _, err := db.FindIncidents(ctx, tc.f); err != nil {
+				b.Fatal(err)
+			}
+			var durs []time.Duration
+			for b.Loop() {
+				start := time.Now()
+				if _, err := db.FindIncidents(ctx, tc.f); err != nil {
+					b.Fatal(err)
+				}
+				durs = append(durs, time.Since(start))
+			}
+			reportPercentiles(b, durs)
+		})
+	}
+}
+
 func reportPercentiles(b *testing.B, durs []time.Duration) {
 	if len(durs) == 0 {
 		return

@@ -162,6 +162,10 @@ func TestQueryPlans(t *testing.T) {
 	rtQ, rtArgs := fq.sql(planRTree, "[1,2,3]")
 	timeQ, timeArgs := fq.sql(planTime, "")
 	const revisionByKey = "SEARCH v USING INTEGER PRIMARY KEY (rowid=?)"
+	segPlan := func(q bluehelm.PositionQuery) string {
+		sq, args := segmentQuery(q, 1, 0, 1, 2)
+		return explain(sq, args...)
+	}
 	for _, tc := range []struct {
 		name    string
 		plan    string
@@ -176,15 +180,11 @@ func TestQueryPlans(t *testing.T) {
 		// Walks the index in page order: no sort, stops after the page.
 		{"time", explain(timeQ, timeArgs...), []string{"SEARCH i USING INDEX incidents_time (occurred_start>? AND occurred_start<?)"}, []string{"TEMP B-TREE"}},
 		{"documents", explain(sqlFetchDocs, "[1,2]"), []string{"SCAN j VIRTUAL TABLE", revisionByKey}, []string{"SCAN v\n"}},
-		{"segments by box", explain(`SELECT s.track_id, s.t_min, s.data FROM position_segments s
-				WHERE s.id IN (SELECT segment_id FROM position_segment_cells WHERE cell IN (1, 2, 3) AND t_min >= 1 AND t_min < 5)
-				AND s.t_max >= 2 AND s.max_lat >= 1 AND s.min_lat <= 2 AND s.max_lon >= 1 AND s.min_lon <= 2 ORDER BY s.t_min`),
+		{"segments by box", segPlan(bluehelm.PositionQuery{BBox: &bluehelm.BBox{MinLon: 30, MinLat: 7, MaxLon: 30.2, MaxLat: 7.2}}),
 			[]string{"SEARCH position_segment_cells USING PRIMARY KEY (cell=? AND t_min>? AND t_min<?)", "SEARCH s USING INTEGER PRIMARY KEY"}, []string{"SCAN s\n"}},
-		{"segments by track", explain(`SELECT track_id, t_min, data FROM position_segments INDEXED BY position_segments_track
-			WHERE track_id = 1 AND t_min >= 1 AND t_min < 5 AND t_max >= 2 ORDER BY t_min`),
+		{"segments by track", segPlan(bluehelm.PositionQuery{UID: "x"}),
 			[]string{"SEARCH position_segments USING INDEX position_segments_track (track_id=? AND t_min>? AND t_min<?)"}, []string{"TEMP B-TREE"}},
-		{"segments by time", explain(`SELECT s.track_id, s.t_min, s.data FROM position_segments s INDEXED BY position_segments_time
-			WHERE s.t_min >= 1 AND s.t_min < 5 AND s.t_max >= 2 ORDER BY s.t_min`),
+		{"segments by time", segPlan(bluehelm.PositionQuery{BBox: &bluehelm.World}),
 			[]string{"SEARCH s USING INDEX position_segments_time (t_min>? AND t_min<?)"}, []string{"TEMP B-TREE"}},
 		{"latest states", explain(`SELECT uid FROM tracks ORDER BY uid`), []string{"sqlite_autoindex_tracks_1"}, []string{"TEMP B-TREE"}},
 	} {

@@ -124,28 +124,7 @@ func (db *DB) Positions(ctx context.Context, q bluehelm.PositionQuery) ([]bluehe
 	if lo > math.MinInt64+segmentMaxSpan.Milliseconds() {
 		lo -= segmentMaxSpan.Milliseconds()
 	}
-	var segQ string
-	var segArgs []any
-	switch {
-	case q.UID != "":
-		segQ = `SELECT track_id, t_min, data FROM position_segments INDEXED BY position_segments_track
-			WHERE track_id = ? AND t_min >= ? AND t_min < ? AND t_max >= ? ORDER BY t_min`
-		segArgs = []any{trackID, lo, to, from}
-	default:
-		b := q.BBox
-		box := ` AND s.max_lat >= ? AND s.min_lat <= ? AND s.max_lon >= ? AND s.min_lon <= ?`
-		boxArgs := []any{b.MinLat, b.MaxLat, b.MinLon, b.MaxLon}
-		if cells := cellList(*b); cells != nil {
-			segQ = `SELECT s.track_id, s.t_min, s.data FROM position_segments s
-				WHERE s.id IN (SELECT segment_id FROM position_segment_cells WHERE cell IN (` + placeholders(len(cells)) + `) AND t_min >= ? AND t_min < ?)
-				AND s.t_max >= ?` + box + ` ORDER BY s.t_min`
-			segArgs = slices.Concat(cells, []any{lo, to, from}, boxArgs)
-		} else {
-			segQ = `SELECT s.track_id, s.t_min, s.data FROM position_segments s INDEXED BY position_segments_time
-				WHERE s.t_min >= ? AND s.t_min < ? AND s.t_max >= ?` + box + ` ORDER BY s.t_min`
-			segArgs = slices.Concat([]any{lo, to, from}, boxArgs)
-		}
-	}
+	segQ, segArgs := segmentQuery(q, trackID, lo, from, to)
 	var hits []found
 	rows, err := tx.QueryContext(ctx, segQ, segArgs...)
 	if err != nil {
@@ -227,6 +206,27 @@ func (db *DB) Positions(ctx context.Context, q bluehelm.PositionQuery) ([]bluehe
 		out = append(out, h.position(uids[h.trackID]))
 	}
 	return out, nil
+}
+
+// segmentQuery returns the query for the segments that may hold reports of q
+// in [from, to), which start no earlier than lo; in t_min order. One track's
+// come from its index; a box's from the cells it covers or, for a box with too
+// many cells, from the time index.
+func segmentQuery(q bluehelm.PositionQuery, trackID, lo, from, to int64) (string, []any) {
+	if q.UID != "" {
+		return `SELECT track_id, t_min, data FROM position_segments INDEXED BY position_segments_track
+			WHERE track_id = ? AND t_min >= ? AND t_min < ? AND t_max >= ? ORDER BY t_min`, []any{trackID, lo, to, from}
+	}
+	b := q.BBox
+	box := ` AND s.max_lat >= ? AND s.min_lat <= ? AND s.max_lon >= ? AND s.min_lon <= ?`
+	boxArgs := []any{b.MinLat, b.MaxLat, b.MinLon, b.MaxLon}
+	if cells := cellList(*b); cells != nil {
+		return `SELECT s.track_id, s.t_min, s.data FROM position_segments s
+			WHERE s.id IN (SELECT segment_id FROM position_segment_cells WHERE cell IN (` + placeholders(len(cells)) + `) AND t_min >= ? AND t_min < ?)
+			AND s.t_max >= ?` + box + ` ORDER BY s.t_min`, slices.Concat(cells, []any{lo, to, from}, boxArgs)
+	}
+	return `SELECT s.track_id, s.t_min, s.data FROM position_segments s INDEXED BY position_segments_time
+		WHERE s.t_min >= ? AND s.t_min < ? AND s.t_max >= ?` + box + ` ORDER BY s.t_min`, slices.Concat([]any{lo, to, from}, boxArgs)
 }
 
 // earliest keeps the n earliest of hits, sorted by time.

@@ -153,7 +153,7 @@ func newFindQuery(f bluehelm.IncidentFilter) (*findQuery, error) {
 		if fq.text = ftsQuery(f.Text); fq.text == "" {
 			return nil, bluehelm.Invalid("text", "has no words to search for")
 		}
-		fq.words = strings.Count(fq.text, `" "`) + 1
+		fq.words = strings.Count(fq.text, " ") + 1 // terms are joined by one space
 	}
 
 	q := &fq.exact

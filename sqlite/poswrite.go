@@ -383,7 +383,7 @@ func (db *DB) writePositions(group []*appendReq) error {
 	return nil
 }
 
-// logPoint is a report read back from the log.
+// logPoint is a report in the log: its sequence number and its track.
 type logPoint struct {
 	point
 	seq     int64

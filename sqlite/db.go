@@ -197,6 +197,20 @@ func open(path string, opt options) (*DB, error) {
 	return db, nil
 }
 
+// Ping reports whether the store can serve, for readiness checks: nil when a
+// read connection answers, EUNAVAILABLE once closed.
+func (db *DB) Ping(ctx context.Context) error {
+	r, err := db.reader()
+	if err != nil {
+		return err
+	}
+	var one int
+	if err := r.QueryRowContext(ctx, `SELECT 1`).Scan(&one); err != nil {
+		return dbErr(err)
+	}
+	return nil
+}
+
 // Path returns the file the database was opened from.
 func (db *DB) Path() string { return db.path }
 

@@ -304,6 +304,9 @@ func migrationRows(t *testing.T, db *DB) string {
 
 func TestClosed(t *testing.T) {
 	db := openTest(t)
+	if err := db.Ping(t.Context()); err != nil {
+		t.Fatalf("Ping of an open store: %v", err)
+	}
 	if err := db.Close(); err != nil {
 		t.Fatal(err)
 	}
@@ -321,6 +324,7 @@ func TestClosed(t *testing.T) {
 		"FindIncidents": func() error { _, err := db.FindIncidents(ctx, bluehelm.IncidentFilter{}); return err },
 		"LatestStates":  func() error { _, err := db.LatestStates(ctx); return err },
 		"VerifyAudit":   func() error { _, err := db.VerifyAudit(ctx); return err },
+		"Ping":          func() error { return db.Ping(ctx) },
 	} {
 		if err := call(); bluehelm.ErrorCode(err) != bluehelm.EUNAVAILABLE {
 			t.Errorf("%s after Close: %v, want %s", name, err, bluehelm.EUNAVAILABLE)

@@ -362,8 +362,9 @@ func (db *DB) IncidentRevisions(ctx context.Context, id int64) ([]bluehelm.Revis
 }
 
 // ImportIncidents inserts or updates incidents keyed by ExternalID in one
-// transaction. A row whose stored document would not change is left alone, so a
-// re-import reports created 0, updated 0. Imported rows overwrite local edits
+// transaction. A row whose content would not change (UpdatedAt and ReportedAt
+// aside, which importers stamp on every run) is left alone, so a re-import
+// reports created 0, updated 0. Imported rows overwrite local edits
 // of the same incident (the source is authoritative for what it publishes). It
 // sets ID and Version of every incident it is given.
 func (db *DB) ImportIncidents(ctx context.Context, incs []*bluehelm.Incident, a bluehelm.AuditEntry) (created, updated int, err error) {
@@ -441,17 +442,24 @@ func (db *DB) ImportIncidents(ctx context.Context, incs []*bluehelm.Incident, a 
 				nexts[i] = next
 				continue
 			}
-			// Unchanged means: the same document at the stored id and version.
-			r, err := flatten(&next, old.id, old.version)
+			// Unchanged means the same content: UpdatedAt and ReportedAt are
+			// bookkeeping an importer stamps on every run, so they do not
+			// count.
+			cur, err := decodeIncident(old.id, old.version, []byte(old.doc))
+			if err != nil {
+				return err
+			}
+			same, err := sameContent(cur, &next)
 			if err != nil {
 				return bluehelm.PrefixField("["+strconv.Itoa(i)+"]", err)
 			}
-			if r.doc == old.doc {
-				nexts[i] = next
+			if same {
+				nexts[i] = *cur
 				continue
 			}
-			if r, err = flatten(&next, old.id, old.version+1); err != nil {
-				return err
+			r, err := flatten(&next, old.id, old.version+1)
+			if err != nil {
+				return bluehelm.PrefixField("["+strconv.Itoa(i)+"]", err)
 			}
 			ok, err = s.updateIncident(ctx, &next, r, old.version, a, "import")
 			if err != nil {
@@ -473,6 +481,25 @@ func (db *DB) ImportIncidents(ctx context.Context, incs []*bluehelm.Incident, a 
 		*inc = nexts[i]
 	}
 	return created, updated, nil
+}
+
+// sameContent reports whether next, as it would be stored, equals cur but for
+// identity and bookkeeping (ID, Version, UpdatedAt, ReportedAt). Both are
+// encoded by this binary, so a field added since cur was stored compares
+// equal when zero.
+func sameContent(cur, next *bluehelm.Incident) (bool, error) {
+	c := *next
+	c.ID, c.Version, c.UpdatedAt, c.ReportedAt = cur.ID, cur.Version, cur.UpdatedAt, cur.ReportedAt
+	c.OccurredStart = c.OccurredStart.Truncate(time.Millisecond)
+	a, err := json.Marshal(cur)
+	if err != nil {
+		return false, err
+	}
+	b, err := json.Marshal(&c)
+	if err != nil {
+		return false, bluehelm.Invalid("", "cannot encode incident: %v", err)
+	}
+	return string(a) == string(b), nil
 }
 
 // placeholders returns "?, ?, …" with n marks.

@@ -185,6 +185,18 @@ func testImport(t *testing.T, o Opener) {
 			}
 		}
 
+		// The same rows as an importer stamps them on another run: new
+		// UpdatedAt and ReportedAt, same content.
+		restamped := rows()
+		for _, inc := range restamped {
+			inc.UpdatedAt, inc.ReportedAt = t0.Add(1000*time.Hour), t0.Add(1000*time.Hour)
+		}
+		created, updated, err = s.ImportIncidents(ctx, restamped, entry("incident.import"))
+		must(t, err, "re-import with new bookkeeping times")
+		if created != 0 || updated != 0 {
+			t.Errorf("re-import differing only in UpdatedAt/ReportedAt: created %d updated %d, want 0 0", created, updated)
+		}
+
 		changed := rows()
 		changed[2].Title = "Corrected by the source"
 		created, updated, err = s.ImportIncidents(ctx, changed, entry("incident.import"))

@@ -28,8 +28,10 @@
 //     the earliest Limit reports in time order; LatestStates has one entry per
 //     track that has a report, its newest; a report for an unknown uid creates
 //     its track; track metadata older (by UpdatedAt) than the stored is ignored.
-//   - ImportIncidents appends its audit entry even when nothing changed: the
-//     import happened. A failed import stores nothing.
+//   - ImportIncidents counts a row as unchanged when only UpdatedAt and
+//     ReportedAt differ (importers stamp them on every run); it appends its
+//     audit entry even when nothing changed: the import happened. A failed
+//     import stores nothing.
 //   - Creating a record fills the audit entry's Object when the caller left it
 //     empty, since the caller cannot know the new id; a write that fails appends
 //     no entry.

@@ -78,7 +78,7 @@ type metrics struct {
 // New returns a pipeline over the given store and live state.
 func New(store Store, picture *live.Picture, fence *live.Geofencer, hub *live.Hub, opts Options) *Pipeline {
 	if opts.Now == nil {
-		opts.Now = time.Now
+		opts.Now = func() time.Time { return time.Now().UTC() }
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()

@@ -21,6 +21,7 @@ import (
 	"github.com/bluehelm/bluehelm/live"
 	"github.com/bluehelm/bluehelm/ogcapi"
 	"github.com/bluehelm/bluehelm/sqlite"
+	"github.com/bluehelm/bluehelm/web"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 )
@@ -117,7 +118,7 @@ func (a *app) serve(ctx context.Context, listen string, started func(addr string
 	}
 	srv := http.New(http.Config{
 		Pipeline: a.pipeline, Store: a.store, Auth: a.auth, Hub: a.hub, Picture: a.picture,
-		Logger: a.log, Registry: a.registry,
+		Logger: a.log, Registry: a.registry, WebFS: web.FS(),
 		Ready: func() error { return a.store.Ping(context.Background()) },
 	})
 	srv.SetOGC(ogcapi.New(ogcapi.Config{Store: a.store, Picture: a.picture, Principal: srv.PrincipalOf}))

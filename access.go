@@ -129,3 +129,30 @@ func (p Principal) CanSee(m Marking) bool {
 	}
 	return p.Component == m.Component || slices.Contains(m.Releasability, p.Component)
 }
+
+// allows reports whether members of component c (with enough clearance) may see m.
+func (m Marking) allows(c Component) bool {
+	return m.Classification == Unclassified || c == m.Component || slices.Contains(m.Releasability, c)
+}
+
+// Combine returns a marking for a record that reveals both a and b (an alert about a
+// track in an area): the higher classification, released only to components that may
+// see both. Anyone who can see the result can see a and b. It returns false when no
+// component may see both, which this marking scheme cannot express.
+func Combine(a, b Marking) (Marking, bool) {
+	out := Marking{Classification: max(a.Classification, b.Classification)}
+	var allowed []Component
+	for _, c := range append([]Component{a.Component, b.Component}, Components...) {
+		if c.Valid() && a.allows(c) && b.allows(c) && !slices.Contains(allowed, c) {
+			allowed = append(allowed, c)
+		}
+	}
+	if len(allowed) == 0 {
+		return Marking{}, false
+	}
+	out.Component = allowed[0]
+	if out.Classification > Unclassified {
+		out.Releasability = allowed[1:]
+	}
+	return out, true
+}

@@ -316,3 +316,52 @@ func TestRolePermissions(t *testing.T) {
 		}
 	}
 }
+
+// TestCombine checks exhaustively that whoever can see a combined marking can see
+// both of its parts.
+func TestCombine(t *testing.T) {
+	levels := []bluehelm.Classification{bluehelm.Unclassified, bluehelm.Confidential, bluehelm.StrictlyConfidential}
+	var marks []bluehelm.Marking
+	for _, l := range levels {
+		for _, c := range bluehelm.Components {
+			marks = append(marks, bluehelm.Marking{Classification: l, Component: c})
+			for _, r := range bluehelm.Components {
+				if r != c {
+					marks = append(marks, bluehelm.Marking{Classification: l, Component: c, Releasability: []bluehelm.Component{r}})
+				}
+			}
+		}
+	}
+	for _, a := range marks {
+		for _, b := range marks {
+			m, ok := bluehelm.Combine(a, b)
+			if !ok {
+				for _, c := range bluehelm.Components {
+					p := bluehelm.Principal{Component: c, Clearance: bluehelm.StrictlyConfidential}
+					if p.CanSee(a) && p.CanSee(b) {
+						t.Fatalf("Combine(%v, %v) refused, but %s may see both", a, b, c)
+					}
+				}
+				continue
+			}
+			if err := m.Validate(); err != nil {
+				t.Fatalf("Combine(%v, %v) = %v: %v", a, b, m, err)
+			}
+			seen := false
+			for _, l := range levels {
+				for _, c := range bluehelm.Components {
+					p := bluehelm.Principal{Component: c, Clearance: l}
+					if p.CanSee(m) {
+						seen = true
+						if !p.CanSee(a) || !p.CanSee(b) {
+							t.Fatalf("Combine(%v, %v) = %v is visible to %s/%v who cannot see both", a, b, m, c, l)
+						}
+					}
+				}
+			}
+			if a.Classification == bluehelm.Unclassified && b.Classification == bluehelm.Unclassified && !seen {
+				t.Fatalf("two unclassified markings combined into an invisible one: %v", m)
+			}
+		}
+	}
+}

@@ -170,25 +170,30 @@ func (p *Pipeline) publishAlert(a *bluehelm.Alert) {
 		Where: where, Data: encode("alert", a)})
 }
 
-// raiseCrossing turns a geofence crossing into an alert. The alert carries the more
-// restrictive of the track's and the area's markings: it reveals both.
+// raiseCrossing turns a geofence crossing into an alert. The alert reveals both the
+// track and the area, so it carries a marking only those who may see both can see.
 func (p *Pipeline) raiseCrossing(ctx context.Context, c live.Crossing) {
 	name := c.State.Callsign
 	if name == "" {
 		name = c.State.UID
 	}
 	verb := map[bluehelm.Trigger]string{bluehelm.TriggerEnter: "entered", bluehelm.TriggerExit: "left", bluehelm.TriggerDwell: "is staying in"}[c.Rule.Trigger]
-	m := c.Area.Marking
-	if c.State.Classification > m.Classification {
-		m = c.State.Marking
-	}
 	pt := c.State.Position.Point()
 	a := &bluehelm.Alert{
 		Source: bluehelm.AlertGeofence, Severity: c.Rule.Severity,
 		Title:    fmt.Sprintf("%s %s %s", name, verb, c.Area.Name),
 		Detail:   fmt.Sprintf("%s (%s) %s %s %q at %s.", name, c.State.Kind, verb, c.Area.Kind, c.Area.Name, c.At.UTC().Format("2006-01-02 15:04:05Z")),
-		Location: &pt, TrackUID: c.State.UID, AreaID: c.Area.ID, Marking: m,
+		Location: &pt, TrackUID: c.State.UID, AreaID: c.Area.ID,
 	}
+	m, ok := bluehelm.Combine(c.State.Marking, c.Area.Marking)
+	if !ok {
+		// Nobody may see both the track and the area: tell the track's people that it
+		// crossed a rule, without naming the area they may not know about.
+		m = c.State.Marking
+		a.Title = fmt.Sprintf("%s %s a controlled area", name, verb)
+		a.Detail, a.AreaID = "", 0
+	}
+	a.Marking = m
 	if err := p.RaiseAlert(ctx, bluehelm.SystemPrincipal("geofence"), a); err != nil {
 		p.log.Error("raising geofence alert", "err", err, "area", c.Area.ID, "uid", c.State.UID)
 	}

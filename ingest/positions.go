@@ -107,15 +107,18 @@ func (p *Pipeline) Positions(ctx context.Context, by bluehelm.Principal, reports
 		}
 		cur := bluehelm.TrackState{Track: t, Position: pos}
 		var prevp *bluehelm.TrackState
+		where := pointBox(pos.Point())
 		if had {
 			prevp = &prev
+			// Span the move, so a subscriber whose view the track just left learns it.
+			where = live.MoveExtent(prev.Position.Point(), pos.Point())
 		}
 		for _, c := range p.fence.Check(prevp, cur) {
 			p.raiseCrossing(ctx, c)
 		}
 		p.hub.Publish(live.Event{
 			Layer: live.LayerTracks, Key: pos.UID, Marking: t.Marking,
-			Where: pointBox(pos.Point()), Coalesce: true,
+			Where: where, Coalesce: true,
 			Data: encode("position", cur),
 		})
 	}

@@ -147,7 +147,11 @@ func (s *Scenario) file(ctx context.Context, w Writer, inc *bluehelm.Incident) e
 	by := s.reporter()
 	inc.Status = bluehelm.StatusSubmitted
 	if inc.Component == "" || (!by.System && !by.CanSee(inc.Marking)) {
-		inc.Marking = bluehelm.Marking{Classification: bluehelm.Unclassified, Component: by.Component}
+		comp := by.Component
+		if comp == "" { // the system files as civil affairs would
+			comp = bluehelm.Civilian
+		}
+		inc.Marking = bluehelm.Marking{Classification: bluehelm.Unclassified, Component: comp}
 	}
 	if err := w.CreateIncident(ctx, by, inc); err != nil {
 		return fmt.Errorf("filing incident %q: %w", inc.Title, err)

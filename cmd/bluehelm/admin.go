@@ -356,6 +356,7 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlagSet("audit verify", stderr)
 	var sf storeFlags
 	sf.register(fs)
+	head := fs.String("head", "", "a head printed by an earlier verify (SEQ:HASH): also check it is still in the chain, which detects deletion of the newest entries")
 	if err := parse(fs, args[1:]); err != nil {
 		return err
 	}
@@ -368,6 +369,31 @@ func runAudit(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return fmt.Errorf("audit chain INVALID after %d good entries: %w", n, err)
 	}
+	if *head != "" {
+		var seq int64
+		var hash string
+		if _, err := fmt.Sscanf(strings.Replace(*head, ":", " ", 1), "%d %s", &seq, &hash); err != nil || seq < 1 {
+			return bluehelm.Invalid("head", "want SEQ:HASH as printed by audit verify")
+		}
+		es, err := store.AuditLog(ctx, seq-1, 1)
+		if err != nil {
+			return err
+		}
+		if len(es) == 0 || es[0].Hash != hash {
+			return fmt.Errorf("audit chain INVALID: recorded head %d is missing or different (entries were deleted or rewritten)", seq)
+		}
+	}
 	fmt.Fprintf(stdout, "audit chain intact: %d entries verified\n", n)
+	if n > 0 {
+		es, err := store.AuditLog(ctx, n-1, 1)
+		if err != nil {
+			return err
+		}
+		if len(es) == 1 {
+			// The chain cannot show that its newest entries were cut off; a head kept
+			// somewhere else (a log book, another machine) can.
+			fmt.Fprintf(stdout, "head: %d:%s\n", es[0].Seq, es[0].Hash)
+		}
+	}
 	return nil
 }

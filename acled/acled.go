@@ -122,7 +122,7 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	}
 	cols := indexHeader(header)
 	for _, c := range required {
-		if !cols.has(c) {
+		if !cols.Has(c) {
 			return nil, bluehelm.Invalid("header", "missing column %q: is this an ACLED export?", c)
 		}
 	}
@@ -149,11 +149,11 @@ func (r *Reader) Next() (*bluehelm.Incident, error) {
 		if isHXL(rec) {
 			continue // the HDX hashtag row describes the columns; it is not an event
 		}
-		id := clip(oneLine(r.cols.get(rec, "event_id_cnty")), 100)
-		if len(rec) != len(r.cols.header) {
-			return nil, RowError{Line: line, ID: id, Err: bluehelm.Invalid("", "row has %d fields, the header has %d", len(rec), len(r.cols.header))}
+		id := clip(oneLine(r.cols.Get(rec, "event_id_cnty")), 100)
+		if len(rec) != len(r.cols.Header) {
+			return nil, RowError{Line: line, ID: id, Err: bluehelm.Invalid("", "row has %d fields, the header has %d", len(rec), len(r.cols.Header))}
 		}
-		inc, err := mapRow(row{rec, r.cols}, r.opts)
+		inc, err := mapRow(row{Rec: rec, Cols: r.cols}, r.opts)
 		if err == nil {
 			err = inc.Validate(r.opts.Now)
 		}

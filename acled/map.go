@@ -12,7 +12,7 @@ import (
 // mapRow turns one ACLED row into an incident. It checks what it parses; the
 // caller runs Incident.Validate on the result.
 func mapRow(r row, opts Options) (*bluehelm.Incident, error) {
-	id := r.line("event_id_cnty")
+	id := r.Line("event_id_cnty")
 	if id == "" {
 		return nil, bluehelm.Invalid("event_id_cnty", "is required")
 	}
@@ -23,16 +23,16 @@ func mapRow(r row, opts Options) (*bluehelm.Incident, error) {
 		ReportedBy: opts.ReportedBy,
 	}
 
-	fatalities, hasFatalities, err := count(r.line("fatalities"))
+	fatalities, hasFatalities, err := count(r.Line("fatalities"))
 	if err != nil {
 		return nil, err
 	}
-	eventType, subType := r.line("event_type"), r.line("sub_event_type")
+	eventType, subType := r.Line("event_type"), r.Line("sub_event_type")
 	cat, sub, ok := classify(eventType, subType, fatalities)
 	if !ok {
 		return nil, bluehelm.Invalid("event_type", "unknown ACLED event type %q", eventType)
 	}
-	actor2, assoc2 := r.line("actor2"), splitList(r.text(assocCol(r, 2)))
+	actor2, assoc2 := r.Line("actor2"), splitList(r.Text(assocCol(r, 2)))
 	if isUN(actor2) && (cat == bluehelm.CatArmedClash || cat == bluehelm.CatExplosive) {
 		if cat == bluehelm.CatArmedClash {
 			cat, sub = bluehelm.CatAttackOnUN, "direct_fire"
@@ -42,40 +42,40 @@ func mapRow(r row, opts Options) (*bluehelm.Incident, error) {
 	}
 	inc.Category, inc.Subcategory = cat, sub
 
-	if inc.OccurredStart, err = parseDate(r.line("event_date")); err != nil {
+	if inc.OccurredStart, err = parseDate(r.Line("event_date")); err != nil {
 		return nil, err
 	}
-	if y := r.line("year"); y != "" && !strings.HasPrefix(y, "#") {
+	if y := r.Line("year"); y != "" && !strings.HasPrefix(y, "#") {
 		// A cross-check that catches two-digit years read into the wrong century and
 		// columns that do not hold what their header says.
 		if n, err := strconv.Atoi(y); err == nil && n != inc.OccurredStart.Year() {
-			return nil, bluehelm.Invalid("event_date", "%q is in %d but the year column says %d", r.line("event_date"), inc.OccurredStart.Year(), n)
+			return nil, bluehelm.Invalid("event_date", "%q is in %d but the year column says %d", r.Line("event_date"), inc.OccurredStart.Year(), n)
 		}
 	}
-	if inc.TimePrecision, err = timePrec(r.line("time_precision")); err != nil {
+	if inc.TimePrecision, err = timePrec(r.Line("time_precision")); err != nil {
 		return nil, err
 	}
-	if inc.Location, err = parsePoint(r.line("latitude"), r.line("longitude")); err != nil {
+	if inc.Location, err = parsePoint(r.Line("latitude"), r.Line("longitude")); err != nil {
 		return nil, err
 	}
-	if inc.GeoPrecision, err = geoPrec(r.line("geo_precision")); err != nil {
+	if inc.GeoPrecision, err = geoPrec(r.Line("geo_precision")); err != nil {
 		return nil, err
 	}
-	inc.Country = clip(r.line("country"), 200)
-	inc.Admin1 = clip(r.line("admin1"), 200)
-	inc.Admin2 = clip(r.line("admin2"), 200)
-	inc.Admin3 = clip(r.line("admin3"), 200)
-	inc.PlaceName = clip(r.line("location"), 200)
+	inc.Country = clip(r.Line("country"), 200)
+	inc.Admin1 = clip(r.Line("admin1"), 200)
+	inc.Admin2 = clip(r.Line("admin2"), 200)
+	inc.Admin3 = clip(r.Line("admin3"), 200)
+	inc.PlaceName = clip(r.Line("location"), 200)
 
-	inter1, err := interType("inter1", r.line("inter1"))
+	inter1, err := interType("inter1", r.Line("inter1"))
 	if err != nil {
 		return nil, err
 	}
-	inter2, err := interType("inter2", r.line("inter2"))
+	inter2, err := interType("inter2", r.Line("inter2"))
 	if err != nil {
 		return nil, err
 	}
-	inc.Actors = actors(r.line("actor1"), inter1, splitList(r.text(assocCol(r, 1))), actor2, inter2, assoc2)
+	inc.Actors = actors(r.Line("actor1"), inter1, splitList(r.Text(assocCol(r, 1))), actor2, inter2, assoc2)
 	inc.TargetType = targetType(actor2, assoc2, inter2)
 
 	if hasFatalities && fatalities > 0 {
@@ -86,7 +86,7 @@ func mapRow(r row, opts Options) (*bluehelm.Incident, error) {
 		inc.Casualties = []bluehelm.Casualty{{Group: group, Kind: "killed", Low: fatalities, Best: fatalities, High: fatalities}}
 	}
 
-	for _, s := range splitList(r.text("source")) {
+	for _, s := range splitList(r.Text("source")) {
 		if len(inc.Sources) < bluehelm.MaxListItems {
 			inc.Sources = append(inc.Sources, bluehelm.Source{Name: clip(s, 200)})
 		}
@@ -94,7 +94,7 @@ func mapRow(r row, opts Options) (*bluehelm.Incident, error) {
 	if len(inc.Sources) == 0 {
 		inc.Sources = []bluehelm.Source{{Name: "ACLED"}}
 	}
-	if ts := r.line("timestamp"); ts != "" {
+	if ts := r.Line("timestamp"); ts != "" {
 		// Metadata only: a bad timestamp leaves ReportedAt to the importer rather
 		// than losing the event.
 		if n, err := strconv.ParseInt(ts, 10, 64); err == nil && n > 0 && n < 1<<40 {
@@ -110,7 +110,7 @@ func mapRow(r row, opts Options) (*bluehelm.Incident, error) {
 // legacy exports.
 func assocCol(r row, n int) string {
 	c := "assoc_actor_" + strconv.Itoa(n)
-	if !r.cols.has(c) {
+	if !r.Cols.Has(c) {
 		return "ally_actor_" + strconv.Itoa(n)
 	}
 	return c
@@ -393,8 +393,8 @@ func targetType(actor2 string, assoc2 []string, inter2 string) string {
 // civilianTargeting decides whether the dead are counted as civilians; see the
 // package comment.
 func civilianTargeting(r row, eventType, inter2 string) bool {
-	if r.cols.has("civilian_targeting") {
-		return strings.Contains(strings.ToLower(r.line("civilian_targeting")), "civilian targeting")
+	if r.Cols.Has("civilian_targeting") {
+		return strings.Contains(strings.ToLower(r.Line("civilian_targeting")), "civilian targeting")
 	}
 	return norm(eventType) == "violence against civilians" || inter2 == "civilians"
 }
@@ -402,14 +402,14 @@ func civilianTargeting(r row, eventType, inter2 string) bool {
 // narrative keeps ACLED's notes and the codes that did not become fields.
 func narrative(r row, eventType, subType string, fatalities int, hasFatalities bool) string {
 	var parts []string
-	if n := r.text("notes"); n != "" {
+	if n := r.Text("notes"); n != "" {
 		parts = append(parts, n)
 	}
 	kind := "ACLED event type: " + eventType
 	if subType != "" {
 		kind += " / " + subType
 	}
-	if d := r.line("disorder_type"); d != "" {
+	if d := r.Line("disorder_type"); d != "" {
 		kind += " (" + d + ")"
 	}
 	parts = append(parts, kind+".")
@@ -419,7 +419,7 @@ func narrative(r row, eventType, subType string, fatalities int, hasFatalities b
 		{"actor2", "actor 2"}, {assocCol(r, 2), "associated with actor 2"}, {"inter2", "inter2"},
 		{"interaction", "interaction"}, {"civilian_targeting", "civilian targeting"},
 	} {
-		if v := r.line(f.col); v != "" {
+		if v := r.Line(f.col); v != "" {
 			facts = append(facts, f.label+": "+v)
 		}
 	}
@@ -429,7 +429,7 @@ func narrative(r row, eventType, subType string, fatalities int, hasFatalities b
 	if hasFatalities {
 		parts = append(parts, fmt.Sprintf("Fatalities (ACLED, a conservative single figure): %d.", fatalities))
 	}
-	if v := r.line("tags"); v != "" {
+	if v := r.Line("tags"); v != "" {
 		parts = append(parts, "Tags: "+v+".")
 	}
 	var book []string
@@ -437,7 +437,7 @@ func narrative(r row, eventType, subType string, fatalities int, hasFatalities b
 		{"source", "sources"}, {"source_scale", "source scale"}, {"event_id_cnty", "ACLED event"},
 		{"time_precision", "time precision"}, {"geo_precision", "geo precision"},
 	} {
-		if v := r.line(f.col); v != "" {
+		if v := r.Line(f.col); v != "" {
 			book = append(book, f.label+" "+v)
 		}
 	}

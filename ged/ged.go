@@ -117,7 +117,7 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	}
 	cols := indexHeader(header)
 	for _, c := range required {
-		if !cols.has(c) {
+		if !cols.Has(c) {
 			return nil, bluehelm.Invalid("header", "missing column %q: is this a UCDP GED export?", c)
 		}
 	}
@@ -141,14 +141,14 @@ func (r *Reader) Next() (*bluehelm.Incident, error) {
 			return nil, err
 		}
 		line, _ := r.csv.FieldPos(0)
-		if isHXL(rec) || strings.HasPrefix(strings.TrimSpace(r.cols.get(rec, "year")), "#") {
+		if isHXL(rec) || strings.HasPrefix(strings.TrimSpace(r.cols.Get(rec, "year")), "#") {
 			continue // the HDX hashtag row describes the columns; it is not an event
 		}
-		id := clip(oneLine(r.cols.get(rec, "id")), 100)
-		if len(rec) != len(r.cols.header) {
-			return nil, RowError{Line: line, ID: id, Err: bluehelm.Invalid("", "row has %d fields, the header has %d", len(rec), len(r.cols.header))}
+		id := clip(oneLine(r.cols.Get(rec, "id")), 100)
+		if len(rec) != len(r.cols.Header) {
+			return nil, RowError{Line: line, ID: id, Err: bluehelm.Invalid("", "row has %d fields, the header has %d", len(rec), len(r.cols.Header))}
 		}
-		inc, err := mapRow(row{rec, r.cols}, r.opts)
+		inc, err := mapRow(row{Rec: rec, Cols: r.cols}, r.opts)
 		if err == nil {
 			err = inc.Validate(r.opts.Now)
 		}

@@ -13,7 +13,7 @@ import (
 // mapRow turns one GED row into an incident. It checks what it parses; the caller
 // runs Incident.Validate on the result.
 func mapRow(r row, opts Options) (*bluehelm.Incident, error) {
-	id := r.line("id")
+	id := r.Line("id")
 	if id == "" {
 		return nil, bluehelm.Invalid("id", "is required")
 	}
@@ -24,7 +24,7 @@ func mapRow(r row, opts Options) (*bluehelm.Incident, error) {
 		ReportedBy: opts.ReportedBy,
 	}
 
-	tov := r.line("type_of_violence")
+	tov := r.Line("type_of_violence")
 	switch tov {
 	case "1", "2":
 		inc.Category, inc.Subcategory = bluehelm.CatArmedClash, "armed_clash"
@@ -34,12 +34,12 @@ func mapRow(r row, opts Options) (*bluehelm.Incident, error) {
 		return nil, bluehelm.Invalid("type_of_violence", "%q is not 1 (state-based), 2 (non-state) or 3 (one-sided)", tov)
 	}
 
-	start, err := parseDate("date_start", r.line("date_start"))
+	start, err := parseDate("date_start", r.Line("date_start"))
 	if err != nil {
 		return nil, err
 	}
 	inc.OccurredStart = start
-	if s := r.line("date_end"); s != "" {
+	if s := r.Line("date_end"); s != "" {
 		end, err := parseDate("date_end", s)
 		if err != nil {
 			return nil, err
@@ -48,26 +48,26 @@ func mapRow(r row, opts Options) (*bluehelm.Incident, error) {
 			inc.OccurredEnd = &end
 		}
 	}
-	if inc.TimePrecision, err = datePrec(r.line("date_prec")); err != nil {
+	if inc.TimePrecision, err = datePrec(r.Line("date_prec")); err != nil {
 		return nil, err
 	}
 
-	if inc.Location, err = parsePoint(r.line("latitude"), r.line("longitude")); err != nil {
+	if inc.Location, err = parsePoint(r.Line("latitude"), r.Line("longitude")); err != nil {
 		return nil, err
 	}
-	if inc.GeoPrecision, err = wherePrec(r.line("where_prec")); err != nil {
+	if inc.GeoPrecision, err = wherePrec(r.Line("where_prec")); err != nil {
 		return nil, err
 	}
-	inc.Country = clip(r.line("country"), 200)
-	inc.Admin1 = clip(r.line("adm_1"), 200)
-	inc.Admin2 = clip(r.line("adm_2"), 200)
-	inc.PlaceName = r.line("where_coordinates")
+	inc.Country = clip(r.Line("country"), 200)
+	inc.Admin1 = clip(r.Line("adm_1"), 200)
+	inc.Admin2 = clip(r.Line("adm_2"), 200)
+	inc.PlaceName = r.Line("where_coordinates")
 	if inc.PlaceName == "" {
-		inc.PlaceName = r.line("where_description")
+		inc.PlaceName = r.Line("where_description")
 	}
 	inc.PlaceName = clip(inc.PlaceName, 200)
 
-	sideA, sideB := r.line("side_a"), r.line("side_b")
+	sideA, sideB := r.Line("side_a"), r.Line("side_b")
 	for _, s := range []struct{ name, side string }{{sideA, "a"}, {sideB, "b"}} {
 		if s.name != "" {
 			inc.Actors = append(inc.Actors, bluehelm.Actor{Name: clip(s.name, 200), Type: actorType(s.name, inc.Country, tov), Side: s.side})
@@ -240,7 +240,7 @@ func casualtyGroup(side, country string) string {
 
 // count reads a non-negative integer column; an empty field is 0.
 func count(r row, name string) (int, bool, error) {
-	s := r.line(name)
+	s := r.Line(name)
 	if s == "" {
 		return 0, false, nil
 	}
@@ -267,7 +267,7 @@ func casualties(r row, sideA, sideB, country string) ([]bluehelm.Casualty, strin
 		}
 		byGroup[c.group] += n
 		sum += n
-		haveSides = haveSides || r.cols.has(c.col)
+		haveSides = haveSides || r.Cols.Has(c.col)
 	}
 	var est estimate
 	var hasBest bool
@@ -300,7 +300,7 @@ func casualties(r row, sideA, sideB, country string) ([]bluehelm.Casualty, strin
 	note := fmt.Sprintf("Fatalities (UCDP estimates): best %d, low %d, high %d", est.best, est.low, est.high)
 	if haveSides {
 		note += fmt.Sprintf("; side A %s, side B %s, civilians %s, unknown %s",
-			orZero(r.line("deaths_a")), orZero(r.line("deaths_b")), orZero(r.line("deaths_civilians")), orZero(r.line("deaths_unknown")))
+			orZero(r.Line("deaths_a")), orZero(r.Line("deaths_b")), orZero(r.Line("deaths_civilians")), orZero(r.Line("deaths_unknown")))
 	}
 	note += "."
 	if changed {
@@ -319,9 +319,9 @@ func orZero(s string) string {
 // sources lists the source offices and returns the latest source date as the time
 // the event was reported.
 func sources(r row) ([]bluehelm.Source, time.Time) {
-	offices := splitList(r.text("source_office"))
-	dates := splitList(r.text("source_date"))
-	heads := splitList(r.text("source_headline"))
+	offices := splitList(r.Text("source_office"))
+	dates := splitList(r.Text("source_date"))
+	heads := splitList(r.Text("source_headline"))
 	aligned := len(dates) == len(offices) && len(heads) == len(offices)
 	var out []bluehelm.Source
 	seen := map[string]bool{}
@@ -338,7 +338,7 @@ func sources(r row) ([]bluehelm.Source, time.Time) {
 		out = append(out, bluehelm.Source{Name: name, Reference: ref})
 	}
 	if len(out) == 0 {
-		out = append(out, bluehelm.Source{Name: "UCDP GED", Reference: clip(r.line("source_article"), 500)})
+		out = append(out, bluehelm.Source{Name: "UCDP GED", Reference: clip(r.Line("source_article"), 500)})
 	}
 	var reported time.Time
 	for _, d := range dates {
@@ -363,26 +363,26 @@ func violenceName(tov string) string {
 func narrative(r row, tov, fatalities string) string {
 	var parts []string
 	add := func(format string, args ...any) { parts = append(parts, fmt.Sprintf(format, args...)) }
-	if d := r.line("dyad_name"); d != "" {
-		if c := r.line("conflict_name"); c != "" && c != d {
+	if d := r.Line("dyad_name"); d != "" {
+		if c := r.Line("conflict_name"); c != "" && c != d {
 			add("%s (conflict: %s).", d, c)
 		} else {
 			add("%s.", d)
 		}
 	}
 	add("UCDP type of violence: %s.", violenceName(tov))
-	if w := r.line("where_description"); w != "" {
+	if w := r.Line("where_description"); w != "" {
 		add("Where: %s.", w)
 	}
 	add("%s", fatalities)
-	if h := r.text("source_headline"); h != "" {
+	if h := r.Text("source_headline"); h != "" {
 		add("Headline: %s", h)
 	}
-	if o := r.text("source_original"); o != "" {
+	if o := r.Text("source_original"); o != "" {
 		add("Original source: %s", o)
 	}
-	if a := r.text("source_article"); a != "" {
-		n := r.line("number_of_sources")
+	if a := r.Text("source_article"); a != "" {
+		n := r.Line("number_of_sources")
 		if n == "" || n == "-1" { // GED writes -1 when the count was not recorded
 			add("Sources: %s", a)
 		} else {
@@ -394,7 +394,7 @@ func narrative(r row, tov, fatalities string) string {
 		{"id", "UCDP GED id"}, {"relid", "relid"}, {"event_clarity", "event clarity"}, {"code_status", "code status"},
 		{"where_prec", "where_prec"}, {"date_prec", "date_prec"}, {"priogrid_gid", "PRIO-GRID cell"},
 	} {
-		if v := r.line(f.col); v != "" {
+		if v := r.Line(f.col); v != "" {
 			book = append(book, f.label+" "+v)
 		}
 	}

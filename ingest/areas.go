@@ -194,6 +194,19 @@ func (p *Pipeline) raiseCrossing(ctx context.Context, c live.Crossing) {
 		a.Detail, a.AreaID = "", 0
 	}
 	a.Marking = m
+	// One open alert per track, area and rule is enough: a patrol shuttling through a
+	// no-go area, or dwell clocks restarted after a restart, must not bury the duty
+	// officer in copies of an alert nobody has resolved yet.
+	open, err := p.store.Alerts(ctx, bluehelm.AlertFilter{Viewer: bluehelm.SystemPrincipal("geofence"),
+		States: []bluehelm.AlertState{bluehelm.AlertOpen, bluehelm.AlertAcknowledged}, Limit: 1000})
+	if err != nil {
+		p.log.Error("checking open geofence alerts", "err", err)
+	}
+	for _, o := range open {
+		if o.Source == bluehelm.AlertGeofence && o.TrackUID == a.TrackUID && o.AreaID == a.AreaID && o.Title == a.Title {
+			return
+		}
+	}
 	if err := p.RaiseAlert(ctx, bluehelm.SystemPrincipal("geofence"), a); err != nil {
 		p.log.Error("raising geofence alert", "err", err, "area", c.Area.ID, "uid", c.State.UID)
 	}

@@ -159,12 +159,29 @@ func TestGeofenceRaisesAlert(t *testing.T) {
 	if len(alerts) != 1 || alerts[0].AreaID != a.ID || alerts[0].TrackUID != "patrol-1" || alerts[0].Severity != bluehelm.SevCritical {
 		t.Fatalf("want one critical geofence alert for patrol-1 in area %d, got %+v", a.ID, alerts)
 	}
+	// Leaving and entering again while the alert is still open raises no copy.
+	if err := e.p.Positions(ctx, joc, []ingest.Report{report("patrol-1", now.Add(time.Second), 30.9, 5.1), report("patrol-1", now.Add(2*time.Second), 31.1, 5.1)}); err != nil {
+		t.Fatal(err)
+	}
+	if again, _ := e.store.Alerts(ctx, bluehelm.AlertFilter{Viewer: joc}); len(again) != 1 {
+		t.Fatalf("re-entry with the alert still open: %d alerts, want 1", len(again))
+	}
 	// Acknowledge with a stale version fails; with the right one succeeds.
 	if _, err := e.p.AcknowledgeAlert(ctx, joc, alerts[0].ID, alerts[0].Version+1); bluehelm.ErrorCode(err) != bluehelm.ECONFLICT {
 		t.Fatalf("stale acknowledge: %v", err)
 	}
 	if _, err := e.p.AcknowledgeAlert(ctx, joc, alerts[0].ID, alerts[0].Version); err != nil {
 		t.Fatal(err)
+	}
+	// Once resolved, the next entry is a new alert.
+	if _, err := e.p.ResolveAlert(ctx, joc, alerts[0].ID, 0, "patrol cleared to proceed"); err != nil {
+		t.Fatal(err)
+	}
+	if err := e.p.Positions(ctx, joc, []ingest.Report{report("patrol-1", now.Add(3*time.Second), 30.9, 5.1), report("patrol-1", now.Add(4*time.Second), 31.1, 5.1)}); err != nil {
+		t.Fatal(err)
+	}
+	if after, _ := e.store.Alerts(ctx, bluehelm.AlertFilter{Viewer: joc}); len(after) != 2 {
+		t.Fatalf("entry after resolution: %d alerts, want 2", len(after))
 	}
 }
 

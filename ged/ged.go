@@ -54,14 +54,12 @@
 package ged
 
 import (
-	"encoding/csv"
-	"errors"
-	"fmt"
 	"io"
 	"strings"
 	"time"
 
 	"github.com/bluehelm/bluehelm"
+	"github.com/bluehelm/bluehelm/internal/csvtable"
 )
 
 // Options configure a Reader. The zero value is ready to use.
@@ -74,89 +72,25 @@ type Options struct {
 }
 
 // RowError is a data row that was skipped.
-type RowError struct {
-	Line int    // line of the input where the row starts (1 is the header)
-	ID   string // the row's GED id, when it could be read
-	Err  error  // usually a *bluehelm.Error naming the bad field
-}
+type RowError = csvtable.RowError
 
-func (e RowError) Error() string {
-	if e.ID != "" {
-		return fmt.Sprintf("line %d (ucdp:%s): %v", e.Line, e.ID, e.Err)
-	}
-	return fmt.Sprintf("line %d: %v", e.Line, e.Err)
-}
-
-func (e RowError) Unwrap() error { return e.Err }
-
-// required are the columns without which no incident can be made.
-var required = []string{"id", "type_of_violence", "date_start", "latitude", "longitude"}
-
-// Reader reads incidents one row at a time, so a large export need not be held in
-// memory.
-type Reader struct {
-	csv  *csv.Reader
-	cols columns
-	opts Options
-}
+// Reader reads incidents one row at a time.
+type Reader = csvtable.Reader
 
 // NewReader reads the header and checks that the required columns are present.
 func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	if opts.Now.IsZero() {
 		opts.Now = time.Now()
 	}
-	cr := csv.NewReader(r)
-	cr.FieldsPerRecord = -1 // a short or long row is one bad row, not the end of the file
-	cr.ReuseRecord = true
-	header, err := cr.Read()
-	if err == io.EOF {
-		return nil, bluehelm.Invalid("header", "the input is empty: want a UCDP GED CSV with a header row")
-	}
-	if err != nil {
-		return nil, bluehelm.Invalid("header", "cannot read the header row: %v", err)
-	}
-	cols := indexHeader(header)
-	for _, c := range required {
-		if !cols.Has(c) {
-			return nil, bluehelm.Invalid("header", "missing column %q: is this a UCDP GED export?", c)
-		}
-	}
-	return &Reader{csv: cr, cols: cols, opts: opts}, nil
-}
-
-// Next returns the next incident. At the end of the input it returns io.EOF. A row
-// that was skipped is returned as a RowError (test with errors.As) and the caller
-// may go on calling Next; any other error is fatal.
-func (r *Reader) Next() (*bluehelm.Incident, error) {
-	for {
-		rec, err := r.csv.Read()
-		if err == io.EOF {
-			return nil, io.EOF
-		}
-		if err != nil {
-			var pe *csv.ParseError
-			if errors.As(err, &pe) {
-				return nil, RowError{Line: pe.StartLine, Err: bluehelm.Invalid("", "malformed CSV: %v", pe.Err)}
-			}
-			return nil, err
-		}
-		line, _ := r.csv.FieldPos(0)
-		if isHXL(rec) || strings.HasPrefix(strings.TrimSpace(r.cols.Get(rec, "year")), "#") {
-			continue // the HDX hashtag row describes the columns; it is not an event
-		}
-		id := clip(oneLine(r.cols.Get(rec, "id")), 100)
-		if len(rec) != len(r.cols.Header) {
-			return nil, RowError{Line: line, ID: id, Err: bluehelm.Invalid("", "row has %d fields, the header has %d", len(rec), len(r.cols.Header))}
-		}
-		inc, err := mapRow(row{Rec: rec, Cols: r.cols}, r.opts)
-		if err == nil {
-			err = inc.Validate(r.opts.Now)
-		}
-		if err != nil {
-			return nil, RowError{Line: line, ID: id, Err: err}
-		}
-		return inc, nil
-	}
+	return csvtable.NewReader(r, csvtable.Format{
+		Name: "UCDP GED", Source: "ucdp", IDColumn: "id",
+		Required: []string{"id", "type_of_violence", "date_start", "latitude", "longitude"},
+		Skip: func(c csvtable.Columns, rec []string) bool {
+			// The HDX export's hashtag row may leave some cells empty; its year never is.
+			return strings.HasPrefix(strings.TrimSpace(c.Get(rec, "year")), "#")
+		},
+		Map: func(r row) (*bluehelm.Incident, error) { return mapRow(r, opts) },
+	}, opts.Now)
 }
 
 // Read reads a whole GED export with default options. Skipped rows are returned
@@ -167,23 +101,4 @@ func Read(r io.Reader) (incs []*bluehelm.Incident, rowErrs []RowError, err error
 		return nil, nil, err
 	}
 	return rd.ReadAll()
-}
-
-// ReadAll reads the remaining rows.
-func (r *Reader) ReadAll() (incs []*bluehelm.Incident, rowErrs []RowError, err error) {
-	for {
-		inc, err := r.Next()
-		if err == io.EOF {
-			return incs, rowErrs, nil
-		}
-		var re RowError
-		if errors.As(err, &re) {
-			rowErrs = append(rowErrs, re)
-			continue
-		}
-		if err != nil {
-			return incs, rowErrs, err
-		}
-		incs = append(incs, inc)
-	}
 }

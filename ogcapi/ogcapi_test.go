@@ -374,7 +374,7 @@ func TestItemsParameters(t *testing.T) {
 		{"cursor=garbage", "cursor"},
 		{"cursor=", "cursor"},
 		{"f=html", "f"},
-		{"filter=title='x'", "filter"}, // Part 3 is not implemented: say so
+		{"filter=title='x'", "filter"}, // Part 3 (filtering) is not offered, so the parameter is refused
 		{"crs=" + url.QueryEscape("http://www.opengis.net/def/crs/EPSG/0/4326"), "crs"},
 		{"Limit=10", "Limit"},
 	}

@@ -72,6 +72,15 @@ func (p Principal) Require(a Action) error {
 	return Errorf(EFORBIDDEN, "role %q may not %s", p.Role, a)
 }
 
+// RequireTokenOwner allows a principal to manage the API tokens of user userID: their
+// own, or anyone's for an administrator.
+func (p Principal) RequireTokenOwner(userID int64) error {
+	if !p.System && p.UserID == userID {
+		return nil
+	}
+	return p.Require(ActManageUsers)
+}
+
 // User is a person (or a device account) who signs in.
 type User struct {
 	ID        int64          `json:"id"`

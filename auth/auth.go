@@ -181,10 +181,8 @@ func (s *Service) Authenticate(ctx context.Context, username, password string) (
 // IssueToken creates an API token for user userID and returns its secret, which is
 // shown once and never stored.
 func (s *Service) IssueToken(ctx context.Context, by bluehelm.Principal, userID int64, name string, ttl time.Duration) (string, *bluehelm.Token, error) {
-	if by.UserID != userID {
-		if err := by.Require(bluehelm.ActManageUsers); err != nil {
-			return "", nil, err
-		}
+	if err := by.RequireTokenOwner(userID); err != nil {
+		return "", nil, err
 	}
 	if strings.TrimSpace(name) == "" || len(name) > 100 {
 		return "", nil, bluehelm.Invalid("name", "a token needs a name of 1-100 characters (what uses it)")

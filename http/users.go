@@ -122,21 +122,13 @@ func (s *Server) updateUser(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, utcUser(&u))
 }
 
-// mayManageTokens: a user manages their own tokens; administrators anyone's.
-func mayManageTokens(p bluehelm.Principal, userID int64) error {
-	if p.UserID == userID {
-		return nil
-	}
-	return p.Require(bluehelm.ActManageUsers)
-}
-
 func (s *Server) listTokens(w http.ResponseWriter, r *http.Request) error {
 	p := principal(r)
 	id, err := pathID(r, "id")
 	if err != nil {
 		return err
 	}
-	if err := mayManageTokens(p, id); err != nil {
+	if err := p.RequireTokenOwner(id); err != nil {
 		return err
 	}
 	if _, err := s.cfg.Store.User(r.Context(), id); err != nil {
@@ -159,7 +151,7 @@ func (s *Server) issueToken(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	if err := mayManageTokens(p, id); err != nil {
+	if err := p.RequireTokenOwner(id); err != nil {
 		return err
 	}
 	var req tokenRequest

@@ -42,16 +42,18 @@ const (
 	ActExport          Action = "export"
 	ActImport          Action = "import"
 	ActManageUsers     Action = "user.manage"
+	ActManageDevices   Action = "device.manage" // issue and revoke TAK device certificates
+	ActSendMessage     Action = "message.send"  // GeoChat and file shares from TAK devices
 )
 
 var permissions = map[Role][]Action{
-	RoleAdmin:      {ActManageUsers, ActImport, ActExport, ActWriteArea, ActPostPosition},
-	RoleCommander:  {ActReportIncident, ActEditIncident, ActVerifyIncident, ActApproveIncident, ActRejectIncident, ActWriteArea, ActRaiseAlert, ActHandleAlert, ActExport, ActPostPosition},
-	RoleOperations: {ActReportIncident, ActEditIncident, ActVerifyIncident, ActApproveIncident, ActRejectIncident, ActWriteArea, ActRaiseAlert, ActHandleAlert, ActExport, ActPostPosition, ActImport},
-	RoleAnalyst:    {ActReportIncident, ActEditIncident, ActVerifyIncident, ActRejectIncident, ActExport, ActImport},
-	RoleReporter:   {ActReportIncident, ActPostPosition, ActRaiseAlert},
-	RoleCamp:       {ActReportIncident, ActPostPosition, ActWriteArea, ActRaiseAlert, ActHandleAlert},
-	RoleMedical:    {ActReportIncident, ActPostPosition, ActRaiseAlert, ActHandleAlert},
+	RoleAdmin:      {ActManageUsers, ActManageDevices, ActSendMessage, ActImport, ActExport, ActWriteArea, ActPostPosition},
+	RoleCommander:  {ActSendMessage, ActReportIncident, ActEditIncident, ActVerifyIncident, ActApproveIncident, ActRejectIncident, ActWriteArea, ActRaiseAlert, ActHandleAlert, ActExport, ActPostPosition},
+	RoleOperations: {ActSendMessage, ActReportIncident, ActEditIncident, ActVerifyIncident, ActApproveIncident, ActRejectIncident, ActWriteArea, ActRaiseAlert, ActHandleAlert, ActExport, ActPostPosition, ActImport},
+	RoleAnalyst:    {ActSendMessage, ActReportIncident, ActEditIncident, ActVerifyIncident, ActRejectIncident, ActExport, ActImport},
+	RoleReporter:   {ActSendMessage, ActReportIncident, ActPostPosition, ActRaiseAlert},
+	RoleCamp:       {ActSendMessage, ActReportIncident, ActPostPosition, ActWriteArea, ActRaiseAlert, ActHandleAlert},
+	RoleMedical:    {ActSendMessage, ActReportIncident, ActPostPosition, ActRaiseAlert, ActHandleAlert},
 	RoleViewer:     {},
 }
 

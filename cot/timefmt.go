@@ -1,0 +1,112 @@
+package cot
+
+import (
+	"errors"
+	"time"
+)
+
+// FormatTime writes t the way CoT wants it: UTC, milliseconds, "Z"
+// (2006-01-02T15:04:05.000Z).
+func FormatTime(t time.Time) string { return string(appendTime(nil, t)) }
+
+const timeLayout = "2006-01-02T15:04:05.000Z"
+
+func appendTime(dst []byte, t time.Time) []byte {
+	t = t.UTC()
+	y, mo, d := t.Date()
+	if y < 0 || y > 9999 {
+		return t.AppendFormat(dst, timeLayout)
+	}
+	h, mi, s := t.Clock()
+	ms := t.Nanosecond() / 1e6
+	return append(dst,
+		byte('0'+y/1000), byte('0'+y/100%10), byte('0'+y/10%10), byte('0'+y%10), '-',
+		byte('0'+int(mo)/10), byte('0'+int(mo)%10), '-',
+		byte('0'+d/10), byte('0'+d%10), 'T',
+		byte('0'+h/10), byte('0'+h%10), ':',
+		byte('0'+mi/10), byte('0'+mi%10), ':',
+		byte('0'+s/10), byte('0'+s%10), '.',
+		byte('0'+ms/100), byte('0'+ms/10%10), byte('0'+ms%10), 'Z')
+}
+
+var errBadTime = errors.New("not an ISO-8601 UTC time (CCYY-MM-DDThh:mm:ss[.f…]Z)")
+
+// ParseTime reads a CoT time: CCYY-MM-DDThh:mm:ss, optional fraction of any
+// length, then "Z", a numeric offset (±hh:mm, converted to UTC) or nothing (taken as
+// UTC). The result is UTC, truncated to the millisecond, which is what both wire
+// formats carry, so decode → encode → decode is stable.
+func ParseTime(s string) (time.Time, error) { return parseTime(s) }
+
+// parseTime is generic so the XML decoder can call it on bytes without a copy.
+func parseTime[T string | []byte](s T) (time.Time, error) {
+	if len(s) < 19 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
+		return time.Time{}, errBadTime
+	}
+	num := func(i, n int) int {
+		v := 0
+		for k := i; k < i+n; k++ {
+			c := s[k]
+			if c < '0' || c > '9' {
+				return -1
+			}
+			v = v*10 + int(c-'0')
+		}
+		return v
+	}
+	y, mo, d, h, mi, sec := num(0, 4), num(5, 2), num(8, 2), num(11, 2), num(14, 2), num(17, 2)
+	if y < 0 || mo < 1 || mo > 12 || d < 1 || d > daysIn(mo, y) || h < 0 || h > 23 || mi < 0 || mi > 59 || sec < 0 || sec > 59 {
+		return time.Time{}, errBadTime
+	}
+	i := 19
+	ns := 0
+	if i < len(s) && s[i] == '.' {
+		i++
+		start := i
+		scale := 100000000
+		for i < len(s) && s[i] >= '0' && s[i] <= '9' {
+			ns += int(s[i]-'0') * scale
+			scale /= 10
+			i++
+		}
+		if i == start {
+			return time.Time{}, errBadTime
+		}
+	}
+	off := 0
+	switch {
+	case i == len(s):
+	case s[i] == 'Z' && i+1 == len(s):
+	case (s[i] == '+' || s[i] == '-') && i+6 == len(s) && s[i+3] == ':':
+		oh, om := num(i+1, 2), num(i+4, 2)
+		if oh < 0 || oh > 23 || om < 0 || om > 59 {
+			return time.Time{}, errBadTime
+		}
+		off = oh*3600 + om*60
+		if s[i] == '-' {
+			off = -off
+		}
+	default:
+		return time.Time{}, errBadTime
+	}
+	t := time.Date(y, time.Month(mo), d, h, mi, sec, ns/1e6*1e6, time.UTC)
+	if off != 0 {
+		t = t.Add(-time.Duration(off) * time.Second)
+		if y := t.Year(); y < 0 || y > 9999 {
+			return time.Time{}, errBadTime
+		}
+	}
+	return t, nil
+}
+
+func daysIn(m, y int) int {
+	switch m {
+	case 2:
+		if y%4 == 0 && (y%100 != 0 || y%400 == 0) {
+			return 29
+		}
+		return 28
+	case 4, 6, 9, 11:
+		return 30
+	}
+	return 31
+}

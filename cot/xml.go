@@ -1,0 +1,507 @@
+package cot
+
+import (
+	"math"
+	"strconv"
+	"time"
+)
+
+// eventBlock lets a decoder allocate an event and its typed details at once.
+type eventBlock struct {
+	ev      Event
+	contact Contact
+	group   Group
+	pl      PrecisionLocation
+	status  Status
+	takv    Takv
+	track   Track
+}
+
+// DecodeXML decodes one CoT event: b holds a single <event> element, possibly
+// preceded by an XML declaration (whose encoding is ignored: the bytes are read
+// as UTF-8), comments and white space, and followed by white space.
+//
+// Required are uid, type, time, start, stale and <point> with a finite lat in
+// ±90 and lon in ±180. A missing hae, ce or le, or one at or above
+// UnknownThreshold, becomes Unknown. Times are truncated to the millisecond.
+// Children of <event> other than <point> and <detail> are checked and dropped,
+// as are text, comments and processing instructions directly inside <detail>.
+// Repeated attributes or <point> elements: the last one counts; several <detail>
+// elements are read as one.
+func DecodeXML(b []byte) (*Event, error) {
+	if len(b) > MaxEventSize {
+		return nil, errTooLarge
+	}
+	if !checkChars(b) {
+		return nil, errMalformed("invalid UTF-8 or a character XML does not allow")
+	}
+	i := skipMisc(b, 0)
+	if i+6 > len(b) || b[i] != '<' || string(b[i+1:scanName(b, i+1)]) != "event" {
+		return nil, errMalformed("no <event> element")
+	}
+	blk := new(eventBlock)
+	e := &blk.ev
+	var times [3][]byte // time, start, stale
+	a := attrScan{b: b, i: i + 6}
+	for {
+		name, val, ok := a.next()
+		if !ok {
+			break
+		}
+		switch string(name) {
+		case "version":
+			e.Version = attrString(val)
+		case "uid":
+			e.UID = attrString(val)
+		case "type":
+			e.Type = attrString(val)
+		case "how":
+			e.How = attrString(val)
+		case "time":
+			times[0] = val
+		case "start":
+			times[1] = val
+		case "stale":
+			times[2] = val
+		case "access":
+			e.Access = attrString(val)
+		case "qos":
+			e.QoS = attrString(val)
+		case "opex":
+			e.Opex = attrString(val)
+		}
+	}
+	if a.bad {
+		return nil, errMalformed("bad <event> start tag")
+	}
+	var (
+		pointTag  []byte // the attributes of the last <point>
+		rangesBuf [16][2]int
+		ranges    = rangesBuf[:0] // Detail.XML pieces
+		xmlLen    int
+	)
+	i = a.i
+	if a.self {
+		goto done
+	}
+	for {
+		j := scanText(b, i)
+		if j < 0 {
+			return nil, errMalformed("bad character reference")
+		}
+		if j+1 >= len(b) {
+			return nil, errMalformed("unclosed <event>")
+		}
+		i = j
+		switch b[i+1] {
+		case '/':
+			ne := scanName(b, i+2)
+			k := skipSpace(b, ne)
+			if k >= len(b) || b[k] != '>' || string(b[i+2:ne]) != "event" {
+				return nil, errMalformed("end tag does not match <event>")
+			}
+			i = k + 1
+			goto done
+		case '!', '?':
+			k := skipMarkup(b, i, true)
+			if k < 0 {
+				return nil, errMalformed("bad comment, CDATA or processing instruction")
+			}
+			i = k
+			continue
+		}
+		ne := scanName(b, i+1)
+		switch string(b[i+1 : ne]) {
+		case "point":
+			se, end, err := scanElement(b, i, 2)
+			if err != nil {
+				return nil, err
+			}
+			pointTag = b[ne:se]
+			i = end
+		case "detail":
+			if MaxDepth < 2 {
+				return nil, errTooDeep
+			}
+			se, self, ok := skipAttrs(b, ne)
+			if !ok {
+				return nil, errMalformed("bad <detail> start tag")
+			}
+			i = se
+			if self {
+				continue
+			}
+			for {
+				j := scanText(b, i)
+				if j < 0 {
+					return nil, errMalformed("bad character reference")
+				}
+				if j+1 >= len(b) {
+					return nil, errMalformed("unclosed <detail>")
+				}
+				i = j
+				if b[i+1] == '/' {
+					ne := scanName(b, i+2)
+					k := skipSpace(b, ne)
+					if k >= len(b) || b[k] != '>' || string(b[i+2:ne]) != "detail" {
+						return nil, errMalformed("end tag does not match <detail>")
+					}
+					i = k + 1
+					break
+				}
+				if b[i+1] == '!' || b[i+1] == '?' {
+					k := skipMarkup(b, i, true)
+					if k < 0 {
+						return nil, errMalformed("bad comment, CDATA or processing instruction")
+					}
+					i = k
+					continue
+				}
+				se, end, err := scanElement(b, i, 3)
+				if err != nil {
+					return nil, err
+				}
+				if !blk.typed(b[i:se], se == end || b[se+1] == '/') {
+					ranges = append(ranges, [2]int{i, end})
+					xmlLen += end - i
+				}
+				i = end
+			}
+		default:
+			_, end, err := scanElement(b, i, 2)
+			if err != nil {
+				return nil, err
+			}
+			i = end
+		}
+	}
+done:
+	if i = skipMisc(b, i); i != len(b) {
+		return nil, errMalformed("data after </event>")
+	}
+	if xmlLen > 0 {
+		x := make([]byte, 0, xmlLen)
+		for _, r := range ranges {
+			x = append(x, b[r[0]:r[1]]...)
+		}
+		e.Detail.XML = x
+	}
+	if e.Version == "" {
+		e.Version = "2.0"
+	}
+	if e.UID == "" {
+		return nil, errf("missing_field", "event without uid")
+	}
+	if e.Type == "" {
+		return nil, errf("missing_field", "event without type")
+	}
+	for k, dst := range [3]*time.Time{&e.Time, &e.Start, &e.Stale} {
+		if times[k] == nil {
+			return nil, errf("missing_field", "event without "+[3]string{"time", "start", "stale"}[k])
+		}
+		t, err := parseTime(unescapedBytes(times[k]))
+		if err != nil {
+			return nil, errf("bad_time", strconv.Quote(string(times[k]))+": "+err.Error())
+		}
+		*dst = t
+	}
+	if pointTag == nil {
+		return nil, errf("missing_field", "event without <point>")
+	}
+	if err := e.Point.parse(pointTag); err != nil {
+		return nil, err
+	}
+	return e, nil
+}
+
+func unescapedBytes(v []byte) []byte {
+	if needsUnescape(v) {
+		return appendUnescaped(nil, v)
+	}
+	return v
+}
+
+// parse reads the attributes of <point> (start tag after the name).
+func (p *Point) parse(tag []byte) error {
+	var have [5]bool
+	vals := [5]*float64{&p.Lat, &p.Lon, &p.HAE, &p.CE, &p.LE}
+	p.HAE, p.CE, p.LE = Unknown, Unknown, Unknown
+	a := attrScan{b: tag}
+	for {
+		name, val, ok := a.next()
+		if !ok {
+			break
+		}
+		k := -1
+		switch string(name) {
+		case "lat":
+			k = 0
+		case "lon":
+			k = 1
+		case "hae":
+			k = 2
+		case "ce":
+			k = 3
+		case "le":
+			k = 4
+		default:
+			continue
+		}
+		have[k] = true
+		if k >= 2 && len(val) == 0 {
+			*vals[k] = Unknown
+			continue
+		}
+		v, err := parseFloat(val)
+		if err != nil || math.IsNaN(v) {
+			return errf("bad_point", "<point "+string(name)+"="+strconv.Quote(string(val))+">: not a number")
+		}
+		*vals[k] = v
+	}
+	if !have[0] || !have[1] {
+		return errf("missing_field", "<point> without lat or lon")
+	}
+	return p.check()
+}
+
+// check validates lat and lon and maps large heights and errors to Unknown.
+func (p *Point) check() error {
+	if !(p.Lat >= -90 && p.Lat <= 90) || !(p.Lon >= -180 && p.Lon <= 180) {
+		return errf("bad_point", "lat/lon "+strconv.FormatFloat(p.Lat, 'g', -1, 64)+","+strconv.FormatFloat(p.Lon, 'g', -1, 64)+" out of range")
+	}
+	for _, v := range [3]*float64{&p.HAE, &p.CE, &p.LE} {
+		if math.IsNaN(*v) || math.IsInf(*v, -1) {
+			return errf("bad_point", "hae, ce or le is not a number")
+		}
+		if *v >= UnknownThreshold {
+			*v = Unknown
+		}
+	}
+	return nil
+}
+
+func parseFloat(v []byte) (float64, error) {
+	if needsUnescape(v) {
+		var buf [64]byte
+		v = appendUnescaped(buf[:0], v)
+	}
+	return strconv.ParseFloat(string(v), 64)
+}
+
+// typed moves a contact, __group, precisionlocation, status, takv or track child
+// of <detail> into its typed field when it is empty, carries only the attributes
+// TAK v1 knows, and the field is not yet set. tag is the start tag.
+func (blk *eventBlock) typed(tag []byte, empty bool) bool {
+	if !empty {
+		return false
+	}
+	ne := scanName(tag, 1)
+	d := &blk.ev.Detail
+	var names [4]string
+	switch string(tag[1:ne]) {
+	case "contact":
+		if d.Contact != nil {
+			return false
+		}
+		names = [4]string{"callsign", "endpoint"}
+	case "__group":
+		if d.Group != nil {
+			return false
+		}
+		names = [4]string{"name", "role"}
+	case "precisionlocation":
+		if d.PrecisionLocation != nil {
+			return false
+		}
+		names = [4]string{"geopointsrc", "altsrc"}
+	case "status":
+		if d.Status != nil {
+			return false
+		}
+		names = [4]string{"battery"}
+	case "takv":
+		if d.Takv != nil {
+			return false
+		}
+		names = [4]string{"device", "platform", "os", "version"}
+	case "track":
+		if d.Track != nil {
+			return false
+		}
+		names = [4]string{"speed", "course"}
+	default:
+		return false
+	}
+	var vals [4][]byte
+	var seen uint
+	a := attrScan{b: tag, i: ne}
+	for {
+		name, val, ok := a.next()
+		if !ok {
+			break
+		}
+		k := 0
+		for k < 4 && (names[k] == "" || names[k] != string(name)) {
+			k++
+		}
+		if k == 4 || seen&(1<<k) != 0 {
+			return false // unknown or repeated attribute
+		}
+		seen |= 1 << k
+		vals[k] = val
+	}
+	switch tag[1] {
+	case 'c':
+		blk.contact = Contact{Callsign: attrString(vals[0]), Endpoint: attrString(vals[1])}
+		d.Contact = &blk.contact
+	case '_':
+		blk.group = Group{Name: attrString(vals[0]), Role: attrString(vals[1])}
+		d.Group = &blk.group
+	case 'p':
+		blk.pl = PrecisionLocation{GeoPointSrc: attrString(vals[0]), AltSrc: attrString(vals[1])}
+		d.PrecisionLocation = &blk.pl
+	case 's':
+		if seen != 1 {
+			return false
+		}
+		n, err := strconv.ParseUint(string(unescapedBytes(vals[0])), 10, 32)
+		if err != nil {
+			return false
+		}
+		blk.status.Battery = uint32(n)
+		d.Status = &blk.status
+	case 't':
+		if tag[2] == 'a' { // takv
+			blk.takv = Takv{Device: attrString(vals[0]), Platform: attrString(vals[1]), OS: attrString(vals[2]), Version: attrString(vals[3])}
+			d.Takv = &blk.takv
+			return true
+		}
+		if seen != 3 {
+			return false
+		}
+		sp, err1 := parseFloat(vals[0])
+		co, err2 := parseFloat(vals[1])
+		if err1 != nil || err2 != nil || math.IsNaN(sp) || math.IsInf(sp, 0) || math.IsNaN(co) || math.IsInf(co, 0) {
+			return false
+		}
+		blk.track = Track{Speed: sp, Course: co}
+		d.Track = &blk.track
+	}
+	return true
+}
+
+// AppendXML appends the event as an XML document: the declaration
+// <?xml version="1.0" encoding="UTF-8" standalone="yes"?> directly followed by the
+// <event>, with no line breaks. Times are UTC milliseconds, unknown heights and
+// errors 9999999.0, typed details come first in <detail>, then Detail.XML as is.
+func (e *Event) AppendXML(dst []byte) []byte {
+	dst = append(dst, `<?xml version="1.0" encoding="UTF-8" standalone="yes"?><event version="`...)
+	if e.Version == "" {
+		dst = append(dst, "2.0"...)
+	} else {
+		dst = AppendEscaped(dst, e.Version)
+	}
+	dst = append(dst, `" uid="`...)
+	dst = AppendEscaped(dst, e.UID)
+	dst = append(dst, `" type="`...)
+	dst = AppendEscaped(dst, e.Type)
+	if e.How != "" {
+		dst = append(dst, `" how="`...)
+		dst = AppendEscaped(dst, e.How)
+	}
+	dst = append(dst, `" time="`...)
+	dst = appendTime(dst, e.Time)
+	dst = append(dst, `" start="`...)
+	dst = appendTime(dst, e.Start)
+	dst = append(dst, `" stale="`...)
+	dst = appendTime(dst, e.Stale)
+	dst = appendAttr(dst, "access", e.Access)
+	dst = appendAttr(dst, "qos", e.QoS)
+	dst = appendAttr(dst, "opex", e.Opex)
+	dst = append(dst, `"><point lat="`...)
+	dst = strconv.AppendFloat(dst, e.Point.Lat, 'f', -1, 64)
+	dst = append(dst, `" lon="`...)
+	dst = strconv.AppendFloat(dst, e.Point.Lon, 'f', -1, 64)
+	dst = append(dst, `" hae="`...)
+	dst = appendMeasure(dst, e.Point.HAE)
+	dst = append(dst, `" ce="`...)
+	dst = appendMeasure(dst, e.Point.CE)
+	dst = append(dst, `" le="`...)
+	dst = appendMeasure(dst, e.Point.LE)
+	dst = append(dst, `"/><detail>`...)
+	dst = e.Detail.appendTyped(dst)
+	dst = append(dst, e.Detail.XML...)
+	return append(dst, "</detail></event>"...)
+}
+
+func appendAttr(dst []byte, name, v string) []byte {
+	if v == "" {
+		return dst
+	}
+	dst = append(dst, `" `...)
+	dst = append(dst, name...)
+	dst = append(dst, `="`...)
+	return AppendEscaped(dst, v)
+}
+
+func appendMeasure(dst []byte, v float64) []byte {
+	if v >= UnknownThreshold {
+		return append(dst, "9999999.0"...)
+	}
+	return strconv.AppendFloat(dst, v, 'f', -1, 64)
+}
+
+// appendOpt writes name="v" (with a leading space) when v is not empty.
+func appendOpt(dst []byte, name, v string) []byte {
+	if v == "" {
+		return dst
+	}
+	dst = append(dst, ' ')
+	dst = append(dst, name...)
+	dst = append(dst, `="`...)
+	dst = AppendEscaped(dst, v)
+	return append(dst, '"')
+}
+
+// appendTyped writes the typed details as elements; empty attributes are left out.
+func (d *Detail) appendTyped(dst []byte) []byte {
+	if t := d.Takv; t != nil {
+		dst = append(dst, "<takv"...)
+		dst = appendOpt(dst, "device", t.Device)
+		dst = appendOpt(dst, "platform", t.Platform)
+		dst = appendOpt(dst, "os", t.OS)
+		dst = appendOpt(dst, "version", t.Version)
+		dst = append(dst, "/>"...)
+	}
+	if c := d.Contact; c != nil {
+		dst = append(dst, "<contact"...)
+		dst = appendOpt(dst, "callsign", c.Callsign)
+		dst = appendOpt(dst, "endpoint", c.Endpoint)
+		dst = append(dst, "/>"...)
+	}
+	if p := d.PrecisionLocation; p != nil {
+		dst = append(dst, "<precisionlocation"...)
+		dst = appendOpt(dst, "geopointsrc", p.GeoPointSrc)
+		dst = appendOpt(dst, "altsrc", p.AltSrc)
+		dst = append(dst, "/>"...)
+	}
+	if g := d.Group; g != nil {
+		dst = append(dst, "<__group"...)
+		dst = appendOpt(dst, "name", g.Name)
+		dst = appendOpt(dst, "role", g.Role)
+		dst = append(dst, "/>"...)
+	}
+	if s := d.Status; s != nil {
+		dst = append(dst, `<status battery="`...)
+		dst = strconv.AppendUint(dst, uint64(s.Battery), 10)
+		dst = append(dst, `"/>`...)
+	}
+	if t := d.Track; t != nil {
+		dst = append(dst, `<track speed="`...)
+		dst = strconv.AppendFloat(dst, t.Speed, 'f', -1, 64)
+		dst = append(dst, `" course="`...)
+		dst = strconv.AppendFloat(dst, t.Course, 'f', -1, 64)
+		dst = append(dst, `"/>`...)
+	}
+	return dst
+}

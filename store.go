@@ -126,5 +126,8 @@ type Store interface {
 	AlertStore
 	UserStore
 	AuditStore
+	DeviceStore
+	ChatStore
+	AttachmentStore
 	Close() error
 }

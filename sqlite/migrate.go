@@ -23,6 +23,7 @@ type migration struct {
 // migrations is the schema history. Version numbers are 1..n in order.
 var migrations = []migration{
 	{1, "initial schema", schemaV1},
+	{2, "tak devices, chat and attachments", schemaV2},
 }
 
 // SchemaVersion is the schema version this binary creates and understands.
@@ -198,6 +199,75 @@ CREATE TABLE audit (
 	prev_hash TEXT NOT NULL,
 	hash      TEXT NOT NULL
 );
+`
+
+// schemaV2 stores what TAK devices bring: the devices themselves, GeoChat and
+// shared files. Times are unix µs like the other non-position tables.
+const schemaV2 = `
+-- A device is found by name (the certificate's common name) and by serial on
+-- every TLS handshake, so both are unique keys. The username is not stored:
+-- it is read from users, so renaming a user does not leave devices speaking
+-- under the old name.
+CREATE TABLE devices (
+	id             INTEGER PRIMARY KEY,
+	name           TEXT NOT NULL UNIQUE,
+	user_id        INTEGER NOT NULL REFERENCES users (id),
+	serial         TEXT NOT NULL UNIQUE,
+	fingerprint    TEXT NOT NULL,
+	groups_json    TEXT NOT NULL,         -- JSON array; "groups" is an SQL keyword
+	classification INTEGER NOT NULL,
+	not_after      INTEGER,
+	created_at     INTEGER,
+	revoked_at     INTEGER,               -- NULL while the device may connect
+	revoke_reason  TEXT NOT NULL DEFAULT ''
+);
+CREATE INDEX devices_user ON devices (user_id);
+
+-- uid is unique so that a message a device resends (TAK clients do on
+-- reconnect) is stored once.
+CREATE TABLE chat_messages (
+	id              INTEGER PRIMARY KEY,
+	uid             TEXT NOT NULL UNIQUE,
+	t               INTEGER NOT NULL,     -- unix µs
+	chatroom        TEXT NOT NULL,
+	sender_uid      TEXT NOT NULL,
+	sender_callsign TEXT NOT NULL,
+	sender_user     TEXT NOT NULL,
+	recipient_uids  TEXT NOT NULL,        -- JSON array
+	text            TEXT NOT NULL,
+	classification  INTEGER NOT NULL,
+	component       TEXT NOT NULL,
+	releasability   TEXT NOT NULL
+);
+CREATE INDEX chat_messages_time ON chat_messages (t, id);
+CREATE INDEX chat_messages_room ON chat_messages (chatroom, t, id);
+
+-- incident_id is NULL until the attachment is linked to an incident.
+CREATE TABLE attachments (
+	id             INTEGER PRIMARY KEY,
+	sha256         TEXT NOT NULL,
+	name           TEXT NOT NULL,
+	content_type   TEXT NOT NULL,
+	size           INTEGER NOT NULL,
+	keywords       TEXT NOT NULL,         -- JSON array, as given (order kept)
+	creator_uid    TEXT NOT NULL,
+	uploaded_by    TEXT NOT NULL,
+	incident_id    INTEGER REFERENCES incidents (id),
+	created_at     INTEGER NOT NULL,      -- unix µs
+	classification INTEGER NOT NULL,
+	component      TEXT NOT NULL,
+	releasability  TEXT NOT NULL
+);
+CREATE INDEX attachments_sha256 ON attachments (sha256);
+CREATE INDEX attachments_incident ON attachments (incident_id, created_at, id);
+CREATE INDEX attachments_created ON attachments (created_at, id);
+-- One row per distinct keyword of an attachment, so an exact keyword match is
+-- an index range instead of a scan of every keywords array.
+CREATE TABLE attachment_keywords (
+	keyword       TEXT NOT NULL,
+	attachment_id INTEGER NOT NULL REFERENCES attachments (id),
+	PRIMARY KEY (keyword, attachment_id)
+) WITHOUT ROWID;
 `
 
 // migrate brings db to the last version in ms. Each step runs in its own

@@ -67,6 +67,9 @@ func Run(t *testing.T, open func(t *testing.T) bluehelm.Store) {
 		{"Alerts", testAlerts},
 		{"Users", testUsers},
 		{"Audit", testAudit},
+		{"Devices", testDevices},
+		{"Chat", testChat},
+		{"Attachments", testAttachments},
 	} {
 		t.Run(g.name, func(t *testing.T) { g.fn(t, o) })
 	}

@@ -36,6 +36,8 @@ Usage:
   bluehelm export  [--format geojson|csv|kml] [filters] [--as USER] [-o FILE]
   bluehelm user    create|list|disable|enable|token ...
   bluehelm audit   verify [--data DIR]              check the audit hash chain
+  bluehelm ca      init [--name NAME]               create the mission CA for TAK clients
+  bluehelm device  add|list|revoke|package ...      TAK devices: certificates, data packages, QR
   bluehelm version
 
 Every flag can also be set with an environment variable: --listen is BLUEHELM_LISTEN,
@@ -76,6 +78,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runUser(ctx, rest, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, rest, stdout, stderr)
+	case "ca":
+		return runCA(ctx, rest, stdout, stderr)
+	case "device":
+		return runDevice(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "bluehelm", Version)
 		return nil

@@ -4,6 +4,8 @@ go 1.26.8
 
 require github.com/paulmach/orb v0.14.0
 
+require github.com/kylelemons/godebug v1.1.0 // indirect
+
 require (
 	github.com/makiuchi-d/gozxing v0.1.1
 	github.com/skip2/go-qrcode v0.0.0-20200617195104-da1b6568686e

@@ -40,6 +40,9 @@ type IncidentStore interface {
 	UpdateIncident(ctx context.Context, inc *Incident, action string, a AuditEntry) error
 	// Incident returns one incident regardless of access (callers check CanSee).
 	Incident(ctx context.Context, id int64) (*Incident, error)
+	// IncidentByExternalID returns the incident imported or reported under that
+	// external id ("ucdp:123", "tak:<marker uid>"), regardless of access.
+	IncidentByExternalID(ctx context.Context, externalID string) (*Incident, error)
 	IncidentRevisions(ctx context.Context, id int64) ([]Revision, error)
 	FindIncidents(ctx context.Context, f IncidentFilter) (*IncidentPage, error)
 	// ImportIncidents inserts or updates incidents keyed by ExternalID (required) in one

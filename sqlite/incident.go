@@ -323,6 +323,28 @@ func (db *DB) Incident(ctx context.Context, id int64) (*bluehelm.Incident, error
 	return decodeIncident(id, version, doc)
 }
 
+// IncidentByExternalID returns the incident stored under an external id.
+func (db *DB) IncidentByExternalID(ctx context.Context, externalID string) (*bluehelm.Incident, error) {
+	r, err := db.reader()
+	if err != nil {
+		return nil, err
+	}
+	var (
+		id      int64
+		version int
+		doc     []byte
+	)
+	err = r.QueryRowContext(ctx, `SELECT i.id, i.version, v.doc FROM incidents i CROSS JOIN incident_revisions v ON v.rev = i.rev
+		WHERE i.external_id = ?`, externalID).Scan(&id, &version, &doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, bluehelm.Errorf(bluehelm.ENOTFOUND, "no incident with external id %q", externalID)
+	}
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	return decodeIncident(id, version, doc)
+}
+
 // IncidentRevisions returns every stored version of an incident, oldest first.
 func (db *DB) IncidentRevisions(ctx context.Context, id int64) ([]bluehelm.Revision, error) {
 	r, err := db.reader()

@@ -170,6 +170,12 @@ func testImport(t *testing.T, o Opener) {
 			got, err := s.Incident(ctx, inc.ID)
 			must(t, err, "Incident")
 			sameJSON(t, got, inc, "imported incident")
+			byExt, err := s.IncidentByExternalID(ctx, inc.ExternalID)
+			must(t, err, "IncidentByExternalID")
+			sameJSON(t, byExt, inc, "incident by external id")
+		}
+		if _, err := s.IncidentByExternalID(ctx, "ucdp:none"); bluehelm.ErrorCode(err) != bluehelm.ENOTFOUND {
+			t.Errorf("unknown external id: %v, want ENOTFOUND", err)
 		}
 
 		// The same rows again, as an importer re-reading its source would produce.

@@ -1,0 +1,209 @@
+package cot
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/bluehelm/bluehelm"
+	"github.com/bluehelm/bluehelm/ingest"
+)
+
+// handle acts on one event from a device: protocol messages are answered, positions
+// go through the ingest pipeline (stored before anyone sees them), chat is kept,
+// emergencies raise alerts, markers of hostile or unknown things become reports,
+// and then the event is routed to the devices that should get it.
+func (s *Server) handle(ctx context.Context, c *conn, ev *Event) {
+	now := s.now()
+	switch ev.Type {
+	case TypePing:
+		// Answered directly, never fanned out.
+		c.send(&outMsg{ev: pong(now), control: true})
+		return
+	case TypePong, TypeNegotiationOffer, TypeNegotiationAnswer, TypeNegotiationRequest:
+		return
+	}
+	if !validType(ev.Type) {
+		c.reject("unknown_type", errors.New("unknown CoT type "+ev.Type))
+		return
+	}
+	if !ev.Stale.IsZero() && ev.Stale.Before(now.Add(-time.Minute)) {
+		c.reject("stale", errors.New("event was stale on arrival"))
+		return
+	}
+	if _, loop := ev.Detail.FlowTag(s.flowKey); loop {
+		// We already relayed this one: a loop through another server or a bridge.
+		c.reject("loop", errors.New("event already carries this server's flow tag"))
+		return
+	}
+	ev.Detail.StampFlowTag(s.flowKey, now)
+
+	self := selfReport(ev)
+	coalesce := false
+	switch {
+	case isEmergency(ev):
+		s.startEmergency(ctx, c, ev)
+	case isEmergencyCancel(ev):
+		s.cancelEmergency(ctx, c, ev)
+	case ev.Type == TypeChat:
+		if !s.keepChat(ctx, c, ev) {
+			return
+		}
+	case affiliation(ev.Type) != 0 && !self && isReportedMarker(ev.Type):
+		s.reportMarker(ctx, c, ev)
+	case affiliation(ev.Type) != 0:
+		if err := s.cfg.Ingest.Positions(ctx, c.principal, []ingest.Report{toReport(ev, c.marking)}); err != nil {
+			reason := "invalid"
+			if bluehelm.ErrorCode(err) == bluehelm.EFORBIDDEN {
+				reason = "forbidden"
+			} else if bluehelm.ErrorCode(err) != bluehelm.EINVALID {
+				reason = "store"
+			}
+			c.reject(reason, err)
+			return
+		}
+		coalesce = true
+	}
+	if ct := ev.Detail.Contact; ct != nil && ct.Endpoint != "" {
+		// Devices reach each other through the server, whatever their LAN address.
+		ct.Endpoint = ServerEndpoint
+	}
+	m := &outMsg{ev: ev, key: ev.UID, coalesce: coalesce, received: now}
+	if self {
+		s.router.updateContact(c, ev, m)
+	}
+	s.router.route(c.origin(), m, ev)
+}
+
+func pong(now time.Time) *Event {
+	ev := newEvent("takPong", TypePong, HowGIGO, now, 20*time.Second)
+	ev.Point = Point{HAE: Unknown, CE: Unknown, LE: Unknown}
+	return ev
+}
+
+// offer is the t-x-takp-v message a server sends on connect to offer TAK protocol v1.
+func (s *Server) offer() *outMsg {
+	ev := newEvent("protouid", TypeNegotiationOffer, HowMachine, s.now(), time.Minute)
+	ev.Point = Point{HAE: UnknownThreshold, CE: UnknownThreshold, LE: UnknownThreshold}
+	ev.Detail.XML = append(ev.Detail.XML, `<TakControl><TakProtocolSupport version="1"/><TakServerVersionInfo serverVersion="`...)
+	ev.Detail.XML = AppendEscaped(ev.Detail.XML, "bluehelm "+s.cfg.Version)
+	ev.Detail.XML = append(ev.Detail.XML, `" apiVersion="3"/></TakControl>`...)
+	return &outMsg{ev: ev, control: true}
+}
+
+// negotiate answers a t-x-takp-q. It reports whether both sides now speak v1: the
+// answer is the last XML the device gets, and the caller reads v1 from here on.
+func (c *conn) negotiate(ev *Event) bool {
+	version := ""
+	if tc, ok := ev.Detail.Find("TakControl"); ok {
+		tc.Each(func(el Element) bool {
+			if el.Name == "TakRequest" {
+				version = el.Attr("version")
+				return false
+			}
+			return true
+		})
+	}
+	ok := version == "1"
+	ans := newEvent("protouid", TypeNegotiationAnswer, HowMachine, c.s.now(), time.Minute)
+	ans.Point = Point{HAE: UnknownThreshold, CE: UnknownThreshold, LE: UnknownThreshold}
+	status := "false"
+	if ok {
+		status = "true"
+	}
+	ans.Detail.XML = []byte(`<TakControl><TakResponse status="` + status + `"/></TakControl>`)
+	c.send(&outMsg{ev: ans, control: true, switchProto: ok})
+	c.s.log.Debug("CoT protocol negotiated", "who", c.who, "version", version, "accepted", ok)
+	return ok
+}
+
+// keepChat stores a GeoChat message before it is relayed. It reports false when the
+// message must not be relayed.
+func (s *Server) keepChat(ctx context.Context, c *conn, ev *Event) bool {
+	if err := c.principal.Require(bluehelm.ActSendMessage); err != nil {
+		c.reject("forbidden", err)
+		return false
+	}
+	if s.cfg.Chat == nil {
+		return true
+	}
+	m := &bluehelm.ChatMessage{UID: ev.UID, SenderUser: c.principal.Username, Time: ev.Time,
+		Text: truncate(remarks(ev), bluehelm.MaxChatText/4), Marking: c.marking}
+	if chat, ok := ev.Detail.Find("__chat"); ok {
+		m.Chatroom, m.SenderCallsign = chat.Attr("chatroom"), chat.Attr("senderCallsign")
+		chat.Each(func(el Element) bool {
+			if el.Name != "chatgrp" {
+				return true
+			}
+			m.SenderUID = el.Attr("uid0")
+			for i := 1; i < 32; i++ {
+				u := el.Attr("uid" + itoa(i))
+				if u == "" {
+					break
+				}
+				if u != "All Chat Rooms" {
+					m.RecipientUIDs = append(m.RecipientUIDs, u)
+				}
+			}
+			return false
+		})
+	}
+	if m.SenderUID == "" {
+		if link, ok := ev.Detail.Find("link"); ok {
+			m.SenderUID = link.Attr("uid")
+		}
+	}
+	if m.SenderUID == "" {
+		m.SenderUID = c.uid
+	}
+	if m.SenderCallsign == "" {
+		m.SenderCallsign = c.callsign
+	}
+	if m.Time.IsZero() || m.Time.After(s.now().Add(bluehelm.MaxClockSkew)) {
+		m.Time = s.now()
+	}
+	if err := m.Validate(); err != nil {
+		c.reject("invalid", err)
+		return false
+	}
+	if err := s.cfg.Chat.AppendChat(ctx, m); err != nil {
+		// Relay it anyway: a chat that reaches its reader unrecorded beats one lost.
+		s.log.Error("storing a GeoChat message", "err", err, "uid", ev.UID)
+	}
+	return true
+}
+
+func itoa(i int) string {
+	if i < 10 {
+		return string(rune('0' + i))
+	}
+	return string(rune('0'+i/10)) + string(rune('0'+i%10))
+}
+
+// reportMarker files a hostile or unknown marker as an incident report, once per
+// marker uid: later moves of the same marker are relayed to devices but do not
+// rewrite a report the JOC may already be working on.
+func (s *Server) reportMarker(ctx context.Context, c *conn, ev *Event) {
+	s.markerMu.Lock()
+	_, seen := s.markers[ev.UID]
+	if !seen {
+		if len(s.markers) > 100000 {
+			clear(s.markers)
+		}
+		s.markers[ev.UID] = struct{}{}
+	}
+	s.markerMu.Unlock()
+	if seen {
+		return
+	}
+	inc := markerIncident(ev, c)
+	err := s.cfg.Ingest.CreateIncident(ctx, c.principal, inc)
+	switch {
+	case err == nil:
+		s.log.Info("TAK marker filed as a report", "who", c.who, "uid", ev.UID, "incident", inc.ID)
+	case bluehelm.ErrorCode(err) == bluehelm.ECONFLICT:
+		// Filed before (by an earlier run of the server).
+	default:
+		s.log.Warn("TAK marker not filed as a report", "who", c.who, "uid", ev.UID, "err", err)
+	}
+}

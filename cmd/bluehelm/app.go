@@ -180,6 +180,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	sf.register(fs)
 	listen := fs.String("listen", env("listen", "127.0.0.1:8080"), "HTTP address for the API, web app and stream [BLUEHELM_LISTEN]")
 	nats := fs.String("nats", env("nats", ""), "NATS URL to join a cluster; empty for the in-process hub [BLUEHELM_NATS]")
+	var tf takFlags
+	tf.register(fs, takFlags{cotTLS: ":8089", martiAddr: ":8443", enrollAddr: ":8446"})
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -198,6 +200,17 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if len(users) == 0 {
 		log.Warn("no users yet: create an administrator with 'bluehelm user create --role admin ...'")
+	}
+	tctx, stopTAK := context.WithCancel(ctx)
+	tak, err := a.startTAK(tctx, tf, sf.data)
+	if err != nil {
+		stopTAK()
+		return err
+	}
+	// TAK devices write through the store: stop them before it closes.
+	defer func() { stopTAK(); <-tak.done }()
+	for _, l := range tak.lines {
+		log.Info("TAK: " + l)
 	}
 	return a.serve(ctx, *listen, func(addr string) {
 		log.Info("bluehelm serving", "url", "http://"+addr, "data", sf.data, "version", Version)

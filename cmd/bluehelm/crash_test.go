@@ -48,7 +48,8 @@ func cli(t *testing.T, args ...string) string {
 func startChild(t *testing.T, dir string) (*exec.Cmd, string) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
-	cmd.Env = append(os.Environ(), "BLUEHELM_TEST_CHILD=serve", "BLUEHELM_DATA="+dir, "BLUEHELM_LISTEN=127.0.0.1:0")
+	cmd.Env = append(os.Environ(), "BLUEHELM_TEST_CHILD=serve", "BLUEHELM_DATA="+dir, "BLUEHELM_LISTEN=127.0.0.1:0",
+		"BLUEHELM_COT_TLS=127.0.0.1:0", "BLUEHELM_COT_TCP=127.0.0.1:0", "BLUEHELM_MARTI=127.0.0.1:0", "BLUEHELM_ENROLL=127.0.0.1:0")
 	stderr, err := cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)

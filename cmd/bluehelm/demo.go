@@ -29,6 +29,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	data := fs.String("data", env("data", ""), "data directory; empty for a fresh temporary one removed on exit [BLUEHELM_DATA]")
 	speedup := fs.Float64("speedup", 30, "how much faster than real time the patrols move")
 	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "scenario random seed")
+	var tf takFlags
+	tf.register(fs, takFlags{cotTLS: "127.0.0.1:8089", cotTCP: "127.0.0.1:8087", martiAddr: "127.0.0.1:8443", enrollAddr: "127.0.0.1:8446", hosts: "127.0.0.1,localhost"})
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -63,6 +65,18 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := a.pipeline.Positions(ctx, bluehelm.SystemPrincipal("sim"), scen.Positions(time.Now())); err != nil {
 		return err
 	}
+	// TAK is part of the demo when its ports are free; a demo must not fail because
+	// another TAK server already runs on this laptop.
+	tctx, stopTAK := context.WithCancel(ctx)
+	defer stopTAK()
+	tak, err := a.startTAK(tctx, tf, dir)
+	if err != nil {
+		log.Warn("TAK listeners not started", "err", err)
+		tak = &takRuntime{done: make(chan struct{})}
+		close(tak.done)
+	}
+	defer func() { stopTAK(); <-tak.done }()
+
 	simErr := make(chan error, 1)
 	simCtx, stopSim := context.WithCancel(ctx)
 	defer stopSim()
@@ -77,6 +91,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			for _, l := range logins {
 				fmt.Fprintf(stdout, "    %-10s %-22s %s\n", l.user.Username, l.password, l.user.Name)
 			}
+		}
+		if len(tak.lines) > 0 {
+			fmt.Fprintln(stdout, "\n  TAK devices (ATAK, WinTAK, iTAK):")
+			for _, l := range tak.lines {
+				fmt.Fprintln(stdout, "    "+l)
+			}
+			fmt.Fprintln(stdout, "    device certificates: bluehelm device add NAME --user USER --data "+dir)
 		}
 		fmt.Fprintf(stdout, "\n  %d units patrolling from 5 bases; incidents arrive every 45 s. Ctrl-C stops.\n\n", len(scen.Units))
 		go func() {

@@ -64,6 +64,7 @@ func peekSome(r *bufio.Reader) ([]byte, error) {
 // returns which one ("event" or "auth").
 func (x *XMLReader) skip() (string, error) {
 	r := x.r
+outer:
 	for {
 		buf, err := peekSome(r)
 		if err != nil {
@@ -81,13 +82,13 @@ func (x *XMLReader) skip() (string, error) {
 		for ; ; k++ {
 			p, err = r.Peek(k)
 			if err != nil {
-				if err == io.EOF && len(p) > 0 && (bytes.HasPrefix([]byte("<event"), p) || bytes.HasPrefix([]byte("<auth"), p) ||
+				if err == io.EOF && len(p) > 1 && (bytes.HasPrefix([]byte("<event"), p) || bytes.HasPrefix([]byte("<auth"), p) ||
 					bytes.HasPrefix([]byte("<!--"), p) || len(p) >= 2 && p[1] == '?') {
 					return "", io.ErrUnexpectedEOF
 				}
 				if err == io.EOF {
 					r.Discard(len(p))
-					continue
+					continue outer
 				}
 				return "", err
 			}

@@ -68,11 +68,14 @@ func clientIP(r *http.Request) string {
 func (e *enroll) authed(h func(http.ResponseWriter, *http.Request, *bluehelm.User) error) handlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) error {
 		ip, now := clientIP(r), e.now()
-		if wait, blocked := e.fails.blocked(ip, now); blocked {
+		done, wait, ok := e.fails.begin(ip, now)
+		if !ok {
 			e.metrics.loginsLimited.Inc()
 			w.Header().Set("Retry-After", strconv.Itoa(int(math.Ceil(wait.Seconds()))))
 			return bluehelm.Errorf(bluehelm.ERATELIMIT, "too many failed logins from this address; try again later")
 		}
+		failed := false
+		defer func() { done(failed) }()
 		username, password, ok := r.BasicAuth()
 		if !ok {
 			// Not counted as a failure: a client may first try without credentials
@@ -80,14 +83,14 @@ func (e *enroll) authed(h func(http.ResponseWriter, *http.Request, *bluehelm.Use
 			return bluehelm.Errorf(bluehelm.EUNAUTHENTICATED, "HTTP Basic authentication with your bluehelm username and password is required")
 		}
 		if len(username) > 256 || len(password) > 1024 {
-			e.fails.fail(ip, now)
+			failed = true
 			e.metrics.loginFailures.Inc()
 			return bluehelm.Errorf(bluehelm.EUNAUTHENTICATED, "wrong username or password")
 		}
 		u, err := e.cfg.Auth.Authenticate(r.Context(), username, password)
 		if err != nil {
 			if bluehelm.ErrorCode(err) == bluehelm.EUNAUTHENTICATED {
-				e.fails.fail(ip, now)
+				failed = true
 				e.metrics.loginFailures.Inc()
 				e.log.Info("tak enrollment login failed", "remote", ip, "username", username)
 			}

@@ -1,6 +1,7 @@
 package marti
 
 import (
+	"context"
 	"crypto/ecdsa"
 	"crypto/elliptic"
 	"crypto/rand"
@@ -15,6 +16,7 @@ import (
 	"encoding/xml"
 	"net/http"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -442,5 +444,74 @@ func TestSignClientWithMissionCA(t *testing.T) {
 	d, err := f.devices.DeviceByName(t.Context(), "alice-ANDROID-42")
 	if err != nil || d.Serial != ca.Serial(cert) || d.Fingerprint != ca.Fingerprint(cert) {
 		t.Errorf("device %+v %v", d, err)
+	}
+}
+
+type slowAuth struct {
+	*fakeAuth
+	mu    sync.Mutex
+	calls int
+}
+
+func (a *slowAuth) Authenticate(ctx context.Context, u, p string) (*bluehelm.User, error) {
+	a.mu.Lock()
+	a.calls++
+	a.mu.Unlock()
+	time.Sleep(20 * time.Millisecond) // argon2 takes a while
+	return a.fakeAuth.Authenticate(ctx, u, p)
+}
+
+// Guesses sent all at once get no more password checks than the allowance.
+func TestEnrollRateLimitHoldsUnderConcurrency(t *testing.T) {
+	sa := &slowAuth{fakeAuth: newFakeAuth()}
+	f := newEnrollFixture(t, func(c *Config) {
+		c.Auth = sa
+		c.LoginRate = rate.Every(time.Hour)
+		c.LoginBurst = 3
+	})
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			r := newReq("GET", "/Marti/api/tls/config", nil)
+			r.SetBasicAuth("alice", "guess")
+			do(t, f.h, r)
+		})
+	}
+	wg.Wait()
+	if sa.calls > 3 {
+		t.Errorf("%d passwords checked, allowance 3", sa.calls)
+	}
+}
+
+// cmd/bluehelm serves both handlers' metrics from one registry.
+func TestHandlersShareARegistry(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	files, err := NewFiles(t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := Config{Auth: newFakeAuth(), Signer: newTestCA(t), Devices: newFakeDevices(), Identify: testIdentify,
+		Attachments: newFakeAttachments(), Files: files, Registry: reg, Logger: quietLogger()}
+	eh, err := NewEnrollHandler(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ah, err := NewAPIHandler(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	do(t, eh, newReq("GET", "/Marti/api/version", nil))
+	do(t, ah, newReq("GET", "/Marti/api/version", nil))
+	do(t, ah, newReq("GET", "/Marti/api/version", nil))
+	for listener, want := range map[string]float64{"enroll": 1, "api": 2} {
+		if got := counterValue(t, reg, "bluehelm_marti_requests_total", map[string]string{"listener": listener, "route": "GET /Marti/api/version"}); got != want {
+			t.Errorf("%s: %v requests counted, want %v", listener, got, want)
+		}
+	}
+	if _, err := NewEnrollHandler(Config{}); err == nil {
+		t.Error("enrollment handler without Auth/Signer/Devices")
+	}
+	if _, err := NewAPIHandler(Config{}); err == nil {
+		t.Error("API handler without Identify/Attachments/Files")
 	}
 }

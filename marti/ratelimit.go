@@ -27,24 +27,13 @@ func newFailLimiter(limit rate.Limit, burst int) *failLimiter {
 	return &failLimiter{limit: limit, burst: burst, m: map[string]*failEntry{}}
 }
 
-// blocked reports whether key has no failure left, and how long until it has one.
-func (l *failLimiter) blocked(key string, now time.Time) (time.Duration, bool) {
+// begin takes one attempt from key's allowance before the password is checked,
+// so that concurrent guesses cannot all slip past a check made before any of
+// them failed (argon2 makes each check take a while). It returns false and the
+// wait when nothing is left. The caller reports the outcome with done: a
+// successful login gives the attempt back, so only failures are limited.
+func (l *failLimiter) begin(key string, now time.Time) (done func(failed bool), wait time.Duration, ok bool) {
 	l.mu.Lock()
-	defer l.mu.Unlock()
-	e := l.m[key]
-	if e == nil || e.l.TokensAt(now) >= 1 {
-		return 0, false
-	}
-	r := e.l.ReserveN(now, 1)
-	wait := r.DelayFrom(now)
-	r.CancelAt(now)
-	return wait, true
-}
-
-// fail records a failed login from key.
-func (l *failLimiter) fail(key string, now time.Time) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
 	l.pruneLocked(now)
 	e := l.m[key]
 	if e == nil {
@@ -52,7 +41,17 @@ func (l *failLimiter) fail(key string, now time.Time) {
 		l.m[key] = e
 	}
 	e.seen = now
-	e.l.AllowN(now, 1)
+	l.mu.Unlock()
+	r := e.l.ReserveN(now, 1)
+	if d := r.DelayFrom(now); d > 0 {
+		r.CancelAt(now)
+		return nil, d, false
+	}
+	return func(failed bool) {
+		if !failed {
+			r.CancelAt(now)
+		}
+	}, 0, true
 }
 
 // pruneLocked forgets buckets that have refilled (they behave like new ones), so

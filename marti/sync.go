@@ -339,7 +339,9 @@ func cleanName(s string) string {
 // the extension. The type is only ever served with Content-Disposition:
 // attachment and nosniff, so a wrong one cannot make a browser run content.
 func contentType(given, name string) string {
-	if mt, _, err := mime.ParseMediaType(given); err == nil && mt != "application/octet-stream" && !strings.HasPrefix(mt, "multipart/") {
+	if mt, _, err := mime.ParseMediaType(given); err == nil && mt != "application/octet-stream" &&
+		mt != "application/x-www-form-urlencoded" && !strings.HasPrefix(mt, "multipart/") {
+		// (curl -d and some HTTP libraries label any raw body as a form.)
 		return mt
 	}
 	if t := mime.TypeByExtension(path.Ext(name)); t != "" {

@@ -2,6 +2,8 @@ package cot
 
 import (
 	"bytes"
+	"errors"
+	"net"
 	"crypto/tls"
 	"path/filepath"
 	"strings"
@@ -296,5 +298,31 @@ func TestTLSRefusals(t *testing.T) {
 	}
 	if _, err := ts.dialTLS(&revoked); err == nil {
 		t.Error("revoked device accepted")
+	}
+}
+
+// A device revoked while connected is cut off without waiting for it to reconnect.
+func TestRevokedWhileConnected(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.RecheckInterval = 50 * time.Millisecond })
+	cert := ts.device("dev-1", "alpha", bluehelm.Unclassified)
+	dev, err := ts.dialTLS(&cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, _ := ts.db.DeviceByName(ts.ctx, "dev-1")
+	if err := ts.db.RevokeDevice(ts.ctx, d.ID, time.Now(), "stolen", bluehelm.NewAudit(bluehelm.SystemPrincipal("t"), "device.revoke", "", nil)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "the revoked device to be cut off", func() bool {
+		return counter(t, ts.srv.m.disconnects.WithLabelValues("revoked")) == 1
+	})
+	// Anything still buffered may be read; then the connection must end, not idle.
+	var err2 error
+	for err2 == nil {
+		_, err2 = dev.next(2 * time.Second)
+	}
+	var ne net.Error
+	if errors.As(err2, &ne) && ne.Timeout() {
+		t.Fatal("the revoked device's connection is still open")
 	}
 }

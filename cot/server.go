@@ -79,6 +79,9 @@ type Config struct {
 	EmergencyRepeat  time.Duration // how often an emergency is resent until cancelled; default 3 s
 	// PositionStale is how long a bluehelm track sent to devices stays fresh; default 5 min.
 	PositionStale time.Duration
+	// RecheckInterval is how often connected devices are looked up again, so that a
+	// device revoked (or a user disabled) while connected is cut off; default 30 s.
+	RecheckInterval time.Duration
 
 	Now func() time.Time
 }
@@ -129,6 +132,7 @@ func New(cfg Config) *Server {
 	def(&cfg.WriteTimeout, 20*time.Second)
 	def(&cfg.EmergencyRepeat, 3*time.Second)
 	def(&cfg.PositionStale, 5*time.Minute)
+	def(&cfg.RecheckInterval, 30*time.Second)
 	if cfg.QueueSize <= 0 {
 		cfg.QueueSize = 1024
 	}
@@ -181,9 +185,57 @@ func (s *Server) Run(ctx context.Context) {
 		wg.Add(1)
 		go func() { defer wg.Done(); s.bridge(ctx) }()
 	}
-	wg.Add(1)
+	wg.Add(2)
 	go func() { defer wg.Done(); s.repeatEmergencies(ctx) }()
+	go func() { defer wg.Done(); s.recheckDevices(ctx) }()
 	wg.Wait()
+}
+
+// recheckDevices cuts off connected devices whose certificate was revoked or has
+// expired, or whose user was disabled, since they connected: the handshake check
+// alone would let them stay on for as long as their connection lasts.
+func (s *Server) recheckDevices(ctx context.Context) {
+	t := time.NewTicker(s.cfg.RecheckInterval)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+		}
+		s.router.mu.RLock()
+		var conns []*conn
+		for c := range s.router.conns {
+			if c.device != nil {
+				conns = append(conns, c)
+			}
+		}
+		s.router.mu.RUnlock()
+		for _, c := range conns {
+			if reason := s.stillAllowed(ctx, c); reason != "" {
+				s.log.Warn("CoT device cut off", "who", c.who, "reason", reason)
+				c.close(reason)
+			}
+		}
+	}
+}
+
+// stillAllowed returns why c must go, or "".
+func (s *Server) stillAllowed(ctx context.Context, c *conn) string {
+	d, err := s.cfg.Directory.DeviceBySerial(ctx, c.device.Serial)
+	switch {
+	case bluehelm.ErrorCode(err) == bluehelm.ENOTFOUND:
+		return "revoked"
+	case err != nil:
+		return "" // a store hiccup is no reason to drop a device
+	case !d.Active(s.now()):
+		return "revoked"
+	}
+	u, err := s.cfg.Directory.User(ctx, d.UserID)
+	if err == nil && u.Disabled {
+		return "disabled"
+	}
+	return ""
 }
 
 // Listener kinds, as metric labels.

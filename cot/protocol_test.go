@@ -2,9 +2,9 @@ package cot
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"net"
-	"crypto/tls"
 	"path/filepath"
 	"strings"
 	"testing"

@@ -69,7 +69,7 @@ func newAPIFixture(t *testing.T, mod func(*Config)) *apiFixture {
 	f.files = files
 	now := t0
 	cfg := Config{Identify: testIdentify, Attachments: f.atts, Files: files, Logger: quietLogger(), Registry: f.reg,
-		Version: "1.2.3", Hostname: "bluehelm.test", NodeID: "node-1",
+		Version: "1.2.3", Hostname: "localhost", NodeID: "node-1",
 		Now: func() time.Time { now = now.Add(time.Second); return now },
 		Directory: &fakeDirectory{contacts: []Contact{
 			{UID: "ANDROID-2", Callsign: "MIKE", Username: "mike", Team: "Cyan", Role: "Team Lead", LastEventTime: t0.Add(-30 * time.Second), Connected: true},
@@ -198,7 +198,7 @@ func TestVersionRoutes(t *testing.T) {
 		t.Fatalf("version/config: %v %s", err, w.Body)
 	}
 	want := map[string]any{"version": "3", "type": "ServerConfig", "nodeId": "node-1",
-		"data": map[string]any{"version": "1.2.3", "api": "3", "hostname": "bluehelm.test"}}
+		"data": map[string]any{"version": "1.2.3", "api": "3", "hostname": "localhost"}}
 	if fmt.Sprint(got) != fmt.Sprint(want) {
 		t.Errorf("version/config\n got %v\nwant %v", got, want)
 	}
@@ -283,7 +283,7 @@ func TestMissionUploadQueryContentSearchRoundTrip(t *testing.T) {
 		t.Fatalf("missionquery before upload: %d", w.Code)
 	}
 	w := do(t, f.h, missionUpload(t, "alice", strings.ToUpper(hash), "Patrol-report.zip", "ANDROID-1", pkg))
-	wantURL := "http://example.com/Marti/sync/content?hash=" + hash
+	wantURL := "http://127.0.0.1:8443/Marti/sync/content?hash=" + hash
 	if w.Code != 200 || w.Body.String() != wantURL {
 		t.Fatalf("missionupload: %d %s", w.Code, w.Body)
 	}
@@ -507,8 +507,8 @@ func TestUploadTooLarge(t *testing.T) {
 }
 
 func httptestRequest(method, target string, body io.Reader) *http.Request {
-	r, _ := http.NewRequest(method, "http://example.com"+target, body)
-	r.RemoteAddr = "192.0.2.9:1234"
+	r, _ := http.NewRequest(method, "http://127.0.0.1:8443"+target, body)
+	r.RemoteAddr = "127.0.0.9:1234"
 	r.RequestURI = target
 	return r
 }

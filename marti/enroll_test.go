@@ -386,27 +386,27 @@ func TestEnrollRateLimitsFailedLoginsPerAddress(t *testing.T) {
 	}
 	// Successful logins never use the allowance.
 	for range 5 {
-		if res := get("192.0.2.1", "correct-horse-1"); res.StatusCode != 200 {
+		if res := get("127.0.0.1", "correct-horse-1"); res.StatusCode != 200 {
 			t.Fatalf("good login: %d", res.StatusCode)
 		}
 	}
 	for i := range 2 {
-		if res := get("192.0.2.1", "wrong"); res.StatusCode != 401 {
+		if res := get("127.0.0.1", "wrong"); res.StatusCode != 401 {
 			t.Fatalf("failure %d: %d", i, res.StatusCode)
 		}
 	}
 	// Now even the right password is refused from that address...
-	res := get("192.0.2.1", "correct-horse-1")
+	res := get("127.0.0.1", "correct-horse-1")
 	if res.StatusCode != 429 || res.Header.Get("Retry-After") == "" {
 		t.Fatalf("after the burst: %d, Retry-After %q", res.StatusCode, res.Header.Get("Retry-After"))
 	}
 	// ...but not from another one.
-	if res := get("192.0.2.2", "correct-horse-1"); res.StatusCode != 200 {
+	if res := get("127.0.0.2", "correct-horse-1"); res.StatusCode != 200 {
 		t.Errorf("other address: %d", res.StatusCode)
 	}
 	// The bucket refills with time.
 	now = now.Add(time.Minute)
-	if res := get("192.0.2.1", "correct-horse-1"); res.StatusCode != 200 {
+	if res := get("127.0.0.1", "correct-horse-1"); res.StatusCode != 200 {
 		t.Errorf("after a minute: %d", res.StatusCode)
 	}
 	if got := counterValue(t, f.reg, "bluehelm_marti_logins_rate_limited_total", nil); got != 1 {

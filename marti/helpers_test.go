@@ -272,7 +272,8 @@ func newReq(method, target string, body []byte) *http.Request {
 	if body != nil {
 		rd = bytes.NewReader(body)
 	}
-	return httptest.NewRequest(method, target, rd)
+	// A loopback host, as a client on the same machine would use.
+	return httptest.NewRequest(method, "http://127.0.0.1:8443"+target, rd)
 }
 
 func counterValue(t testing.TB, reg *prometheus.Registry, name string, labels map[string]string) float64 {

@@ -2,11 +2,13 @@ package cot
 
 import (
 	"bytes"
+	"context"
 	"crypto/tls"
 	"errors"
 	"net"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -324,5 +326,68 @@ func TestRevokedWhileConnected(t *testing.T) {
 	var ne net.Error
 	if errors.As(err2, &ne) && ne.Timeout() {
 		t.Fatal("the revoked device's connection is still open")
+	}
+}
+
+// A plain-TCP device that sends <auth> first acts as that user, not the lab
+// identity; wrong credentials end the connection.
+func TestAuthMessage(t *testing.T) {
+	ts := newTestServer(t, func(c *Config) { c.Auth = fakeAuth{"alpha": "right"} })
+	good := ts.dialTCP()
+	good.write([]byte(`<auth><cot username="alpha" password="right" uid="ANDROID-x"/></auth>`))
+	good.send(sa("ANDROID-x", "ALPHA", 1, 1))
+	waitFor(t, "the position", func() bool { _, ok := ts.picture.Get("ANDROID-x"); return ok })
+	contacts := ts.srv.Contacts(bluehelm.SystemPrincipal("t"))
+	if len(contacts) != 1 || contacts[0].Username != "alpha" {
+		t.Fatalf("contacts = %+v, want alpha's device", contacts)
+	}
+	st, _ := ts.picture.Get("ANDROID-x")
+	if st.Component != bluehelm.Military {
+		t.Errorf("track component %s", st.Component)
+	}
+
+	bad := ts.dialTCP()
+	bad.write([]byte(`<?xml version="1.0"?><auth><cot username="alpha" password="wrong"/></auth>`))
+	var err error
+	for err == nil {
+		_, err = bad.next(3 * time.Second)
+	}
+	var ne net.Error
+	if errors.As(err, &ne) && ne.Timeout() {
+		t.Fatal("wrong password: connection still open")
+	}
+	waitFor(t, "the refusal to be counted", func() bool {
+		return counter(t, ts.srv.m.disconnects.WithLabelValues("unauthenticated")) == 1
+	})
+}
+
+type fakeAuth map[string]string
+
+func (f fakeAuth) Authenticate(_ context.Context, user, pass string) (*bluehelm.User, error) {
+	if pw, ok := f[user]; ok && pw == pass {
+		return &bluehelm.User{ID: 99, Username: user, Role: bluehelm.RoleReporter, Component: bluehelm.Military}, nil
+	}
+	return nil, bluehelm.Errorf(bluehelm.EUNAUTHENTICATED, "wrong username or password")
+}
+
+// A message going to many devices is encoded once per wire format.
+func TestEncodedOncePerFormat(t *testing.T) {
+	m := &outMsg{ev: sa("A", "ALPHA", 1, 1)}
+	first := [2][]byte{m.bytes(false), m.bytes(true)}
+	var wg sync.WaitGroup
+	for i := 0; i < 50; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for p, b := range [2][]byte{m.bytes(false), m.bytes(true)} {
+				if &b[0] != &first[p][0] {
+					t.Error("message encoded again")
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	if first[0][0] != '<' || first[1][0] != 0xbf {
+		t.Errorf("formats: %q…, %x…", first[0][:1], first[1][:1])
 	}
 }

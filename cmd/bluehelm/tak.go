@@ -167,7 +167,7 @@ func (a *app) startTAK(ctx context.Context, f takFlags, dataDir string) (*takRun
 		Auth: a.auth, Signer: mission, Devices: a.store, Attachments: a.store,
 		Directory: martiDirectory{rt.cot}, Incidents: incidentLinker{a.store},
 		Version: Version, NodeID: "bluehelm", Logger: a.log, Registry: a.registry,
-		Identify: identifyDevice(a.store),
+		Identify: marti.CertIdentifier(a.store, a.store, nil),
 	}
 	if hosts := f.serverHosts(); len(hosts) > 0 {
 		mcfg.Hostname = hosts[0]
@@ -295,32 +295,4 @@ func (l incidentLinker) IncidentForMarker(ctx context.Context, uid string) (int6
 		return 0, false
 	}
 	return inc.ID, true
-}
-
-// identifyDevice resolves a Marti API caller from its client certificate (already
-// checked against the device register during the handshake).
-func identifyDevice(store interface {
-	DeviceBySerial(ctx context.Context, serial string) (*bluehelm.Device, error)
-	User(ctx context.Context, id int64) (*bluehelm.User, error)
-}) func(*nethttp.Request) (bluehelm.Principal, *bluehelm.Device, error) {
-	return func(r *nethttp.Request) (bluehelm.Principal, *bluehelm.Device, error) {
-		if r.TLS == nil || len(r.TLS.PeerCertificates) == 0 {
-			return bluehelm.Principal{}, nil, bluehelm.Errorf(bluehelm.EUNAUTHENTICATED, "a device certificate is required")
-		}
-		d, err := store.DeviceBySerial(r.Context(), ca.Serial(r.TLS.PeerCertificates[0]))
-		if err != nil {
-			return bluehelm.Principal{}, nil, bluehelm.Errorf(bluehelm.EUNAUTHENTICATED, "unknown device certificate")
-		}
-		if !d.Active(time.Now()) {
-			return bluehelm.Principal{}, nil, bluehelm.Errorf(bluehelm.EUNAUTHENTICATED, "device %s is revoked or expired", d.Name)
-		}
-		u, err := store.User(r.Context(), d.UserID)
-		if err != nil {
-			return bluehelm.Principal{}, nil, err
-		}
-		if u.Disabled {
-			return bluehelm.Principal{}, nil, bluehelm.Errorf(bluehelm.EFORBIDDEN, "the account of device %s is disabled", d.Name)
-		}
-		return u.Principal(), d, nil
-	}
 }

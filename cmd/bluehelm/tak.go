@@ -84,7 +84,8 @@ func loadOrInitCA(dataDir string, log interface{ Info(string, ...any) }) (*ca.CA
 // takRuntime is what startTAK started.
 type takRuntime struct {
 	cot       *cot.Server
-	lines     []string // what to tell the operator
+	lines     []string          // what to tell the operator
+	addrs     map[string]string // bound address by flag name ("cot-tls", "marti", …)
 	listeners []net.Listener
 	servers   []*nethttp.Server
 	done      chan struct{}
@@ -93,7 +94,7 @@ type takRuntime struct {
 // startTAK starts the CoT server and the Marti/enrollment listeners configured in f.
 // It returns once every listener is bound; everything stops when ctx ends.
 func (a *app) startTAK(ctx context.Context, f takFlags, dataDir string) (*takRuntime, error) {
-	rt := &takRuntime{done: make(chan struct{})}
+	rt := &takRuntime{done: make(chan struct{}), addrs: map[string]string{}}
 	if !f.any() {
 		close(rt.done)
 		return rt, nil
@@ -136,6 +137,7 @@ func (a *app) startTAK(ctx context.Context, f takFlags, dataDir string) (*takRun
 		if err != nil {
 			return nil, fmt.Errorf("%s on %s: %w", what, addr, err)
 		}
+		rt.addrs[what] = ln.Addr().String()
 		if cfg != nil {
 			ln = tls.NewListener(ln, cfg)
 		}
@@ -148,7 +150,7 @@ func (a *app) startTAK(ctx context.Context, f takFlags, dataDir string) (*takRun
 	}
 	var cotLns []cotListener
 	if f.cotTLS != "" {
-		ln, err := listen(f.cotTLS, "CoT TLS", mission.ServerTLSConfig(serverCert, mission.DeviceCheck(a.store, nil)))
+		ln, err := listen(f.cotTLS, "cot-tls", mission.ServerTLSConfig(serverCert, mission.DeviceCheck(a.store, nil)))
 		if err != nil {
 			return fail(err)
 		}
@@ -156,7 +158,7 @@ func (a *app) startTAK(ctx context.Context, f takFlags, dataDir string) (*takRun
 		rt.lines = append(rt.lines, "CoT over TLS (device certificates) on "+ln.Addr().String())
 	}
 	if f.cotTCP != "" {
-		ln, err := listen(f.cotTCP, "CoT TCP", nil)
+		ln, err := listen(f.cotTCP, "cot-tcp", nil)
 		if err != nil {
 			return fail(err)
 		}
@@ -186,7 +188,7 @@ func (a *app) startTAK(ctx context.Context, f takFlags, dataDir string) (*takRun
 		if err != nil {
 			return fail(err)
 		}
-		ln, err := listen(f.martiAddr, "Marti API", mission.ServerTLSConfig(serverCert, mission.DeviceCheck(a.store, nil)))
+		ln, err := listen(f.martiAddr, "marti", mission.ServerTLSConfig(serverCert, mission.DeviceCheck(a.store, nil)))
 		if err != nil {
 			return fail(err)
 		}
@@ -201,7 +203,7 @@ func (a *app) startTAK(ctx context.Context, f takFlags, dataDir string) (*takRun
 		if err != nil {
 			return fail(err)
 		}
-		ln, err := listen(f.enrollAddr, "enrollment", &tls.Config{Certificates: []tls.Certificate{serverCert}, MinVersion: tls.VersionTLS12})
+		ln, err := listen(f.enrollAddr, "enroll", &tls.Config{Certificates: []tls.Certificate{serverCert}, MinVersion: tls.VersionTLS12})
 		if err != nil {
 			return fail(err)
 		}

@@ -67,6 +67,7 @@ func NewAPIHandler(cfg Config) (http.Handler, error) {
 	a.handle("GET", "/Marti/sync/missionquery", a.identified(a.missionQuery))
 	a.handle("GET", "/Marti/sync/content", a.identified(a.content))
 	a.handle("GET", "/Marti/sync/search", a.identified(a.search))
+	a.handle("PUT", "/Marti/api/sync/metadata/{hash}/tool", a.identified(a.setTool))
 	return a.handler(), nil
 }
 

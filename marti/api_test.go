@@ -291,6 +291,20 @@ func TestMissionUploadQueryContentSearchRoundTrip(t *testing.T) {
 	if w.Code != 200 || w.Body.String() != wantURL {
 		t.Errorf("missionquery: %d %s", w.Code, w.Body)
 	}
+	// ATAK then marks the package public; accepted for a visible file, refused otherwise.
+	for _, c := range []struct {
+		path, body string
+		code       int
+	}{
+		{"/Marti/api/sync/metadata/" + hash + "/tool", "public", 200},
+		{"/Marti/api/sync/metadata/" + hash + "/tool", "everyone", 400},
+		{"/Marti/api/sync/metadata/" + strings.Repeat("0", 64) + "/tool", "public", 404},
+		{"/Marti/api/sync/metadata/nothex/tool", "public", 400},
+	} {
+		if w := do(t, f.h, as("alice", newReq("PUT", c.path, []byte(c.body)))); w.Code != c.code {
+			t.Errorf("PUT %s %q: %d, want %d", c.path, c.body, w.Code, c.code)
+		}
+	}
 
 	w = do(t, f.h, as("mike", newReq("GET", "/Marti/sync/content?hash="+hash, nil)))
 	if w.Code != 200 || !bytes.Equal(w.Body.Bytes(), pkg) {

@@ -478,3 +478,33 @@ func isMaxBytes(err error) bool {
 	var mbe *http.MaxBytesError
 	return errors.As(err, &mbe)
 }
+
+// setTool answers the PUT ATAK sends right after a missionupload to mark the
+// package "public" or "private" in TAK Server's sense. bluehelm does not widen or
+// narrow access that way — who may see a file is decided by its marking and the
+// access rule — so the call is accepted for a file the caller may see, and changes
+// nothing; refusing it would make ATAK report the share as failed.
+func (a *api) setTool(w http.ResponseWriter, r *http.Request, c caller) error {
+	hash := strings.ToLower(r.PathValue("hash"))
+	if !validHash(hash) {
+		return invalid("hash", "must be 64 hex digits (SHA-256)")
+	}
+	tool, err := io.ReadAll(io.LimitReader(r.Body, 64))
+	if err != nil {
+		return err
+	}
+	switch strings.TrimSpace(string(tool)) {
+	case "public", "private", "":
+	default:
+		return invalid("tool", "want public or private")
+	}
+	vis, err := a.visible(r.Context(), c, hash)
+	if err != nil {
+		return err
+	}
+	if len(vis) == 0 {
+		return notFound("no file with hash %s", hash)
+	}
+	w.WriteHeader(http.StatusOK)
+	return nil
+}

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"os"
 	"slices"
@@ -47,6 +48,7 @@ type conn struct {
 	writeProto atomic.Bool // the writer switched to TAK protocol v1
 	limiter    *rate.Limiter
 	limited    int // consecutive rate-limited events
+	rejected   int // events refused on this connection, to keep the log readable
 
 	closeOnce sync.Once
 	done      chan struct{}
@@ -310,9 +312,21 @@ func (c *conn) auth(ctx context.Context, b []byte, first bool) error {
 	return nil
 }
 
+// reject counts a refused event. The first few per connection are logged at info
+// level with their reason so that an operator can see why a device's reports do
+// not show; after that only the metric counts, so a broken or hostile client
+// cannot flood the log.
 func (c *conn) reject(reason string, err error) {
 	c.s.m.rejected.WithLabelValues(reason).Inc()
-	c.s.log.Debug("CoT event refused", "remote", c.remote, "who", c.who, "reason", reason, "err", err)
+	c.rejected++
+	level := slog.LevelDebug
+	switch {
+	case c.rejected <= 10:
+		level = slog.LevelInfo
+	case c.rejected == 11:
+		c.s.log.Info("CoT: further refused events from this device are counted, not logged", "remote", c.remote, "who", c.who)
+	}
+	c.s.log.Log(context.Background(), level, "CoT event refused", "remote", c.remote, "who", c.who, "reason", reason, "err", err)
 }
 
 // send queues m for this device. It reports false when the queue was full.

@@ -277,6 +277,14 @@ func (d *Detail) FlowTag(key string) (time.Time, bool) {
 	return t, err == nil
 }
 
+// escapeStop marks the bytes AppendEscaped must look at: markup, controls, non-ASCII.
+var escapeStop = func() (t [256]bool) {
+	for c := range 256 {
+		t[c] = c < 0x20 || c >= 0x80 || escapes[c] != ""
+	}
+	return t
+}()
+
 var escapes = [256]string{
 	'&': "&amp;", '<': "&lt;", '>': "&gt;", '"': "&quot;", '\'': "&apos;",
 	'\t': "&#x9;", '\n': "&#xA;", '\r': "&#xD;",
@@ -290,7 +298,7 @@ func AppendEscaped(dst []byte, s string) []byte {
 	last := 0
 	for i := 0; i < len(s); {
 		c := s[i]
-		if c >= 0x20 && c < 0x80 && escapes[c] == "" {
+		if !escapeStop[c] {
 			i++
 			continue
 		}

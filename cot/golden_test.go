@@ -22,7 +22,9 @@ func dumpEvent(e *Event) string {
 	}
 	var b strings.Builder
 	fmt.Fprintf(&b, "version=%q uid=%q type=%q how=%q access=%q qos=%q opex=%q\n", e.Version, e.UID, e.Type, e.How, e.Access, e.QoS, e.Opex)
-	tf := func(t time.Time) string { return t.UTC().Format(time.RFC3339Nano) + fmt.Sprintf("(loc=%v)", t.Location()) }
+	tf := func(t time.Time) string {
+		return t.UTC().Format(time.RFC3339Nano) + fmt.Sprintf("(loc=%v)", t.Location())
+	}
 	fmt.Fprintf(&b, "time=%s start=%s stale=%s\n", tf(e.Time), tf(e.Start), tf(e.Stale))
 	fmt.Fprintf(&b, "point=%+v\n", e.Point)
 	d := e.Detail

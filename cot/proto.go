@@ -16,7 +16,6 @@ package cot
 import (
 	"math"
 	"time"
-	"unicode/utf8"
 
 	"google.golang.org/protobuf/encoding/protowire"
 )
@@ -65,7 +64,7 @@ func (m *protoMsg) next() (num protowire.Number, typ protowire.Type, v uint64, s
 
 // protoString returns a string field, refusing what XML could not carry.
 func (m *protoMsg) str(s []byte) string {
-	if !utf8.Valid(s) || !checkChars(s) {
+	if !checkChars(s) {
 		if m.err == nil {
 			m.err = errMalformed("protobuf: string is not valid UTF-8 XML text")
 		}
@@ -358,11 +357,11 @@ func (blk *eventBlock) detailChildren(x []byte) error {
 			i = k
 			continue
 		}
-		se, end, err := scanElement(x, i, 3)
+		end, raw, err := blk.detailChild(x, i)
 		if err != nil {
 			return err
 		}
-		if !blk.typed(x[i:se], se == end || x[se+1] == '/') {
+		if raw {
 			ranges = append(ranges, [2]int{i, end})
 			n += end - i
 		}

@@ -77,13 +77,15 @@ outer:
 		}
 		r.Discard(i)
 		// Decide what starts here, peeking one byte more each time.
-		var p []byte
-		k := 2
-		for ; ; k++ {
-			p, err = r.Peek(k)
+		var kind int
+		for k := 2; ; k++ {
+			p, err := r.Peek(k)
+			kind = classify(p)
+			if kind != kindMore {
+				break
+			}
 			if err != nil {
-				if err == io.EOF && len(p) > 1 && (bytes.HasPrefix([]byte("<event"), p) || bytes.HasPrefix([]byte("<auth"), p) ||
-					bytes.HasPrefix([]byte("<!--"), p) || len(p) >= 2 && p[1] == '?') {
+				if err == io.EOF && len(p) > 1 {
 					return "", io.ErrUnexpectedEOF
 				}
 				if err == io.EOF {
@@ -92,37 +94,59 @@ outer:
 				}
 				return "", err
 			}
-			if !bytes.HasPrefix([]byte("<event"), p[:min(k, 6)]) && !bytes.HasPrefix([]byte("<auth"), p[:min(k, 5)]) &&
-				!bytes.HasPrefix([]byte("<!--"), p[:min(k, 4)]) && p[1] != '?' {
-				break // junk
-			}
-			if k == 2 && p[1] == '?' {
-				break
-			}
-			if k == 4 && string(p) == "<!--" {
-				break
-			}
-			if k == 6 && string(p[:5]) == "<auth" || k == 7 && string(p[:6]) == "<event" {
-				break
-			}
 		}
-		switch {
-		case p[1] == '?':
+		switch kind {
+		case kindPI:
 			if err := x.discardThrough("?>"); err != nil {
 				return "", err
 			}
-		case k == 4:
+		case kindComment:
 			if err := x.discardThrough("-->"); err != nil {
 				return "", err
 			}
-		case k == 6 && isNameEnd(p[5]):
+		case kindAuth:
 			return "auth", nil
-		case k == 7 && isNameEnd(p[6]):
+		case kindEvent:
 			return "event", nil
 		default:
 			r.Discard(1) // a '<' of junk
 		}
 	}
+}
+
+const (
+	kindJunk = iota
+	kindMore // p is too short to tell
+	kindPI
+	kindComment
+	kindEvent
+	kindAuth
+)
+
+// classify tells what the bytes p, starting with '<', begin.
+func classify(p []byte) int {
+	more := false
+	for _, c := range [...]struct {
+		pat  string
+		kind int
+		name bool // a start tag: the name must end after pat
+	}{{"<?", kindPI, false}, {"<!--", kindComment, false}, {"<event", kindEvent, true}, {"<auth", kindAuth, true}} {
+		n := len(c.pat)
+		if c.name {
+			n++
+		}
+		if len(p) < n {
+			more = more || bytes.HasPrefix([]byte(c.pat), p) || c.name && string(p) == c.pat
+			continue
+		}
+		if string(p[:len(c.pat)]) == c.pat && (!c.name || isNameEnd(p[len(c.pat)])) {
+			return c.kind
+		}
+	}
+	if more {
+		return kindMore
+	}
+	return kindJunk
 }
 
 func isNameEnd(c byte) bool { return isSpace(c) || c == '>' || c == '/' }

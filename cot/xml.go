@@ -50,13 +50,13 @@ func DecodeXML(b []byte) (*Event, error) {
 		}
 		switch string(name) {
 		case "version":
-			e.Version = attrString(val)
+			e.Version = a.value(val)
 		case "uid":
-			e.UID = attrString(val)
+			e.UID = a.value(val)
 		case "type":
-			e.Type = attrString(val)
+			e.Type = a.value(val)
 		case "how":
-			e.How = attrString(val)
+			e.How = a.value(val)
 		case "time":
 			times[0] = val
 		case "start":
@@ -64,18 +64,18 @@ func DecodeXML(b []byte) (*Event, error) {
 		case "stale":
 			times[2] = val
 		case "access":
-			e.Access = attrString(val)
+			e.Access = a.value(val)
 		case "qos":
-			e.QoS = attrString(val)
+			e.QoS = a.value(val)
 		case "opex":
-			e.Opex = attrString(val)
+			e.Opex = a.value(val)
 		}
 	}
 	if a.bad {
 		return nil, errMalformed("bad <event> start tag")
 	}
 	var (
-		pointTag  []byte // the attributes of the last <point>
+		havePoint bool
 		rangesBuf [16][2]int
 		ranges    = rangesBuf[:0] // Detail.XML pieces
 		xmlLen    int
@@ -113,12 +113,20 @@ func DecodeXML(b []byte) (*Event, error) {
 		ne := scanName(b, i+1)
 		switch string(b[i+1 : ne]) {
 		case "point":
-			se, end, err := scanElement(b, i, 2)
-			if err != nil {
+			pa := attrScan{b: b, i: ne}
+			if err := e.Point.parse(&pa); err != nil {
 				return nil, err
 			}
-			pointTag = b[ne:se]
-			i = end
+			havePoint = true
+			name := b[i+1 : ne]
+			i = pa.i
+			if !pa.self {
+				end, err := scanContent(b, i, name, 2)
+				if err != nil {
+					return nil, err
+				}
+				i = end
+			}
 		case "detail":
 			if MaxDepth < 2 {
 				return nil, errTooDeep
@@ -157,11 +165,11 @@ func DecodeXML(b []byte) (*Event, error) {
 					i = k
 					continue
 				}
-				se, end, err := scanElement(b, i, 3)
+				end, raw, err := blk.detailChild(b, i)
 				if err != nil {
 					return nil, err
 				}
-				if !blk.typed(b[i:se], se == end || b[se+1] == '/') {
+				if raw {
 					ranges = append(ranges, [2]int{i, end})
 					xmlLen += end - i
 				}
@@ -205,10 +213,10 @@ done:
 		}
 		*dst = t
 	}
-	if pointTag == nil {
+	if !havePoint {
 		return nil, errf("missing_field", "event without <point>")
 	}
-	if err := e.Point.parse(pointTag); err != nil {
+	if err := e.Point.check(); err != nil {
 		return nil, err
 	}
 	return e, nil
@@ -221,12 +229,12 @@ func unescapedBytes(v []byte) []byte {
 	return v
 }
 
-// parse reads the attributes of <point> (start tag after the name).
-func (p *Point) parse(tag []byte) error {
+// parse reads the attributes of <point> from a (started after the name). The
+// range checks come later (check), after the rest of the event was read.
+func (p *Point) parse(a *attrScan) error {
 	var have [5]bool
 	vals := [5]*float64{&p.Lat, &p.Lon, &p.HAE, &p.CE, &p.LE}
-	p.HAE, p.CE, p.LE = Unknown, Unknown, Unknown
-	a := attrScan{b: tag}
+	*p = Point{HAE: Unknown, CE: Unknown, LE: Unknown}
 	for {
 		name, val, ok := a.next()
 		if !ok {
@@ -258,10 +266,13 @@ func (p *Point) parse(tag []byte) error {
 		}
 		*vals[k] = v
 	}
+	if a.bad {
+		return errMalformed("bad <point> start tag")
+	}
 	if !have[0] || !have[1] {
 		return errf("missing_field", "<point> without lat or lon")
 	}
-	return p.check()
+	return nil
 }
 
 // check validates lat and lon and maps large heights and errors to Unknown.
@@ -288,53 +299,66 @@ func parseFloat(v []byte) (float64, error) {
 	return strconv.ParseFloat(string(v), 64)
 }
 
-// typed moves a contact, __group, precisionlocation, status, takv or track child
-// of <detail> into its typed field when it is empty, carries only the attributes
-// TAK v1 knows, and the field is not yet set. tag is the start tag.
-func (blk *eventBlock) typed(tag []byte, empty bool) bool {
-	if !empty {
-		return false
+// detailChild reads the child of <detail> whose start tag begins at b[i] and
+// returns the position past it and whether it goes to Detail.XML (raw) rather
+// than into a typed field.
+func (blk *eventBlock) detailChild(b []byte, i int) (end int, raw bool, err error) {
+	if end, ok := blk.typed(b, i); ok {
+		return end, false, nil
 	}
-	ne := scanName(tag, 1)
+	_, end, err = scanElement(b, i, 3)
+	return end, true, err
+}
+
+// typed moves the contact, __group, precisionlocation, status, takv or track
+// element at b[i] into its typed field when it is empty, carries only the
+// attributes TAK v1 knows, and the field is not yet set. Otherwise it reports
+// false and the caller checks and keeps the element as raw XML.
+func (blk *eventBlock) typed(b []byte, i int) (int, bool) {
+	ne := scanName(b, i+1)
 	d := &blk.ev.Detail
 	var names [4]string
-	switch string(tag[1:ne]) {
+	kind := string(b[i+1 : ne])
+	switch kind {
 	case "contact":
 		if d.Contact != nil {
-			return false
+			return 0, false
 		}
 		names = [4]string{"callsign", "endpoint"}
 	case "__group":
 		if d.Group != nil {
-			return false
+			return 0, false
 		}
 		names = [4]string{"name", "role"}
 	case "precisionlocation":
 		if d.PrecisionLocation != nil {
-			return false
+			return 0, false
 		}
 		names = [4]string{"geopointsrc", "altsrc"}
 	case "status":
 		if d.Status != nil {
-			return false
+			return 0, false
 		}
 		names = [4]string{"battery"}
 	case "takv":
 		if d.Takv != nil {
-			return false
+			return 0, false
 		}
 		names = [4]string{"device", "platform", "os", "version"}
 	case "track":
 		if d.Track != nil {
-			return false
+			return 0, false
 		}
 		names = [4]string{"speed", "course"}
 	default:
-		return false
+		return 0, false
 	}
-	var vals [4][]byte
-	var seen uint
-	a := attrScan{b: tag, i: ne}
+	var (
+		vals [4][]byte
+		strs [4]string
+		seen uint
+	)
+	a := attrScan{b: b, i: ne}
 	for {
 		name, val, ok := a.next()
 		if !ok {
@@ -345,49 +369,67 @@ func (blk *eventBlock) typed(tag []byte, empty bool) bool {
 			k++
 		}
 		if k == 4 || seen&(1<<k) != 0 {
-			return false // unknown or repeated attribute
+			return 0, false // unknown or repeated attribute
 		}
 		seen |= 1 << k
 		vals[k] = val
-	}
-	switch tag[1] {
-	case 'c':
-		blk.contact = Contact{Callsign: attrString(vals[0]), Endpoint: attrString(vals[1])}
-		d.Contact = &blk.contact
-	case '_':
-		blk.group = Group{Name: attrString(vals[0]), Role: attrString(vals[1])}
-		d.Group = &blk.group
-	case 'p':
-		blk.pl = PrecisionLocation{GeoPointSrc: attrString(vals[0]), AltSrc: attrString(vals[1])}
-		d.PrecisionLocation = &blk.pl
-	case 's':
-		if seen != 1 {
-			return false
+		if kind != "status" && kind != "track" {
+			strs[k] = a.value(val)
+		} else if a.esc {
+			vals[k] = unescapedBytes(val)
 		}
-		n, err := strconv.ParseUint(string(unescapedBytes(vals[0])), 10, 32)
+	}
+	if a.bad {
+		return 0, false
+	}
+	end := a.i
+	if !a.self { // only <x …></x> is empty
+		if end+1 >= len(b) || b[end] != '<' || b[end+1] != '/' {
+			return 0, false
+		}
+		e2 := scanName(b, end+2)
+		k := skipSpace(b, e2)
+		if string(b[end+2:e2]) != kind || k >= len(b) || b[k] != '>' {
+			return 0, false
+		}
+		end = k + 1
+	}
+	switch kind {
+	case "contact":
+		blk.contact = Contact{Callsign: strs[0], Endpoint: strs[1]}
+		d.Contact = &blk.contact
+	case "__group":
+		blk.group = Group{Name: strs[0], Role: strs[1]}
+		d.Group = &blk.group
+	case "precisionlocation":
+		blk.pl = PrecisionLocation{GeoPointSrc: strs[0], AltSrc: strs[1]}
+		d.PrecisionLocation = &blk.pl
+	case "takv":
+		blk.takv = Takv{Device: strs[0], Platform: strs[1], OS: strs[2], Version: strs[3]}
+		d.Takv = &blk.takv
+	case "status":
+		if seen != 1 {
+			return 0, false
+		}
+		n, err := strconv.ParseUint(string(vals[0]), 10, 32)
 		if err != nil {
-			return false
+			return 0, false
 		}
 		blk.status.Battery = uint32(n)
 		d.Status = &blk.status
-	case 't':
-		if tag[2] == 'a' { // takv
-			blk.takv = Takv{Device: attrString(vals[0]), Platform: attrString(vals[1]), OS: attrString(vals[2]), Version: attrString(vals[3])}
-			d.Takv = &blk.takv
-			return true
-		}
+	case "track":
 		if seen != 3 {
-			return false
+			return 0, false
 		}
-		sp, err1 := parseFloat(vals[0])
-		co, err2 := parseFloat(vals[1])
+		sp, err1 := strconv.ParseFloat(string(vals[0]), 64)
+		co, err2 := strconv.ParseFloat(string(vals[1]), 64)
 		if err1 != nil || err2 != nil || math.IsNaN(sp) || math.IsInf(sp, 0) || math.IsNaN(co) || math.IsInf(co, 0) {
-			return false
+			return 0, false
 		}
 		blk.track = Track{Speed: sp, Course: co}
 		d.Track = &blk.track
 	}
-	return true
+	return end, true
 }
 
 // AppendXML appends the event as an XML document: the declaration

@@ -21,7 +21,7 @@ func init() {
 		nameStart[c] = s
 		nameChar[c] = s || c >= '0' && c <= '9' || c == '-' || c == '.'
 	}
-	for _, c := range "<&\"'" {
+	for _, c := range "<&\"'\r" {
 		attrStop[c] = true
 	}
 }
@@ -199,6 +199,15 @@ type attrScan struct {
 	i    int
 	self bool
 	bad  bool
+	esc  bool // the last value holds a reference or a \r (see attrValue)
+}
+
+// value returns the unescaped value v that next just returned.
+func (a *attrScan) value(v []byte) string {
+	if !a.esc {
+		return intern(v)
+	}
+	return attrString(v)
 }
 
 func (a *attrScan) next() (name, val []byte, ok bool) {
@@ -222,7 +231,7 @@ func (a *attrScan) next() (name, val []byte, ok bool) {
 		return nil, nil, false
 	}
 	ne := scanName(b, i)
-	if ne == i || ne == a.i { // no name, or no space before it
+	if ne == i { // no name (like encoding/xml, no space is needed after a value)
 		a.bad = true
 		return nil, nil, false
 	}
@@ -240,6 +249,7 @@ func (a *attrScan) next() (name, val []byte, ok bool) {
 	q := b[i]
 	vs := i + 1
 	j := vs
+	a.esc = false
 	for j < len(b) {
 		c := b[j]
 		if !attrStop[c] {
@@ -259,8 +269,12 @@ func (a *attrScan) next() (name, val []byte, ok bool) {
 				a.bad = true
 				return nil, nil, false
 			}
+			a.esc = true
 			j += n
 			continue
+		}
+		if c == '\r' {
+			a.esc = true
 		}
 		j++ // the other quote
 	}

@@ -38,6 +38,7 @@ Usage:
   bluehelm audit   verify [--data DIR]              check the audit hash chain
   bluehelm ca      init [--name NAME]               create the mission CA for TAK clients
   bluehelm device  add|list|revoke|package ...      TAK devices: certificates, data packages, QR
+  bluehelm loadgen --addr HOST:PORT [--format xml|v1] [load flags]  CoT load test of any TAK server
   bluehelm version
 
 Every flag can also be set with an environment variable: --listen is BLUEHELM_LISTEN,
@@ -82,6 +83,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runCA(ctx, rest, stdout, stderr)
 	case "device":
 		return runDevice(ctx, rest, stdout, stderr)
+	case "loadgen":
+		return runLoadgen(ctx, rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "bluehelm", Version)
 		return nil

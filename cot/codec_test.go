@@ -513,3 +513,14 @@ func TestParseTimeMatchesStdlib(t *testing.T) {
 		}
 	}
 }
+
+func TestDaysSinceEpoch(t *testing.T) {
+	for y := 0; y <= 9999; y += 7 {
+		for _, md := range [][2]int{{1, 1}, {2, 28}, {3, 1}, {12, 31}} {
+			want := time.Date(y, time.Month(md[0]), md[1], 0, 0, 0, 0, time.UTC).Unix() / 86400
+			if got := daysSinceEpoch(y, md[0], md[1]); got != want {
+				t.Fatalf("%d-%d-%d: %d, want %d", y, md[0], md[1], got, want)
+			}
+		}
+	}
+}

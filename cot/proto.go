@@ -420,8 +420,10 @@ func sizeMillis(t time.Time) int {
 	return 1 + protowire.SizeVarint(v)
 }
 
+// Like protobuf-go, a proto3 double is left out only when its bits are zero
+// (so -0 is written).
 func sizeDouble(f float64) int {
-	if f == 0 {
+	if math.Float64bits(f) == 0 {
 		return 0
 	}
 	return 9 // tag (fields 10-15 fit one byte) + 8
@@ -456,7 +458,7 @@ func appendMillis(dst []byte, num protowire.Number, t time.Time) []byte {
 }
 
 func appendDouble(dst []byte, num protowire.Number, f float64) []byte {
-	if f == 0 {
+	if math.Float64bits(f) == 0 {
 		return dst
 	}
 	dst = protowire.AppendTag(dst, num, protowire.Fixed64Type)

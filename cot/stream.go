@@ -31,7 +31,9 @@ func NewXMLReader(r *bufio.Reader, max int) *XMLReader {
 	return &XMLReader{r: r, max: max}
 }
 
-// Next returns the next <event> or <auth> element, valid until the next call. A
+// Next returns the next <event> or <auth> element (without any declaration
+// before it). The bytes may point into the bufio.Reader's buffer: they are valid
+// until the next read from it, by this reader or any other. A
 // larger element than max is skipped whole and reported as a *DecodeError
 // "too_large"; the stream can go on. At a clean end it returns io.EOF, in the
 // middle of an element io.ErrUnexpectedEOF, and read errors as they are.
@@ -324,7 +326,8 @@ func NewFrameReader(r *bufio.Reader, max int) *FrameReader {
 // Skipped returns the number of junk bytes skipped so far.
 func (f *FrameReader) Skipped() uint64 { return f.skipped }
 
-// Next returns the payload of the next frame, valid until the next call.
+// Next returns the payload of the next frame. The bytes may point into the
+// bufio.Reader's buffer: they are valid until the next read from it.
 //
 // Errors: io.EOF at a clean end (junk after the last frame included);
 // io.ErrUnexpectedEOF in the middle of a frame; *DecodeError for one bad frame,

@@ -88,14 +88,11 @@ func parseTime[T string | []byte](s T) (time.Time, error) {
 	default:
 		return time.Time{}, errBadTime
 	}
-	t := time.Date(y, time.Month(mo), d, h, mi, sec, ns/1e6*1e6, time.UTC)
-	if off != 0 {
-		t = t.Add(-time.Duration(off) * time.Second)
-		if y := t.Year(); y < 0 || y > 9999 {
-			return time.Time{}, errBadTime
-		}
+	unix := daysSinceEpoch(y, mo, d)*86400 + int64(h*3600+mi*60+sec-off)
+	if off != 0 && (unix < minUnix || unix > maxUnix) {
+		return time.Time{}, errBadTime
 	}
-	return t, nil
+	return time.Unix(unix, int64(ns/1e6*1e6)).UTC(), nil
 }
 
 func daysIn(m, y int) int {
@@ -109,4 +106,28 @@ func daysIn(m, y int) int {
 		return 30
 	}
 	return 31
+}
+
+// Seconds of 0000-01-01T00:00:00Z and 9999-12-31T23:59:59Z since the Unix epoch.
+var (
+	minUnix = daysSinceEpoch(0, 1, 1) * 86400
+	maxUnix = daysSinceEpoch(9999, 12, 31)*86400 + 86399
+)
+
+// daysSinceEpoch returns the days from 1970-01-01 to the given proleptic
+// Gregorian date (the days-from-civil algorithm).
+func daysSinceEpoch(y, m, d int) int64 {
+	if m <= 2 {
+		y--
+	}
+	era := y
+	if era < 0 {
+		era -= 399
+	}
+	era /= 400
+	yoe := y - era*400
+	mp := (m + 9) % 12
+	doy := (153*mp+2)/5 + d - 1
+	doe := yoe*365 + yoe/4 - yoe/100 + doy
+	return int64(era)*146097 + int64(doe) - 719468
 }

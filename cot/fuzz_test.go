@@ -174,3 +174,27 @@ func FuzzFrameReader(f *testing.F) {
 		}
 	})
 }
+
+// FuzzDecodeXMLDetail fuzzes what varies most in real events, the detail
+// content and attribute values, inside an otherwise valid event, so that most
+// inputs are accepted and the fast and reference decoders are compared.
+func FuzzDecodeXMLDetail(f *testing.F) {
+	f.Add(`<contact callsign="A" endpoint="*:-1:stcp"/><uid Droid="A"/>`, `ANDROID-1`, `2026-11-27T10:00:00.842Z`, `1.5`)
+	f.Add(`<track speed="1" course="2"></track><status battery="7"/><__group name="Red" role="x"/>`, `a&amp;b`, `2026-11-27T10:00:00+02:00`, `-0`)
+	f.Add(`<a><![CDATA[x]]><!--c--><?p?>t&#x41;</a> <takv device="d"/>`, "a\r\nb", `2026-11-27T10:00:00.123456789Z`, `9999999`)
+	f.Fuzz(func(t *testing.T, detail, uid, tm, hae string) {
+		b := []byte(`<?xml version="1.0"?><event version="2.0" uid="` + uid + `" type="a-f-G" time="` + tm +
+			`" start="2026-11-27T10:00:00Z" stale="2026-11-27T10:05:00Z" how="m-g"><point lat="1" lon="2" hae="` + hae +
+			`"/><detail>` + detail + `</detail></event>`)
+		e, err := DecodeXML(b)
+		ref, rerr := refDecodeXML(b)
+		if err == nil && rerr == nil {
+			if d := eventDiff(e, ref); d != "" {
+				t.Fatalf("fast and reference decoders differ:\n%s", d)
+			}
+		}
+		if err == nil {
+			checkRoundTrips(t, e)
+		}
+	})
+}

@@ -249,6 +249,7 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, ctx.Err()
 	}
 	sendWall := time.Since(t0)
+	stopped := time.Now()
 	cfg.Log("senders done; draining %s", cfg.Drain)
 	select {
 	case <-time.After(cfg.Drain):
@@ -263,6 +264,13 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	}
 
 	rep := r.report(recvs, sends, sendWall)
+	var last int64
+	for _, rc := range recvs {
+		last = max(last, rc.last)
+	}
+	if last > 0 {
+		rep.LastDelivery = max(time.Duration(last-stopped.UnixNano()), 0).Seconds()
+	}
 	rep.CPUSeconds = (cpuTime() - cpu0).Seconds()
 	rep.WallSeconds = time.Since(wall0).Seconds()
 	if rep.WallSeconds > 0 {

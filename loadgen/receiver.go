@@ -26,6 +26,7 @@ type receiver struct {
 	seen   [][]uint64 // per sender, a bitmap of the sequence numbers received
 	maxSeq []int      // per sender, the highest seq received, -1 for none
 	unique uint64
+	last   int64 // receive time of the latest distinct delivery, UnixNano
 	dups   uint64
 	other  uint64 // events not from this run's senders (pongs, other devices, replays)
 	stale  uint64 // loadgen events of another run (a server replaying old positions)
@@ -195,6 +196,7 @@ func (rc *receiver) observe(b []byte, now int64) {
 	}
 	bm[w] |= bit
 	rc.unique++
+	rc.last = now
 	rc.maxSeq[s] = max(rc.maxSeq[s], seq)
 	rc.lat.record(time.Duration(now - sent))
 

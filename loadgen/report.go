@@ -49,6 +49,10 @@ type Report struct {
 	ServerOut *Latency `json:"server_out_ms,omitempty"`
 
 	MinReceiver MinReceiver `json:"min_receiver"`
+	// LastDelivery is when the last distinct delivery arrived, in seconds after
+	// the senders stopped. Close to Drain means the server was still delivering
+	// when counting began: some of Lost was only late.
+	LastDelivery float64 `json:"last_delivery_s"`
 
 	ConnectErrors int      `json:"connect_errors"`
 	Disconnects   int      `json:"disconnects"`
@@ -236,6 +240,13 @@ func (rep *Report) WriteText(w io.Writer) error {
 	if rep.ServerIn != nil {
 		p("  to server", "%s", lat(rep.ServerIn))
 		p("  through server", "%s", lat(rep.ServerOut))
+	}
+	if rep.Received > 0 {
+		note := ""
+		if rep.Missing > 0 && rep.LastDelivery >= 0.75*rep.Drain {
+			note = "  (still delivering when the drain ended: part of the loss may be late, not lost; try a longer --drain)"
+		}
+		p("last delivery", "%.3fs after the senders stopped%s", rep.LastDelivery, note)
 	}
 	p("connections", "%d connect errors, %d disconnects, %d write errors", rep.ConnectErrors, rep.Disconnects, rep.WriteErrors)
 	for _, e := range rep.Errors {

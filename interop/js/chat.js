@@ -6,7 +6,7 @@
 import { DirectChat } from '@tak-ps/node-cot';
 import { config, deadline, done, out, position, describe, takClient, typeOf } from './lib.js';
 
-deadline(45000);
+deadline(75000);
 const names = { a: 'ALPHA', b: 'BRAVO', c: 'CHARLIE' };
 const uid = (k) => `NODE-CHAT-${k.toUpperCase()}`;
 const cl = {};
@@ -15,7 +15,7 @@ for (const k of Object.keys(names)) cl[k].tak.write([position(uid(k), names[k], 
 // Everyone has seen everyone else: the server has learnt all three callsigns.
 for (const k of Object.keys(names)) {
     for (const o of Object.keys(names)) {
-        if (o !== k) await cl[k].inbox.next((c) => c.uid() === uid(o), 10000, `${names[o]}'s position`);
+        if (o !== k) await cl[k].inbox.next((c) => c.uid() === uid(o), 20000, `${names[o]}'s position`);
     }
 }
 
@@ -29,7 +29,7 @@ msg.addDest({ callsign: 'BRAVO' });
 cl.a.tak.write([msg]);
 out('sent', { uid: msg.uid(), text });
 
-const got = await cl.b.inbox.next((c) => typeOf(c) === 'b-t-f', 10000, 'the direct message');
+const got = await cl.b.inbox.next((c) => typeOf(c) === 'b-t-f', 20000, 'the direct message');
 out('b_received', { cot: describe(got) });
 
 const isChat = (c) => typeOf(c) === 'b-t-f';

@@ -139,7 +139,7 @@ export async function takClient(name, addr, dev) {
     tak.on('error', (err) => { if (!client.closing) fail(`${name}: ${err.message}`); });
     tak.on('end', () => { if (!client.closing) fail(`${name}: the server closed the connection`); });
     await new Promise((resolve) => {
-        const timer = setTimeout(() => fail(`${name}: no pong within 10 s of connecting`), 10000);
+        const timer = setTimeout(() => fail(`${name}: no pong within 20 s of connecting`), 20000);
         tak.on('ping', () => {
             client.pongs++;
             clearTimeout(timer);
@@ -216,7 +216,7 @@ export class PlainClient {
     // negotiate reads the server's t-x-takp-v offer, asks for version 1 and waits
     // for the answer; it returns what was offered and answered.
     async negotiate() {
-        const offer = await this.inbox.next((c) => typeOf(c) === 't-x-takp-v', 10000, 'the t-x-takp-v offer');
+        const offer = await this.inbox.next((c) => typeOf(c) === 't-x-takp-v', 20000, 'the t-x-takp-v offer');
         const tc = offer.raw.event.detail && offer.raw.event.detail.TakControl;
         const versions = [].concat((tc && tc.TakProtocolSupport) || []).map((s) => s._attributes.version);
         if (!versions.includes('1')) fail(`${this.name}: offer without version 1: ${offer.to_xml()}`);
@@ -229,7 +229,7 @@ export class PlainClient {
         });
         this.wantV1 = true;
         this.send(req);
-        const ans = await this.inbox.next((c) => typeOf(c) === 't-x-takp-r', 10000, 'the t-x-takp-r answer');
+        const ans = await this.inbox.next((c) => typeOf(c) === 't-x-takp-r', 20000, 'the t-x-takp-r answer');
         return { offered: versions, status: takResponse(ans), v1: this.v1 };
     }
 

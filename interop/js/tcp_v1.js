@@ -4,21 +4,21 @@
 // INTEROP_CONFIG: {"tcp": "127.0.0.1:port"}
 import { config, deadline, done, out, position, describe, PlainClient } from './lib.js';
 
-deadline(40000);
+deadline(60000);
 const p = new PlainClient('node-v1');
 await p.connect(config.tcp);
 out('negotiated', await p.negotiate());
 
 const x = new PlainClient('node-xml');
 await x.connect(config.tcp);
-await x.inbox.next((c) => c.raw.event._attributes.type === 't-x-takp-v', 10000, 'the t-x-takp-v offer');
+await x.inbox.next((c) => c.raw.event._attributes.type === 't-x-takp-v', 20000, 'the t-x-takp-v offer');
 
 p.send(position('NODE-V1-P', 'PROTO', 4.87, 31.6));
-const atX = await x.inbox.next((c) => c.uid() === 'NODE-V1-P', 10000, "P's v1 position, as XML");
+const atX = await x.inbox.next((c) => c.uid() === 'NODE-V1-P', 20000, "P's v1 position, as XML");
 out('xml_received', { cot: describe(atX) });
 
 x.send(position('NODE-XML-X', 'XMLER', 4.88, 31.61));
-const atP = await p.inbox.next((c) => c.uid() === 'NODE-XML-X', 10000, "X's XML position, as a v1 frame");
+const atP = await p.inbox.next((c) => c.uid() === 'NODE-XML-X', 20000, "X's XML position, as a v1 frame");
 out('v1_received', { cot: describe(atP), frames: p.frames || 0 });
 
 p.close();

@@ -136,6 +136,11 @@ type run struct {
 
 	stopping atomic.Bool // set before connections are closed on purpose
 
+	// stamps[s][seq] is when sender s's event seq reached the server, by its
+	// earliest flow tag (UnixNano; 0 unknown). The server stamps an event once,
+	// so whichever receiver sees it first records it for all.
+	stamps [][]atomic.Int64
+
 	mu            sync.Mutex
 	connectErrors int
 	disconnects   int
@@ -144,13 +149,8 @@ type run struct {
 	conns         []net.Conn
 }
 
-// Run performs one load run and returns its report. An error means the run could
-// not be measured at all (no connection, or v1 asked for and not offered); failures
-// of single connections are counted in the report instead.
-func Run(ctx context.Context, cfg Config) (*Report, error) {
-	if err := cfg.setDefaults(); err != nil {
-		return nil, err
-	}
+// newRun prepares the shared state of a run; cfg has its defaults.
+func newRun(cfg Config) *run {
 	var idb [6]byte
 	rand.Read(idb[:])
 	r := &run{
@@ -164,6 +164,21 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	// through before the next report existed" (see classify), at most a few
 	// thousand int64s per receiver for a minute-long run.
 	r.bucket = max(int64(r.interval)/8, int64(100*time.Microsecond))
+	r.stamps = make([][]atomic.Int64, cfg.Senders)
+	for i := range r.stamps {
+		r.stamps[i] = make([]atomic.Int64, r.planned+64)
+	}
+	return r
+}
+
+// Run performs one load run and returns its report. An error means the run could
+// not be measured at all (no connection, or v1 asked for and not offered); failures
+// of single connections are counted in the report instead.
+func Run(ctx context.Context, cfg Config) (*Report, error) {
+	if err := cfg.setDefaults(); err != nil {
+		return nil, err
+	}
+	r := newRun(cfg)
 	cpu0 := cpuTime()
 	wall0 := time.Now()
 

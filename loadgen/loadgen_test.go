@@ -428,7 +428,8 @@ func TestHistogram(t *testing.T) {
 
 func TestMarkerParsing(t *testing.T) {
 	t.Parallel()
-	r := &run{id: "abc", base: 0, bucket: int64(time.Millisecond), planned: 10, cfg: Config{Senders: 2}}
+	r := newRun(Config{Senders: 2, Rate: 1, Duration: 10 * time.Second})
+	r.id, r.base = "abc", 0
 	rc := newReceiver(r, 0)
 	for _, in := range []string{
 		`<event><detail><__loadgen run="abc" s="1" seq="3" sent="1000"/></detail></event>`,
@@ -536,8 +537,7 @@ func BenchmarkReceive(b *testing.B) {
 	for _, format := range []string{FormatXML, FormatV1} {
 		b.Run(format, func(b *testing.B) {
 			const senders, events = 100, 4096
-			r := &run{id: "0123456789ab", base: time.Now().UnixNano(), bucket: int64(12500 * time.Microsecond),
-				planned: events, cfg: Config{Senders: senders, Format: format}}
+			r := newRun(Config{Senders: senders, Format: format, Rate: 10, Duration: events / senders * time.Second / 10})
 			var stream []byte
 			enc := encoder{v1: format == FormatV1}
 			for k := 0; k < events; k++ {

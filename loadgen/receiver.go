@@ -37,8 +37,9 @@ type receiver struct {
 	hopOut *hist // first server flow tag → received
 
 	// firstRecv[b] is the earliest receive time (UnixNano − base + 1; 0 for none)
-	// of the events sent in send-time bucket b: what classify needs to tell a
-	// coalesced report from a dropped one.
+	// of the events that reached the server in time bucket b (by the server's
+	// flow tag, or else the send time): what classify needs to tell a coalesced
+	// report from a dropped one.
 	firstRecv []int64
 }
 
@@ -200,19 +201,10 @@ func (rc *receiver) observe(b []byte, now int64) {
 	rc.maxSeq[s] = max(rc.maxSeq[s], seq)
 	rc.lat.record(time.Duration(now - sent))
 
-	if k := (sent - rc.r.base) / rc.r.bucket; k >= 0 && k < 1<<20 {
-		if int(k) >= len(rc.firstRecv) {
-			rc.firstRecv = append(rc.firstRecv, make([]int64, int(k)+1-len(rc.firstRecv)+256)...)
-		}
-		v := now - rc.r.base + 1
-		if f := rc.firstRecv[k]; f == 0 || v < f {
-			rc.firstRecv[k] = v
-		}
-	}
-
 	// Flow tags: servers stamp their hop time; the earliest stamp splits the
 	// latency into "to the server" and "through and out of it". Stamps have the
 	// resolution the server writes (milliseconds for TAK Server and bluehelm).
+	arrived := sent // when the event reached the server, as far as we know
 	if j := bytes.Index(b, flowTagsBytes); j >= 0 {
 		var first time.Time
 		eachAttr(b[j+len(flowTagsBytes):], func(_, val []byte) {
@@ -227,6 +219,21 @@ func (rc *receiver) observe(b []byte, now int64) {
 			ft := first.UnixNano()
 			rc.hopIn.record(time.Duration(ft - sent))
 			rc.hopOut.record(time.Duration(now - ft))
+			// A stamp before the send time is the stamp's truncation to ms.
+			arrived = max(ft, sent)
+			if st := rc.r.stamps[s]; seq < len(st) && st[seq].Load() == 0 {
+				st[seq].Store(arrived)
+			}
+		}
+	}
+
+	if k := (arrived - rc.r.base) / rc.r.bucket; k >= 0 && k < 1<<20 {
+		if int(k) >= len(rc.firstRecv) {
+			rc.firstRecv = append(rc.firstRecv, make([]int64, int(k)+1-len(rc.firstRecv)+256)...)
+		}
+		v := now - rc.r.base + 1
+		if f := rc.firstRecv[k]; f == 0 || v < f {
+			rc.firstRecv[k] = v
 		}
 	}
 }

@@ -32,9 +32,10 @@ type Report struct {
 	Missing uint64 `json:"missing"`
 	// Skipped are missing reports that a server may legitimately have coalesced
 	// under load: a later report of the same sender reached the receiver, and
-	// nothing sent after the missing one reached that receiver before the later
-	// report was even sent (so the missing one was still waiting in a queue when
-	// it was superseded). Lost is every other missing delivery.
+	// nothing that reached the server after the missing one reached that receiver
+	// before the later report reached the server (so the missing one could still
+	// have been waiting in a queue when it was superseded; see classify). Lost is
+	// every other missing delivery.
 	Lost       uint64  `json:"lost"`
 	Skipped    uint64  `json:"skipped"`
 	LossPct    float64 `json:"loss_pct"`    // Lost / Expected × 100
@@ -143,16 +144,21 @@ func (r *run) report(recvs []*receiver, sends []*sender, sendWall time.Duration)
 // classify counts the receiver's missing deliveries as lost or skipped.
 //
 // A receiver cannot see a server coalesce (replace a queued report with a newer
-// one of the same uid); it can only see a gap. A gap is counted as skipped only
-// when coalescing can explain it: a later report of that sender arrived, and
-// nothing sent after the missing report k reached this receiver before report k+1
-// was sent. A server that delivered newer traffic while k+1 did not yet exist was
-// not holding k in a queue, so it dropped k: that is lost. (With one sender there
-// is no other traffic to judge by, and gaps followed by later reports count as
-// skipped.)
+// one of the same uid); it can only see a gap. A gap at report k is counted as
+// skipped only when coalescing can explain it: a later report of that sender
+// arrived, and nothing that reached the server after k reached this receiver
+// before k+1 reached the server. A server that delivered newer traffic while k+1
+// was not yet there was not holding k in a queue, so it dropped k: that is lost.
+//
+// "Reached the server" is the server's flow tag when it stamps one (for k, which
+// never arrived, the later of its send time and the stamp of k−1: under an
+// input backlog a server reads a sender's reports in bursts), and otherwise the
+// send time. With one sender there is no other traffic to judge by, and gaps
+// followed by later reports count as skipped.
 func (rc *receiver) classify(sends []*sender) (lost, skipped uint64) {
 	r := rc.r
-	// earliest[b]: the earliest receive time of anything sent in bucket b or later.
+	// earliest[b]: the earliest receive time of anything that reached the server
+	// in bucket b or later.
 	earliest := make([]int64, len(rc.firstRecv)+1)
 	for b := len(rc.firstRecv) - 1; b >= 0; b-- {
 		e, f := earliest[b+1], rc.firstRecv[b]
@@ -163,6 +169,13 @@ func (rc *receiver) classify(sends []*sender) (lost, skipped uint64) {
 	}
 	for si, s := range sends {
 		bm := rc.seen[si]
+		st := r.stamps[si]
+		stamp := func(k int) int64 {
+			if k >= 0 && k < len(st) {
+				return st[k].Load()
+			}
+			return 0
+		}
 		for k := range s.sent {
 			if w := k / 64; w < len(bm) && bm[w]&(1<<(k%64)) != 0 {
 				continue
@@ -171,13 +184,17 @@ func (rc *receiver) classify(sends []*sender) (lost, skipped uint64) {
 				lost++
 				continue
 			}
-			next := s.sent[k+1]
-			b := (s.sent[k]-r.base)/r.bucket + 1
+			from := max(s.sent[k], stamp(k-1))
+			until := s.sent[k+1]
+			if f := stamp(k + 1); f != 0 {
+				until = f
+			}
+			b := (from-r.base)/r.bucket + 1
 			e := int64(0)
 			if b >= 0 && b < int64(len(earliest)) {
 				e = earliest[b]
 			}
-			if e == 0 || e-1+r.base >= next {
+			if e == 0 || e-1+r.base >= until {
 				skipped++
 			} else {
 				lost++

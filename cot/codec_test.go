@@ -6,6 +6,8 @@ import (
 	"errors"
 	"io"
 	"math"
+	"math/rand/v2"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -521,6 +523,83 @@ func TestDaysSinceEpoch(t *testing.T) {
 			if got := daysSinceEpoch(y, md[0], md[1]); got != want {
 				t.Fatalf("%d-%d-%d: %d, want %d", y, md[0], md[1], got, want)
 			}
+		}
+	}
+}
+
+func TestParseSimpleFloat(t *testing.T) {
+	for _, s := range []string{"0", "-0", "46.2044", "6.1432", "9999999.0", "-73.25", "0.1", "123456789012345", "1.23456789012345",
+		"0.0000000000000000000001", "-179.99999999", "00012.500", "5", "90", "-90.000"} {
+		got, ok := parseSimpleFloat([]byte(s))
+		want, _ := strconv.ParseFloat(s, 64)
+		if !ok || math.Float64bits(got) != math.Float64bits(want) {
+			t.Errorf("%s: %v %v, want %v", s, got, ok, want)
+		}
+	}
+	for _, s := range []string{"", "-", ".", "5.", ".5", "1e5", "1.2.3", "+1", "1234567890123456", "0x10", "NaN", "1_0", "0.00000000000000000000001"} {
+		if _, ok := parseSimpleFloat([]byte(s)); ok {
+			t.Errorf("%q taken by the fast path", s)
+		}
+	}
+}
+
+func FuzzParseSimpleFloat(f *testing.F) {
+	f.Add("46.2044")
+	f.Fuzz(func(t *testing.T, s string) {
+		got, ok := parseSimpleFloat([]byte(s))
+		if !ok {
+			return
+		}
+		want, err := strconv.ParseFloat(s, 64)
+		if err != nil || math.Float64bits(got) != math.Float64bits(want) {
+			t.Fatalf("%q: %v, strconv %v %v", s, got, want, err)
+		}
+	})
+}
+
+func FuzzAppendFloat(f *testing.F) {
+	for _, v := range []float64{46.2044, -73.25, 0.1, 9999998.5, 1e-6, 123456789012345, 0.3, 2.0 / 3, 1e15, -0.0} {
+		f.Add(v)
+	}
+	f.Fuzz(func(t *testing.T, v float64) {
+		if got, want := string(appendFloat(nil, v)), strconv.FormatFloat(v, 'f', -1, 64); got != want {
+			t.Fatalf("%v: %s, strconv %s", v, got, want)
+		}
+	})
+}
+
+func TestAppendFloat(t *testing.T) {
+	for _, v := range []float64{46.2044, 6.1432, -179.99999999, 0.000001, 0.00000123, 1.5e-7, 412.3, 4.9, 114.6, 1.2, 0, math.Copysign(0, -1),
+		99999999999999.9, 123456789.123456, 0.1 + 0.2, 1e15 - 1, 1e300, math.Inf(1), math.NaN(), 5e-324} {
+		if got, want := string(appendFloat(nil, v)), strconv.FormatFloat(v, 'f', -1, 64); got != want {
+			t.Errorf("%v: %s, strconv %s", v, got, want)
+		}
+	}
+}
+
+// Short decimals (what coordinates, heights and speeds are) written back must
+// match strconv exactly.
+func TestAppendFloatShortDecimals(t *testing.T) {
+	rng := rand.New(rand.NewPCG(1, 2))
+	n := 300000
+	if testing.Short() {
+		n = 10000
+	}
+	for i := 0; i < n; i++ {
+		digits := 1 + rng.IntN(15)
+		m := rng.Int64N(int64(math.Pow10(digits)))
+		d := rng.IntN(16)
+		v := float64(m) / math.Pow10(d)
+		if rng.IntN(2) == 0 {
+			v = -v
+		}
+		s := strconv.FormatFloat(v, 'f', -1, 64)
+		if got := string(appendFloat(nil, v)); got != s {
+			t.Fatalf("%v: %s, strconv %s", v, got, s)
+		}
+		p, _ := strconv.ParseFloat(s, 64)
+		if q, ok := parseSimpleFloat([]byte(s)); ok && q != p {
+			t.Fatalf("parse %s: %v, strconv %v", s, q, p)
 		}
 	}
 }

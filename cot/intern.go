@@ -1,7 +1,8 @@
 package cot
 
 import (
-	"hash/maphash"
+	"encoding/binary"
+	"math/bits"
 	"sync/atomic"
 )
 
@@ -16,10 +17,28 @@ const (
 	internMaxLen = 64
 )
 
-var (
-	internTab  [internSlots]atomic.Pointer[string]
-	internSeed = maphash.MakeSeed()
-)
+var internTab [internSlots]atomic.Pointer[string]
+
+// internHash is a quick hash of the length and up to 24 bytes of b (start,
+// middle, end). It only has to spread typical values over the table: a
+// collision costs an allocation, never a wrong string.
+func internHash(b []byte) uint64 {
+	n := len(b)
+	var x, y uint64
+	if n >= 8 {
+		x = binary.LittleEndian.Uint64(b)
+		y = binary.LittleEndian.Uint64(b[n-8:])
+		if n > 16 {
+			x ^= bits.RotateLeft64(binary.LittleEndian.Uint64(b[n/2-4:]), 31)
+		}
+	} else {
+		for i, c := range b {
+			x |= uint64(c) << (8 * i)
+		}
+	}
+	hi, lo := bits.Mul64(x^0x9E3779B97F4A7C15, y^0xC2B2AE3D27D4EB4F^uint64(n))
+	return hi ^ lo
+}
 
 func intern(b []byte) string {
 	if len(b) == 0 {
@@ -28,7 +47,7 @@ func intern(b []byte) string {
 	if len(b) > internMaxLen {
 		return string(b)
 	}
-	h := maphash.Bytes(internSeed, b)
+	h := internHash(b)
 	i := h & (internSlots - 2)
 	if p := internTab[i].Load(); p != nil && *p == string(b) {
 		return *p

@@ -292,11 +292,63 @@ func (p *Point) check() error {
 }
 
 func parseFloat(v []byte) (float64, error) {
+	if f, ok := parseSimpleFloat(v); ok {
+		return f, nil
+	}
 	if needsUnescape(v) {
 		var buf [64]byte
 		v = appendUnescaped(buf[:0], v)
 	}
 	return strconv.ParseFloat(string(v), 64)
+}
+
+var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11,
+	1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22}
+
+// parseSimpleFloat reads the common [-]digits[.digits] form when the result is
+// exact: at most 15 significant digits and 22 decimals, so both the integer
+// mantissa and the power of ten are exact doubles and one division rounds
+// correctly (the fast path strconv takes too, without its generality).
+// Anything else reports false and goes to strconv.
+func parseSimpleFloat(v []byte) (float64, bool) {
+	i := 0
+	neg := false
+	if len(v) > 0 && v[0] == '-' {
+		neg = true
+		i = 1
+	}
+	var m uint64
+	digits, frac := 0, 0
+	start := i
+	dot := false
+	for ; i < len(v); i++ {
+		c := v[i]
+		if c == '.' && !dot {
+			dot = true
+			continue
+		}
+		if c < '0' || c > '9' {
+			return 0, false
+		}
+		if m != 0 || c != '0' {
+			digits++
+		}
+		m = m*10 + uint64(c-'0')
+		if dot {
+			frac++
+		}
+	}
+	if digits > 15 || frac > 22 || i == start {
+		return 0, false
+	}
+	if dot && (v[start] == '.' || v[len(v)-1] == '.') {
+		return 0, false // ".5" and "5." are for strconv to judge
+	}
+	f := float64(m) / pow10[frac]
+	if neg {
+		f = -f
+	}
+	return f, true
 }
 
 // detailChild reads the child of <detail> whose start tag begins at b[i] and
@@ -317,67 +369,112 @@ func (blk *eventBlock) detailChild(b []byte, i int) (end int, raw bool, err erro
 func (blk *eventBlock) typed(b []byte, i int) (int, bool) {
 	ne := scanName(b, i+1)
 	d := &blk.ev.Detail
-	var names [4]string
-	kind := string(b[i+1 : ne])
-	switch kind {
+	name := b[i+1 : ne]
+	const (
+		kContact = iota
+		kGroup
+		kPL
+		kStatus
+		kTakv
+		kTrack
+	)
+	var kind int
+	switch string(name) {
 	case "contact":
+		kind = kContact
 		if d.Contact != nil {
 			return 0, false
 		}
-		names = [4]string{"callsign", "endpoint"}
 	case "__group":
+		kind = kGroup
 		if d.Group != nil {
 			return 0, false
 		}
-		names = [4]string{"name", "role"}
 	case "precisionlocation":
+		kind = kPL
 		if d.PrecisionLocation != nil {
 			return 0, false
 		}
-		names = [4]string{"geopointsrc", "altsrc"}
 	case "status":
+		kind = kStatus
 		if d.Status != nil {
 			return 0, false
 		}
-		names = [4]string{"battery"}
 	case "takv":
+		kind = kTakv
 		if d.Takv != nil {
 			return 0, false
 		}
-		names = [4]string{"device", "platform", "os", "version"}
 	case "track":
+		kind = kTrack
 		if d.Track != nil {
 			return 0, false
 		}
-		names = [4]string{"speed", "course"}
 	default:
 		return 0, false
 	}
 	var (
 		vals [4][]byte
-		strs [4]string
+		esc  [4]bool
 		seen uint
 	)
 	a := attrScan{b: b, i: ne}
 	for {
-		name, val, ok := a.next()
+		an, val, ok := a.next()
 		if !ok {
 			break
 		}
-		k := 0
-		for k < 4 && (names[k] == "" || names[k] != string(name)) {
-			k++
+		k := -1
+		switch kind {
+		case kContact:
+			switch string(an) {
+			case "callsign":
+				k = 0
+			case "endpoint":
+				k = 1
+			}
+		case kGroup:
+			switch string(an) {
+			case "name":
+				k = 0
+			case "role":
+				k = 1
+			}
+		case kPL:
+			switch string(an) {
+			case "geopointsrc":
+				k = 0
+			case "altsrc":
+				k = 1
+			}
+		case kStatus:
+			if string(an) == "battery" {
+				k = 0
+			}
+		case kTakv:
+			switch string(an) {
+			case "device":
+				k = 0
+			case "platform":
+				k = 1
+			case "os":
+				k = 2
+			case "version":
+				k = 3
+			}
+		case kTrack:
+			switch string(an) {
+			case "speed":
+				k = 0
+			case "course":
+				k = 1
+			}
 		}
-		if k == 4 || seen&(1<<k) != 0 {
+		if k < 0 || seen&(1<<k) != 0 {
 			return 0, false // unknown or repeated attribute
 		}
 		seen |= 1 << k
-		vals[k] = val
-		if kind != "status" && kind != "track" {
-			strs[k] = a.value(val)
-		} else if a.esc {
-			vals[k] = unescapedBytes(val)
-		}
+		vals[k], esc[k] = val, a.esc
 	}
 	if a.bad {
 		return 0, false
@@ -389,40 +486,46 @@ func (blk *eventBlock) typed(b []byte, i int) (int, bool) {
 		}
 		e2 := scanName(b, end+2)
 		k := skipSpace(b, e2)
-		if string(b[end+2:e2]) != kind || k >= len(b) || b[k] != '>' {
+		if string(b[end+2:e2]) != string(name) || k >= len(b) || b[k] != '>' {
 			return 0, false
 		}
 		end = k + 1
 	}
+	str := func(k int) string {
+		if esc[k] {
+			return attrString(vals[k])
+		}
+		return intern(vals[k])
+	}
 	switch kind {
-	case "contact":
-		blk.contact = Contact{Callsign: strs[0], Endpoint: strs[1]}
+	case kContact:
+		blk.contact = Contact{Callsign: str(0), Endpoint: str(1)}
 		d.Contact = &blk.contact
-	case "__group":
-		blk.group = Group{Name: strs[0], Role: strs[1]}
+	case kGroup:
+		blk.group = Group{Name: str(0), Role: str(1)}
 		d.Group = &blk.group
-	case "precisionlocation":
-		blk.pl = PrecisionLocation{GeoPointSrc: strs[0], AltSrc: strs[1]}
+	case kPL:
+		blk.pl = PrecisionLocation{GeoPointSrc: str(0), AltSrc: str(1)}
 		d.PrecisionLocation = &blk.pl
-	case "takv":
-		blk.takv = Takv{Device: strs[0], Platform: strs[1], OS: strs[2], Version: strs[3]}
+	case kTakv:
+		blk.takv = Takv{Device: str(0), Platform: str(1), OS: str(2), Version: str(3)}
 		d.Takv = &blk.takv
-	case "status":
+	case kStatus:
 		if seen != 1 {
 			return 0, false
 		}
-		n, err := strconv.ParseUint(string(vals[0]), 10, 32)
+		n, err := strconv.ParseUint(string(unescapedBytes(vals[0])), 10, 32)
 		if err != nil {
 			return 0, false
 		}
 		blk.status.Battery = uint32(n)
 		d.Status = &blk.status
-	case "track":
+	case kTrack:
 		if seen != 3 {
 			return 0, false
 		}
-		sp, err1 := strconv.ParseFloat(string(vals[0]), 64)
-		co, err2 := strconv.ParseFloat(string(vals[1]), 64)
+		sp, err1 := parseFloat(vals[0])
+		co, err2 := parseFloat(vals[1])
 		if err1 != nil || err2 != nil || math.IsNaN(sp) || math.IsInf(sp, 0) || math.IsNaN(co) || math.IsInf(co, 0) {
 			return 0, false
 		}
@@ -461,9 +564,9 @@ func (e *Event) AppendXML(dst []byte) []byte {
 	dst = appendAttr(dst, "qos", e.QoS)
 	dst = appendAttr(dst, "opex", e.Opex)
 	dst = append(dst, `"><point lat="`...)
-	dst = strconv.AppendFloat(dst, e.Point.Lat, 'f', -1, 64)
+	dst = appendFloat(dst, e.Point.Lat)
 	dst = append(dst, `" lon="`...)
-	dst = strconv.AppendFloat(dst, e.Point.Lon, 'f', -1, 64)
+	dst = appendFloat(dst, e.Point.Lon)
 	dst = append(dst, `" hae="`...)
 	dst = appendMeasure(dst, e.Point.HAE)
 	dst = append(dst, `" ce="`...)
@@ -489,6 +592,47 @@ func appendAttr(dst []byte, name, v string) []byte {
 func appendMeasure(dst []byte, v float64) []byte {
 	if v >= UnknownThreshold {
 		return append(dst, "9999999.0"...)
+	}
+	return appendFloat(dst, v)
+}
+
+// appendFloat writes v as strconv.AppendFloat(dst, v, 'f', -1, 64) does, with a
+// fast path for what positions are made of: at most 15 significant digits and
+// 15 decimals. It finds the fewest decimals d for which m/10^d, m = round(v·10^d),
+// is exactly v again (the division of exact doubles rounds correctly, so a
+// reader gets v back); that is the shortest form, and it is what strconv
+// writes (FuzzAppendFloat compares them).
+func appendFloat(dst []byte, v float64) []byte {
+	a := math.Abs(v)
+	if a != 0 && a < 1e15 && a >= 1e-6 {
+		for d := 0; d <= 15; d++ {
+			x := a * pow10[d]
+			if x >= 1<<53 {
+				break
+			}
+			m := math.Round(x)
+			if m/pow10[d] != a {
+				continue
+			}
+			if v < 0 {
+				dst = append(dst, '-')
+			}
+			var buf [24]byte
+			digits := strconv.AppendUint(buf[:0], uint64(m), 10)
+			if d == 0 {
+				return append(dst, digits...)
+			}
+			if len(digits) <= d { // 0.000ddd
+				dst = append(dst, '0', '.')
+				for k := len(digits); k < d; k++ {
+					dst = append(dst, '0')
+				}
+				return append(dst, digits...)
+			}
+			dst = append(dst, digits[:len(digits)-d]...)
+			dst = append(dst, '.')
+			return append(dst, digits[len(digits)-d:]...)
+		}
 	}
 	return strconv.AppendFloat(dst, v, 'f', -1, 64)
 }
@@ -540,9 +684,9 @@ func (d *Detail) appendTyped(dst []byte) []byte {
 	}
 	if t := d.Track; t != nil {
 		dst = append(dst, `<track speed="`...)
-		dst = strconv.AppendFloat(dst, t.Speed, 'f', -1, 64)
+		dst = appendFloat(dst, t.Speed)
 		dst = append(dst, `" course="`...)
-		dst = strconv.AppendFloat(dst, t.Course, 'f', -1, 64)
+		dst = appendFloat(dst, t.Course)
 		dst = append(dst, `"/>`...)
 	}
 	return dst

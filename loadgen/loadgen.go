@@ -264,7 +264,6 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 		return nil, ctx.Err()
 	}
 	sendWall := time.Since(t0)
-	stopped := time.Now()
 	cfg.Log("senders done; draining %s", cfg.Drain)
 	select {
 	case <-time.After(cfg.Drain):
@@ -283,8 +282,14 @@ func Run(ctx context.Context, cfg Config) (*Report, error) {
 	for _, rc := range recvs {
 		last = max(last, rc.last)
 	}
-	if last > 0 {
-		rep.LastDelivery = max(time.Duration(last-stopped.UnixNano()), 0).Seconds()
+	var lastSent int64
+	for _, s := range sends {
+		if n := len(s.sent); n > 0 {
+			lastSent = max(lastSent, s.sent[n-1])
+		}
+	}
+	if last > 0 && lastSent > 0 {
+		rep.LastDelivery = max(time.Duration(last-lastSent), 0).Seconds()
 	}
 	rep.CPUSeconds = (cpuTime() - cpu0).Seconds()
 	rep.WallSeconds = time.Since(wall0).Seconds()

@@ -51,7 +51,7 @@ type Report struct {
 
 	MinReceiver MinReceiver `json:"min_receiver"`
 	// LastDelivery is when the last distinct delivery arrived, in seconds after
-	// the senders stopped. Close to Drain means the server was still delivering
+	// the last event was sent. Close to Drain means the server was still delivering
 	// when counting began: some of Lost was only late.
 	LastDelivery float64 `json:"last_delivery_s"`
 
@@ -263,7 +263,7 @@ func (rep *Report) WriteText(w io.Writer) error {
 		if rep.Missing > 0 && rep.LastDelivery >= 0.75*rep.Drain {
 			note = "  (still delivering when the drain ended: part of the loss may be late, not lost; try a longer --drain)"
 		}
-		p("last delivery", "%.3fs after the senders stopped%s", rep.LastDelivery, note)
+		p("last delivery", "%.3fs after the last send%s", rep.LastDelivery, note)
 	}
 	p("connections", "%d connect errors, %d disconnects, %d write errors", rep.ConnectErrors, rep.Disconnects, rep.WriteErrors)
 	for _, e := range rep.Errors {
@@ -279,7 +279,8 @@ func (rep *Report) WriteText(w io.Writer) error {
 	}
 	_, err := io.WriteString(w, strings.Join([]string{
 		"latency quantiles from a log-linear histogram (±0.8%); server split from flow tags at the server's resolution",
-		"skipped: a later report from the same sender arrived while the receiver was behind (what a coalescing server does)",
+		"skipped: a later report of that sender arrived and nothing newer got through before it (what a coalescing server does);",
+		"  lost: every other gap. Under overload a receiver cannot always tell the two apart: lost + skipped is exact",
 	}, "\n")+"\n")
 	return err
 }

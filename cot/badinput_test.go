@@ -2,6 +2,7 @@ package cot
 
 import (
 	"bytes"
+	"fmt"
 	"errors"
 	"io"
 	"net"
@@ -114,8 +115,15 @@ func TestNonReaderDisconnected(t *testing.T) {
 	}
 	talker, listener := ts.dialTCP(), ts.dialTCP()
 	listener.send(sa("L", "L", 1, 1))
-	// Chat messages do not coalesce, so they pile up for the deaf device.
+	// Drawings do not coalesce and are not stored, so they pile up for the deaf
+	// device as fast as the talker can send them.
 	big := strings.Repeat("y", 4000)
+	shape := func(i int) []byte {
+		ev := newEvent(fmt.Sprintf("shape-%d", i), TypeShape, "h-e", time.Now().UTC(), time.Hour)
+		ev.Point = Point{Lat: 1, Lon: 1, HAE: Unknown, CE: Unknown, LE: Unknown}
+		ev.Detail.XML = []byte("<remarks>" + big + "</remarks>")
+		return ev.AppendXML(nil)
+	}
 	stop := make(chan struct{})
 	defer close(stop)
 	go func() {
@@ -125,7 +133,7 @@ func TestNonReaderDisconnected(t *testing.T) {
 				return
 			default:
 			}
-			if _, err := talker.nc.Write(chat("T", "TALKER", "", "", big).AppendXML(nil)); err != nil {
+			if _, err := talker.nc.Write(shape(i)); err != nil {
 				return
 			}
 		}

@@ -45,6 +45,7 @@ type conn struct {
 	lastSeen      time.Time
 
 	out        *outQueue
+	queue      chan item // accepted events for the worker, in arrival order
 	writeProto atomic.Bool // the writer switched to TAK protocol v1
 	limiter    *rate.Limiter
 	limited    int // consecutive rate-limited events
@@ -60,6 +61,7 @@ func (s *Server) newConn(nc net.Conn, kind string) *conn {
 		s: s, nc: nc, kind: kind, id: s.nextID.Add(1),
 		remote:  nc.RemoteAddr().String(),
 		out:     newOutQueue(s.cfg.QueueSize, s.cfg.MaxTracks),
+		queue:   make(chan item, maxIngestBatch),
 		limiter: rate.NewLimiter(rate.Limit(s.cfg.RateLimit), s.cfg.RateBurst),
 		done:    make(chan struct{}),
 	}
@@ -104,8 +106,9 @@ func (c *conn) serve(ctx context.Context) {
 	defer s.m.connections.WithLabelValues(c.kind).Dec()
 
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() { defer wg.Done(); c.writeLoop() }()
+	go func() { defer wg.Done(); c.work(ctx) }()
 	// Offer TAK protocol v1 at once; the device may ask for it any time while it
 	// still speaks XML (TAK servers must wait at least 60 s; we wait forever).
 	c.send(s.offer())
@@ -114,6 +117,7 @@ func (c *conn) serve(ctx context.Context) {
 	}
 
 	err := c.readLoop(ctx)
+	close(c.queue) // the worker finishes what was read, then stops
 	reason := "closed"
 	var ec *errClose
 	switch {
@@ -274,7 +278,11 @@ func (c *conn) readLoop(ctx context.Context) error {
 			}
 			continue
 		}
-		s.handle(ctx, c, ev)
+		if it, ok := s.accept(c, ev); ok {
+			// A full queue blocks this reader: the device is slowed down by TCP
+			// rather than its events dropped.
+			c.queue <- it
+		}
 	}
 }
 

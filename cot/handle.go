@@ -9,37 +9,143 @@ import (
 	"github.com/bluehelm/bluehelm/ingest"
 )
 
-// handle acts on one event from a device: protocol messages are answered, positions
-// go through the ingest pipeline (stored before anyone sees them), chat is kept,
-// emergencies raise alerts, markers of hostile or unknown things become reports,
-// and then the event is routed to the devices that should get it.
-func (s *Server) handle(ctx context.Context, c *conn, ev *Event) {
+// An event from a device is handled in two steps. The reader accepts it (protocol
+// messages answered at once, bad ones refused) and queues it; the connection's
+// worker then acts on queued events in order: positions go through the ingest
+// pipeline — stored before anyone sees them — chat is kept, emergencies raise
+// alerts, markers of hostile or unknown things become reports, and each event is
+// routed to the devices that should get it. Consecutive positions are ingested as
+// one batch, so a device's reading never waits on the disk and a busy server
+// commits many reports per fsync.
+
+// item is an accepted event waiting for the worker.
+type item struct {
+	ev       *Event
+	received time.Time
+	self     bool // the device's own position report
+	position bool // goes through the ingest pipeline as a position
+}
+
+// accept runs on the reader. It reports false when the event was handled or refused.
+func (s *Server) accept(c *conn, ev *Event) (item, bool) {
 	now := s.now()
 	switch ev.Type {
 	case TypePing:
 		// Answered directly, never fanned out.
 		c.send(&outMsg{ev: pong(now), control: true})
-		return
+		return item{}, false
 	case TypePong, TypeNegotiationOffer, TypeNegotiationAnswer, TypeNegotiationRequest:
-		return
+		return item{}, false
 	}
 	if !validType(ev.Type) {
 		c.reject("unknown_type", errors.New("unknown CoT type "+ev.Type))
-		return
+		return item{}, false
 	}
 	if !ev.Stale.IsZero() && ev.Stale.Before(now.Add(-time.Minute)) {
 		c.reject("stale", errors.New("event was stale on arrival"))
-		return
+		return item{}, false
 	}
 	if _, loop := ev.Detail.FlowTag(s.flowKey); loop {
 		// We already relayed this one: a loop through another server or a bridge.
 		c.reject("loop", errors.New("event already carries this server's flow tag"))
-		return
+		return item{}, false
 	}
 	ev.Detail.StampFlowTag(s.flowKey, now)
+	it := item{ev: ev, received: now, self: selfReport(ev)}
+	it.position = affiliation(ev.Type) != 0 && (it.self || !isReportedMarker(ev.Type)) &&
+		!isEmergency(ev) && !isEmergencyCancel(ev)
+	if it.position {
+		// Refuse a bad report here, alone, rather than failing the batch it joins.
+		r := toReport(ev, c.marking)
+		if err := r.Position.Validate(now); err != nil {
+			c.reject("invalid", err)
+			return item{}, false
+		}
+	}
+	return it, true
+}
 
-	self := selfReport(ev)
-	coalesce := false
+// maxIngestBatch bounds the positions of one device ingested together.
+const maxIngestBatch = 256
+
+// work is the connection's worker: it processes accepted events in order until the
+// reader closes the queue, then finishes what was already read.
+func (c *conn) work(ctx context.Context) {
+	s := c.s
+	var (
+		batch   []item
+		reports []ingest.Report
+	)
+	for it := range c.queue {
+		batch = append(batch[:0], it)
+	more:
+		for len(batch) < maxIngestBatch {
+			select {
+			case next, ok := <-c.queue:
+				if !ok {
+					break more
+				}
+				batch = append(batch, next)
+			default:
+				break more
+			}
+		}
+		for i := 0; i < len(batch); {
+			if !batch[i].position {
+				s.act(ctx, c, batch[i])
+				i++
+				continue
+			}
+			j := i
+			reports = reports[:0]
+			for j < len(batch) && batch[j].position {
+				reports = append(reports, toReport(batch[j].ev, c.marking))
+				j++
+			}
+			s.ingestPositions(ctx, c, batch[i:j], reports)
+			i = j
+		}
+		clear(batch)
+	}
+}
+
+// ingestPositions stores a run of positions and routes those that were stored. A
+// batch is all or nothing, so when it fails each report is tried alone, and only the
+// bad ones are refused.
+func (s *Server) ingestPositions(ctx context.Context, c *conn, items []item, reports []ingest.Report) {
+	err := s.cfg.Ingest.Positions(ctx, c.principal, reports)
+	if err == nil {
+		for _, it := range items {
+			s.relay(c, it, true)
+		}
+		return
+	}
+	if len(items) == 1 {
+		c.reject(ingestReason(err), err)
+		return
+	}
+	for i, it := range items {
+		if err := s.cfg.Ingest.Positions(ctx, c.principal, reports[i:i+1]); err != nil {
+			c.reject(ingestReason(err), err)
+			continue
+		}
+		s.relay(c, it, true)
+	}
+}
+
+func ingestReason(err error) string {
+	switch bluehelm.ErrorCode(err) {
+	case bluehelm.EFORBIDDEN:
+		return "forbidden"
+	case bluehelm.EINVALID:
+		return "invalid"
+	}
+	return "store"
+}
+
+// act handles an event that is not a position, then routes it.
+func (s *Server) act(ctx context.Context, c *conn, it item) {
+	ev := it.ev
 	switch {
 	case isEmergency(ev):
 		s.startEmergency(ctx, c, ev)
@@ -49,27 +155,21 @@ func (s *Server) handle(ctx context.Context, c *conn, ev *Event) {
 		if !s.keepChat(ctx, c, ev) {
 			return
 		}
-	case affiliation(ev.Type) != 0 && !self && isReportedMarker(ev.Type):
+	case affiliation(ev.Type) != 0 && isReportedMarker(ev.Type):
 		s.reportMarker(ctx, c, ev)
-	case affiliation(ev.Type) != 0:
-		if err := s.cfg.Ingest.Positions(ctx, c.principal, []ingest.Report{toReport(ev, c.marking)}); err != nil {
-			reason := "invalid"
-			if bluehelm.ErrorCode(err) == bluehelm.EFORBIDDEN {
-				reason = "forbidden"
-			} else if bluehelm.ErrorCode(err) != bluehelm.EINVALID {
-				reason = "store"
-			}
-			c.reject(reason, err)
-			return
-		}
-		coalesce = true
 	}
+	s.relay(c, it, false)
+}
+
+// relay routes an accepted event to the devices that should get it.
+func (s *Server) relay(c *conn, it item, coalesce bool) {
+	ev := it.ev
 	if ct := ev.Detail.Contact; ct != nil && ct.Endpoint != "" {
 		// Devices reach each other through the server, whatever their LAN address.
 		ct.Endpoint = ServerEndpoint
 	}
-	m := &outMsg{ev: ev, key: ev.UID, coalesce: coalesce, received: now}
-	if self {
+	m := &outMsg{ev: ev, key: ev.UID, coalesce: coalesce, received: it.received}
+	if it.self {
 		s.router.updateContact(c, ev, m)
 	}
 	s.router.route(c.origin(), m, ev)

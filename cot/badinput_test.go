@@ -2,8 +2,8 @@ package cot
 
 import (
 	"bytes"
-	"fmt"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"strings"

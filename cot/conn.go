@@ -45,7 +45,7 @@ type conn struct {
 	lastSeen      time.Time
 
 	out        *outQueue
-	queue      chan item // accepted events for the worker, in arrival order
+	queue      chan item   // accepted events for the worker, in arrival order
 	writeProto atomic.Bool // the writer switched to TAK protocol v1
 	limiter    *rate.Limiter
 	limited    int // consecutive rate-limited events

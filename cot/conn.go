@@ -339,11 +339,11 @@ func (c *conn) reject(reason string, err error) {
 
 // send queues m for this device. It reports false when the queue was full.
 func (c *conn) send(m *outMsg) bool {
-	ok, replaced := c.out.push(m)
+	ok, replaced, closed := c.out.push(m)
 	if replaced {
 		c.s.m.coalesced.Inc()
 	}
-	if !ok {
+	if !ok && !closed {
 		c.s.m.dropped.WithLabelValues("queue_full").Inc()
 	}
 	return ok

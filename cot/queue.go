@@ -54,13 +54,14 @@ func newOutQueue(limit, maxKeys int) *outQueue {
 	return &outQueue{keys: map[string]int{}, limit: limit, maxKeys: maxKeys, ready: make(chan struct{}, 1)}
 }
 
-// push queues m. It reports whether m was queued (false: dropped), and whether it
-// replaced an older message with the same key.
-func (q *outQueue) push(m *outMsg) (queued, replaced bool) {
+// push queues m. It reports whether m was queued, whether it replaced an older
+// message with the same key, and whether the queue is closed (the device is gone,
+// which is not a drop).
+func (q *outQueue) push(m *outMsg) (queued, replaced, closed bool) {
 	q.mu.Lock()
 	if q.closed {
 		q.mu.Unlock()
-		return false, false
+		return false, false, true
 	}
 	switch {
 	case m.control:
@@ -72,14 +73,14 @@ func (q *outQueue) push(m *outMsg) (queued, replaced bool) {
 		} else if len(q.keys) >= q.maxKeys {
 			q.dropped++
 			q.mu.Unlock()
-			return false, false
+			return false, false, false
 		}
 		q.keys[m.key] = len(q.q)
 	default:
 		if q.fifo >= q.limit {
 			q.dropped++
 			q.mu.Unlock()
-			return false, false
+			return false, false, false
 		}
 		q.fifo++
 	}
@@ -89,7 +90,7 @@ func (q *outQueue) push(m *outMsg) (queued, replaced bool) {
 	case q.ready <- struct{}{}:
 	default:
 	}
-	return true, replaced
+	return true, replaced, false
 }
 
 // drain moves the pending messages into buf, oldest first.

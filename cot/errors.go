@@ -23,8 +23,9 @@ func Reason(err error) string {
 
 func errf(reason, msg string) *DecodeError { return &DecodeError{Reason: reason, Msg: msg} }
 
+func errMalformed(msg string) error { return errf("malformed", msg) }
+
 var (
-	errMalformed = func(msg string) error { return errf("malformed", msg) }
-	errTooLarge  = errf("too_large", "event larger than the limit")
-	errTooDeep   = errf("too_deep", "elements nested deeper than the limit")
+	errTooLarge = errf("too_large", "event larger than the limit")
+	errTooDeep  = errf("too_deep", "elements nested deeper than the limit")
 )

@@ -62,7 +62,8 @@ func (m *protoMsg) next() (num protowire.Number, typ protowire.Type, v uint64, s
 	return num, typ, v, s, true
 }
 
-// protoString returns a string field, refusing what XML could not carry.
+// str returns a string field, refusing what XML could not carry (invalid
+// UTF-8, control characters), so every decoded event can be written as XML.
 func (m *protoMsg) str(s []byte) string {
 	if !checkChars(s) {
 		if m.err == nil {

@@ -28,6 +28,17 @@ type eventBlock struct {
 // as are text, comments and processing instructions directly inside <detail>.
 // Repeated attributes or <point> elements: the last one counts; several <detail>
 // elements are read as one.
+//
+// The children of <detail> named contact, __group, precisionlocation, status,
+// takv and track go to their typed fields when they are empty (<x …/> or
+// <x …></x>), carry only the attributes TAK v1 knows, each once (status needs
+// a uint32 battery, track a finite speed and course), and no earlier one took
+// the field. Every other child is appended to Detail.XML byte for byte.
+//
+// Limits: len(b) ≤ MaxEventSize ("too_large"), nesting ≤ MaxDepth levels
+// counting <event> as 1 ("too_deep"). The input must be well-formed XML 1.0 in
+// UTF-8 without a DTD. Strings are shared with earlier events where possible
+// (see intern); nothing returned points into b.
 func DecodeXML(b []byte) (*Event, error) {
 	if len(b) > MaxEventSize {
 		return nil, errTooLarge
@@ -128,9 +139,6 @@ func DecodeXML(b []byte) (*Event, error) {
 				i = end
 			}
 		case "detail":
-			if MaxDepth < 2 {
-				return nil, errTooDeep
-			}
 			se, self, ok := skipAttrs(b, ne)
 			if !ok {
 				return nil, errMalformed("bad <detail> start tag")

@@ -67,6 +67,7 @@ func TestProtoResyncAfterJunk(t *testing.T) {
 	b := ts.dialTCP()
 	b.send(sa("B", "BRAVO", 1, 1))
 	a.expect("a-f-G-U-C", "B")
+	a.write([]byte{0xbf, 0x06, 0x0a, 0x04, 0x08, 0x01, 0x10, 0x01})                         // a TakControl alone, no event
 	a.write([]byte{0x00, 0x13, 0x37})                                                       // junk
 	a.write([]byte{0xbf, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01}) // varint overflow
 	a.send(sa("A", "ALPHA", 1, 1))

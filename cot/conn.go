@@ -13,6 +13,7 @@ import (
 	"log/slog"
 	"net"
 	"os"
+	"runtime/debug"
 	"slices"
 	"sync"
 	"sync/atomic"
@@ -107,8 +108,8 @@ func (c *conn) serve(ctx context.Context) {
 
 	var wg sync.WaitGroup
 	wg.Add(2)
-	go func() { defer wg.Done(); c.writeLoop() }()
-	go func() { defer wg.Done(); c.work(ctx) }()
+	go func() { defer wg.Done(); defer c.guard("writer"); c.writeLoop() }()
+	go func() { defer wg.Done(); defer c.guard("worker"); c.work(ctx) }()
 	// Offer TAK protocol v1 at once; the device may ask for it any time while it
 	// still speaks XML (TAK servers must wait at least 60 s; we wait forever).
 	c.send(s.offer())
@@ -116,7 +117,7 @@ func (c *conn) serve(ctx context.Context) {
 		s.router.add(ctx, c)
 	}
 
-	err := c.readLoop(ctx)
+	err := c.safeRead(ctx)
 	close(c.queue) // the worker finishes what was read, then stops
 	reason := "closed"
 	var ec *errClose
@@ -138,6 +139,27 @@ func (c *conn) serve(ctx context.Context) {
 	s.router.remove(c)
 	s.m.disconnects.WithLabelValues(reason).Inc()
 	s.log.Info("CoT device disconnected", "remote", c.remote, "who", c.who, "uid", c.uid, "reason", reason, "err", err)
+}
+
+// guard turns a panic on one connection's goroutine into the end of that
+// connection, logged with its stack: one device's bad input must never take the
+// server, and every other device, down with it.
+func (c *conn) guard(where string) {
+	if r := recover(); r != nil {
+		c.s.log.Error("CoT connection failed", "who", c.who, "remote", c.remote, "in", where, "panic", r, "stack", string(debug.Stack()))
+		c.close("panic")
+	}
+}
+
+func (c *conn) safeRead(ctx context.Context) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			c.s.log.Error("CoT connection failed", "who", c.who, "remote", c.remote, "in", "reader", "panic", r, "stack", string(debug.Stack()))
+			c.close("panic")
+			err = closeWith("panic", fmt.Errorf("%v", r))
+		}
+	}()
+	return c.readLoop(ctx)
 }
 
 // handshake establishes who the device is. Over TLS that is the device bound to
@@ -260,6 +282,10 @@ func (c *conn) readLoop(ctx context.Context) error {
 		}
 		if err != nil {
 			c.reject(Reason(err), err)
+			continue
+		}
+		if ev == nil {
+			// A v1 message with only a TakControl: nothing to act on mid-stream.
 			continue
 		}
 		s.m.received.WithLabelValues(format).Inc()

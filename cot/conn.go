@@ -375,6 +375,9 @@ func (c *conn) send(m *outMsg) bool {
 	return ok
 }
 
+// writeBatchTarget is the queue length at which the writer stops waiting for more.
+const writeBatchTarget = 32
+
 // writeLoop writes queued messages in batches. A write that does not finish within
 // WriteTimeout means the device stopped reading: it is disconnected rather than
 // allowed to hold memory and a goroutine forever.
@@ -389,6 +392,12 @@ func (c *conn) writeLoop() {
 		case <-c.done:
 			return
 		case <-c.out.ready:
+		}
+		if d := s.cfg.WriteDelay; d > 0 && c.out.len() < writeBatchTarget {
+			// Let a few more messages gather so that one write carries them: under
+			// load this divides the system calls per device, which on a small
+			// machine is the difference between keeping up and coalescing.
+			time.Sleep(d)
 		}
 		batch = c.out.drain(batch[:0])
 		buf = buf[:0]

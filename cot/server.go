@@ -72,11 +72,14 @@ type Config struct {
 	IdleTimeout      time.Duration // no complete event for this long closes a connection; default 5 min
 	HandshakeTimeout time.Duration // TLS handshake; default 15 s
 	WriteTimeout     time.Duration // one write; a device that does not read for this long is dropped; default 20 s
-	QueueSize        int           // non-position messages waiting per connection; default 1024
-	MaxTracks        int           // distinct positions waiting per connection; default 16384
-	RateLimit        float64       // events per second a connection may send; default 100
-	RateBurst        int           // default 400
-	EmergencyRepeat  time.Duration // how often an emergency is resent until cancelled; default 3 s
+	// WriteDelay is how long a device's writer waits after the first queued message
+	// for more to write with it; default 2 ms, negative for none.
+	WriteDelay      time.Duration
+	QueueSize       int           // non-position messages waiting per connection; default 1024
+	MaxTracks       int           // distinct positions waiting per connection; default 16384
+	RateLimit       float64       // events per second a connection may send; default 100
+	RateBurst       int           // default 400
+	EmergencyRepeat time.Duration // how often an emergency is resent until cancelled; default 3 s
 	// PositionStale is how long a bluehelm track sent to devices stays fresh; default 5 min.
 	PositionStale time.Duration
 	// RecheckInterval is how often connected devices are looked up again, so that a
@@ -130,6 +133,9 @@ func New(cfg Config) *Server {
 	def(&cfg.IdleTimeout, 5*time.Minute)
 	def(&cfg.HandshakeTimeout, 15*time.Second)
 	def(&cfg.WriteTimeout, 20*time.Second)
+	if cfg.WriteDelay == 0 {
+		cfg.WriteDelay = 2 * time.Millisecond
+	}
 	def(&cfg.EmergencyRepeat, 3*time.Second)
 	def(&cfg.PositionStale, 5*time.Minute)
 	def(&cfg.RecheckInterval, 30*time.Second)

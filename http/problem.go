@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/bluehelm/bluehelm"
+	"github.com/bluehelm/bluehelm/internal/httpstatus"
 )
 
 // Problem is an RFC 9457 problem details object. Field and Code are extension
@@ -44,34 +45,6 @@ type httpError struct {
 
 func (e *httpError) Error() string { return e.msg }
 
-// statusOf is the one place where bluehelm error codes become HTTP statuses.
-//
-// EINVALID is 400 rather than 422: the distinction (syntax vs. semantics) does not
-// help a client decide anything, and "field" already says what is wrong.
-// ENOTFOUND covers records above the caller's clearance too (the domain returns it
-// for them), so their existence does not leak through a 403.
-func statusOf(code string) int {
-	switch code {
-	case bluehelm.EINVALID:
-		return http.StatusBadRequest
-	case bluehelm.EUNAUTHENTICATED:
-		return http.StatusUnauthorized
-	case bluehelm.EFORBIDDEN:
-		return http.StatusForbidden
-	case bluehelm.ENOTFOUND:
-		return http.StatusNotFound
-	case bluehelm.ECONFLICT:
-		return http.StatusConflict
-	case bluehelm.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
-	case bluehelm.ERATELIMIT:
-		return http.StatusTooManyRequests
-	case bluehelm.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
-}
-
 var titles = map[string]string{
 	bluehelm.EINVALID:         "Invalid input",
 	bluehelm.EUNAUTHENTICATED: "Authentication required",
@@ -101,7 +74,7 @@ func problemOf(r *http.Request, err error) Problem {
 			Detail: he.msg, Instance: r.URL.Path, Code: he.code, Field: he.field}
 	}
 	code := bluehelm.ErrorCode(err)
-	p := Problem{Type: problemType(code), Title: titles[code], Status: statusOf(code),
+	p := Problem{Type: problemType(code), Title: titles[code], Status: httpstatus.Of(code),
 		Detail: bluehelm.ErrorMessage(err), Instance: r.URL.Path, Code: code, Field: bluehelm.ErrorField(err)}
 	if code == bluehelm.EINTERNAL {
 		p.Detail, p.Field = "internal error; the server log has the details", ""

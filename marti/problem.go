@@ -7,6 +7,7 @@ import (
 	"strconv"
 
 	"github.com/bluehelm/bluehelm"
+	"github.com/bluehelm/bluehelm/internal/httpstatus"
 )
 
 // problem is an RFC 9457 problem details object, the same shape the main API
@@ -19,29 +20,6 @@ type problem struct {
 	Detail string `json:"detail,omitempty"`
 	Code   string `json:"code"`
 	Field  string `json:"field,omitempty"`
-}
-
-// statusOf maps bluehelm error codes to HTTP statuses, as http/problem.go does.
-func statusOf(code string) int {
-	switch code {
-	case bluehelm.EINVALID:
-		return http.StatusBadRequest
-	case bluehelm.EUNAUTHENTICATED:
-		return http.StatusUnauthorized
-	case bluehelm.EFORBIDDEN:
-		return http.StatusForbidden
-	case bluehelm.ENOTFOUND:
-		return http.StatusNotFound
-	case bluehelm.ECONFLICT:
-		return http.StatusConflict
-	case bluehelm.ETOOLARGE:
-		return http.StatusRequestEntityTooLarge
-	case bluehelm.ERATELIMIT:
-		return http.StatusTooManyRequests
-	case bluehelm.EUNAVAILABLE:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusInternalServerError
 }
 
 // methodNotAllowed is the one error without a domain code.
@@ -64,7 +42,7 @@ func (c *core) writeError(w http.ResponseWriter, r *http.Request, err error) {
 			Detail: "request body larger than " + strconv.FormatInt(mbe.Limit, 10) + " bytes"}
 	default:
 		code := bluehelm.ErrorCode(err)
-		p = problem{Status: statusOf(code), Code: code, Detail: bluehelm.ErrorMessage(err), Field: bluehelm.ErrorField(err)}
+		p = problem{Status: httpstatus.Of(code), Code: code, Detail: bluehelm.ErrorMessage(err), Field: bluehelm.ErrorField(err)}
 	}
 	p.Type = "urn:bluehelm:problem:" + p.Code
 	p.Title = http.StatusText(p.Status)

@@ -15,6 +15,7 @@ import (
 	"github.com/bluehelm/bluehelm"
 	"github.com/bluehelm/bluehelm/ca"
 	"github.com/bluehelm/bluehelm/ingest"
+	"github.com/paulmach/orb"
 )
 
 // A plain client is offered v1, asks for it, and from then on both directions are
@@ -237,6 +238,41 @@ func TestBluehelmPictureReachesDevices(t *testing.T) {
 	m := a.expect(TypeSpotMarker, IncidentUID(inc.ID))
 	if !strings.Contains(m.Callsign(), "Shots fired") {
 		t.Errorf("incident marker callsign %q", m.Callsign())
+	}
+
+	// A no-go area becomes a red closed drawing with one link per vertex.
+	ring := orb.Ring{{31.5, 6.0}, {31.7, 6.0}, {31.7, 6.2}, {31.5, 6.2}, {31.5, 6.0}}
+	area := &bluehelm.Area{Name: "Pibor road no-go", Kind: bluehelm.AreaRestricted,
+		Geometry: bluehelm.Geometry{Geometry: orb.Polygon{ring}}, Marking: bluehelm.Marking{Component: bluehelm.Military}}
+	if err := ts.pipeline.CreateArea(ts.ctx, bluehelm.SystemPrincipal("joc"), area); err != nil {
+		t.Fatal(err)
+	}
+	shape := a.expect(TypeShape, AreaUID(area.ID))
+	var links int
+	shape.Detail.Each(func(el Element) bool {
+		if el.Name == "link" && el.Attr("point") != "" {
+			links++
+		}
+		return true
+	})
+	if links != 4 || shape.Callsign() != "Pibor road no-go" || !bytes.Contains(shape.Detail.XML, []byte(`<strokeColor value="-65536"/>`)) {
+		t.Errorf("area drawing: %d links, %q, %s", links, shape.Callsign(), shape.Detail.XML)
+	}
+
+	// An alert with a place is a marker while open and deleted once resolved.
+	pt := bluehelm.Point{Lon: 31.6, Lat: 6.1}
+	al := &bluehelm.Alert{Source: bluehelm.AlertManual, Severity: bluehelm.SevWarning, Title: "Roadblock reported",
+		Location: &pt, Marking: bluehelm.Marking{Component: bluehelm.Military}}
+	if err := ts.pipeline.RaiseAlert(ts.ctx, bluehelm.SystemPrincipal("joc"), al); err != nil {
+		t.Fatal(err)
+	}
+	a.expect(TypeSpotMarker, AlertUID(al.ID))
+	if _, err := ts.pipeline.ResolveAlert(ts.ctx, bluehelm.SystemPrincipal("joc"), al.ID, 0, "cleared"); err != nil {
+		t.Fatal(err)
+	}
+	del := a.expect(TypeDelete, "")
+	if link, _ := del.Detail.Find("link"); link.Attr("uid") != AlertUID(al.ID) {
+		t.Errorf("delete links %q, want %s", link.Attr("uid"), AlertUID(al.ID))
 	}
 }
 

@@ -2,6 +2,7 @@ package cot
 
 import (
 	"bytes"
+	"math/bits"
 	"time"
 	"unicode/utf8"
 )
@@ -290,16 +291,60 @@ var escapes = [256]string{
 	'\t': "&#x9;", '\n': "&#xA;", '\r': "&#xD;",
 }
 
+// escapeMask marks (in the high bit of each byte) the bytes of x that
+// escapeStop marks; the lowest marked byte is exact, those above it may not be.
+func escapeMask(x uint64) uint64 {
+	const ones, hi = 0x0101010101010101, 0x8080808080808080
+	m := x&hi | (x-0x20*ones)&^x&hi // non-ASCII, controls
+	return m | hasZeroByte(x^'&'*ones) | hasZeroByte(x^'<'*ones) | hasZeroByte(x^'>'*ones) |
+		hasZeroByte(x^'"'*ones) | hasZeroByte(x^'\''*ones)
+}
+
+// load8 and load4 read the first eight or four bytes of s, little-endian.
+func load8(s string) uint64 {
+	_ = s[7]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24 |
+		uint64(s[4])<<32 | uint64(s[5])<<40 | uint64(s[6])<<48 | uint64(s[7])<<56
+}
+
+func load4(s string) uint64 {
+	_ = s[3]
+	return uint64(s[0]) | uint64(s[1])<<8 | uint64(s[2])<<16 | uint64(s[3])<<24
+}
+
 // AppendEscaped appends s escaped for an XML attribute value or text: the five
 // markup characters and tab, newline and carriage return (so attribute values
 // survive normalisation) become references. Invalid UTF-8 and characters XML
 // cannot carry at all (such as NUL) become U+FFFD.
 func AppendEscaped(dst []byte, s string) []byte {
+	// Most values need nothing: look at eight bytes at a time (the last four
+	// to seven as two overlapping halves) and copy s whole when that is so.
+	i := 0
+	for i+8 <= len(s) && escapeMask(load8(s[i:])) == 0 {
+		i += 8
+	}
+	switch r := len(s) - i; {
+	case r == 0:
+		return append(dst, s...)
+	case r >= 4 && r < 8:
+		if escapeMask(load4(s[i:])|load4(s[len(s)-4:])<<32) == 0 {
+			return append(dst, s...)
+		}
+	}
 	last := 0
-	for i := 0; i < len(s); {
+	for i < len(s) {
 		c := s[i]
 		if !escapeStop[c] {
-			i++
+			if i+8 > len(s) {
+				i++
+				continue
+			}
+			// Skip to the first byte escapeStop marks, eight bytes at a time.
+			if m := escapeMask(load8(s[i:])); m == 0 {
+				i += 8
+			} else {
+				i += bits.TrailingZeros64(m) >> 3
+			}
 			continue
 		}
 		if c < 0x80 {

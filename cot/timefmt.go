@@ -39,6 +39,38 @@ func ParseTime(s string) (time.Time, error) { return parseTime(s) }
 
 // parseTime is generic so the XML decoder can call it on bytes without a copy.
 func parseTime[T string | []byte](s T) (time.Time, error) {
+	if t, ok := parseTimeMillis(s); ok {
+		return t, nil
+	}
+	return parseTimeAny(s)
+}
+
+// parseTimeMillis reads the layout CoT writes, CCYY-MM-DDThh:mm:ss.sssZ, with
+// fewer branches than parseTimeAny; anything else (including an invalid date
+// in that layout) reports false and is for parseTimeAny to judge.
+func parseTimeMillis[T string | []byte](s T) (time.Time, bool) {
+	if len(s) != 24 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' || s[19] != '.' || s[23] != 'Z' {
+		return time.Time{}, false
+	}
+	bad := false
+	d := func(k int) int {
+		v := s[k] - '0'
+		bad = bad || v > 9
+		return int(v)
+	}
+	y := d(0)*1000 + d(1)*100 + d(2)*10 + d(3)
+	mo, dd := d(5)*10+d(6), d(8)*10+d(9)
+	h, mi, sec := d(11)*10+d(12), d(14)*10+d(15), d(17)*10+d(18)
+	ms := d(20)*100 + d(21)*10 + d(22)
+	if bad || mo < 1 || mo > 12 || dd < 1 || dd > daysIn(mo, y) || h > 23 || mi > 59 || sec > 59 {
+		return time.Time{}, false
+	}
+	unix := daysSinceEpoch(y, mo, dd)*86400 + int64(h*3600+mi*60+sec)
+	return time.Unix(unix, int64(ms)*1e6).UTC(), true
+}
+
+// parseTimeAny is parseTime for every form it takes.
+func parseTimeAny[T string | []byte](s T) (time.Time, error) {
 	if len(s) < 19 || s[4] != '-' || s[7] != '-' || s[10] != 'T' || s[13] != ':' || s[16] != ':' {
 		return time.Time{}, errBadTime
 	}

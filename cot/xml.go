@@ -15,6 +15,9 @@ type eventBlock struct {
 	status  Status
 	takv    Takv
 	track   Track
+	// xml holds a short Detail.XML (like a lone <uid Droid="…"/>), saving an
+	// allocation; it fills the block to the 512-byte size class.
+	xml [32]byte
 }
 
 // DecodeXML decodes one CoT event: b holds a single <event> element, possibly
@@ -52,7 +55,10 @@ func DecodeXML(b []byte) (*Event, error) {
 	}
 	blk := new(eventBlock)
 	e := &blk.ev
-	var times [3][]byte // time, start, stale
+	var (
+		times    [3][]byte // time, start, stale
+		timesEsc [3]bool   // holding a reference or \r (attrScan.esc)
+	)
 	a := attrScan{b: b, i: i + 6}
 	for {
 		name, val, ok := a.next()
@@ -69,11 +75,11 @@ func DecodeXML(b []byte) (*Event, error) {
 		case "how":
 			e.How = a.value(val)
 		case "time":
-			times[0] = val
+			times[0], timesEsc[0] = val, a.esc
 		case "start":
-			times[1] = val
+			times[1], timesEsc[1] = val, a.esc
 		case "stale":
-			times[2] = val
+			times[2], timesEsc[2] = val, a.esc
 		case "access":
 			e.Access = a.value(val)
 		case "qos":
@@ -196,7 +202,12 @@ done:
 		return nil, errMalformed("data after </event>")
 	}
 	if xmlLen > 0 {
-		x := make([]byte, 0, xmlLen)
+		var x []byte
+		if xmlLen <= len(blk.xml) {
+			x = blk.xml[:0:xmlLen]
+		} else {
+			x = make([]byte, 0, xmlLen)
+		}
 		for _, r := range ranges {
 			x = append(x, b[r[0]:r[1]]...)
 		}
@@ -211,11 +222,20 @@ done:
 	if e.Type == "" {
 		return nil, errf("missing_field", "event without type")
 	}
-	for k, dst := range [3]*time.Time{&e.Time, &e.Start, &e.Stale} {
+	dsts := [3]*time.Time{&e.Time, &e.Start, &e.Stale}
+	for k, dst := range dsts {
 		if times[k] == nil {
 			return nil, errf("missing_field", "event without "+[3]string{"time", "start", "stale"}[k])
 		}
-		t, err := parseTime(unescapedBytes(times[k]))
+		if k > 0 && string(times[k]) == string(times[k-1]) { // start is usually time
+			*dst = *dsts[k-1]
+			continue
+		}
+		v := times[k]
+		if timesEsc[k] {
+			v = appendUnescaped(nil, v)
+		}
+		t, err := parseTime(v)
 		if err != nil {
 			return nil, errf("bad_time", strconv.Quote(string(times[k]))+": "+err.Error())
 		}
@@ -228,13 +248,6 @@ done:
 		return nil, err
 	}
 	return e, nil
-}
-
-func unescapedBytes(v []byte) []byte {
-	if needsUnescape(v) {
-		return appendUnescaped(nil, v)
-	}
-	return v
 }
 
 // parse reads the attributes of <point> from a (started after the name). The
@@ -320,37 +333,43 @@ var pow10 = [...]float64{1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10,
 // Anything else reports false and goes to strconv.
 func parseSimpleFloat(v []byte) (float64, bool) {
 	i := 0
-	neg := false
-	if len(v) > 0 && v[0] == '-' {
-		neg = true
+	neg := len(v) > 0 && v[0] == '-'
+	if neg {
 		i = 1
 	}
-	var m uint64
-	digits, frac := 0, 0
 	start := i
-	dot := false
-	for ; i < len(v); i++ {
-		c := v[i]
-		if c == '.' && !dot {
-			dot = true
-			continue
-		}
-		if c < '0' || c > '9' {
-			return 0, false
-		}
-		if m != 0 || c != '0' {
-			digits++
-		}
-		m = m*10 + uint64(c-'0')
-		if dot {
-			frac++
-		}
+	for i < len(v) && v[i] == '0' { // leading zeros are not significant
+		i++
 	}
-	if digits > 15 || frac > 22 || i == start {
+	sig := i
+	var m uint64
+	for i < len(v) && v[i]-'0' <= 9 {
+		m = m*10 + uint64(v[i]-'0')
+		i++
+	}
+	digits := i - sig
+	frac := 0
+	if i < len(v) && v[i] == '.' {
+		if i == start || i+1 == len(v) {
+			return 0, false // ".5" and "5." are for strconv to judge
+		}
+		i++
+		fs := i
+		if m == 0 { // nor are zeros after the point before the first other digit
+			for i < len(v) && v[i] == '0' {
+				i++
+			}
+		}
+		sig = i
+		for i < len(v) && v[i]-'0' <= 9 {
+			m = m*10 + uint64(v[i]-'0')
+			i++
+		}
+		frac = i - fs
+		digits += i - sig
+	}
+	if i != len(v) || i == start || digits > 15 || frac > 22 {
 		return 0, false
-	}
-	if dot && (v[start] == '.' || v[len(v)-1] == '.') {
-		return 0, false // ".5" and "5." are for strconv to judge
 	}
 	f := float64(m) / pow10[frac]
 	if neg {
@@ -522,7 +541,11 @@ func (blk *eventBlock) typed(b []byte, i int) (int, bool) {
 		if seen != 1 {
 			return 0, false
 		}
-		n, err := strconv.ParseUint(string(unescapedBytes(vals[0])), 10, 32)
+		v := vals[0]
+		if esc[0] {
+			v = appendUnescaped(nil, v)
+		}
+		n, err := strconv.ParseUint(string(v), 10, 32)
 		if err != nil {
 			return 0, false
 		}
@@ -563,9 +586,14 @@ func (e *Event) AppendXML(dst []byte) []byte {
 		dst = AppendEscaped(dst, e.How)
 	}
 	dst = append(dst, `" time="`...)
+	ts := len(dst)
 	dst = appendTime(dst, e.Time)
 	dst = append(dst, `" start="`...)
-	dst = appendTime(dst, e.Start)
+	if e.Start.Equal(e.Time) { // the usual case: copy what we just wrote
+		dst = append(dst, dst[ts:len(dst)-len(`" start="`)]...)
+	} else {
+		dst = appendTime(dst, e.Start)
+	}
 	dst = append(dst, `" stale="`...)
 	dst = appendTime(dst, e.Stale)
 	dst = appendAttr(dst, "access", e.Access)

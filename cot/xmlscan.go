@@ -10,10 +10,11 @@ package cot
 import (
 	"bytes"
 	"encoding/binary"
+	"math/bits"
 	"unicode/utf8"
 )
 
-var nameStart, nameChar, attrStop [256]bool
+var nameStart, nameChar [256]bool
 
 func init() {
 	for c := 0; c < 256; c++ {
@@ -21,15 +22,17 @@ func init() {
 		nameStart[c] = s
 		nameChar[c] = s || c >= '0' && c <= '9' || c == '-' || c == '.'
 	}
-	for _, c := range "<&\"'\r" {
-		attrStop[c] = true
-	}
+}
+
+// hasZeroByte is non-zero when one of the eight bytes of x is zero.
+func hasZeroByte(x uint64) uint64 {
+	return (x - 0x0101010101010101) &^ x & 0x8080808080808080
 }
 
 func isSpace(c byte) bool { return c == ' ' || c == '\t' || c == '\n' || c == '\r' }
 
 func skipSpace(b []byte, i int) int {
-	for i < len(b) && isSpace(b[i]) {
+	for i < len(b) && b[i] <= ' ' && isSpace(b[i]) {
 		i++
 	}
 	return i
@@ -48,12 +51,25 @@ func scanName(b []byte, i int) int {
 }
 
 // checkChars reports whether b is valid UTF-8 holding only characters XML 1.0
-// allows. It looks at eight bytes at a time and only slows down for control
+// allows. It looks at 32 or eight bytes at a time and only slows down for control
 // characters and non-ASCII text.
 func checkChars(b []byte) bool {
 	const lo, hi = 0x2020202020202020, 0x8080808080808080
 	var high uint64
 	i := 0
+	for ; i+32 <= len(b); i += 32 {
+		w := b[i : i+32 : i+32]
+		x0, x1 := binary.LittleEndian.Uint64(w), binary.LittleEndian.Uint64(w[8:])
+		x2, x3 := binary.LittleEndian.Uint64(w[16:]), binary.LittleEndian.Uint64(w[24:])
+		high |= x0 | x1 | x2 | x3
+		if ((x0-lo)&^x0|(x1-lo)&^x1|(x2-lo)&^x2|(x3-lo)&^x3)&hi != 0 {
+			for _, c := range w {
+				if c < 0x20 && c != '\t' && c != '\n' && c != '\r' {
+					return false
+				}
+			}
+		}
+	}
 	for ; i+8 <= len(b); i += 8 {
 		x := binary.LittleEndian.Uint64(b[i:])
 		high |= x
@@ -250,12 +266,29 @@ func (a *attrScan) next() (name, val []byte, ok bool) {
 	vs := i + 1
 	j := vs
 	a.esc = false
-	for j < len(b) {
-		c := b[j]
-		if !attrStop[c] {
-			j++
-			continue
+	// Find the next quote, '<', '&' or '\r' eight bytes at a time (the lowest
+	// marked byte of hasZeroByte is the first match); the last few bytes of b
+	// go one by one. The other quote needs no attention.
+	const ones = 0x0101010101010101
+	qq := uint64(q) * ones
+	for {
+		if j+8 <= len(b) {
+			x := binary.LittleEndian.Uint64(b[j:])
+			m := hasZeroByte(x^qq) | hasZeroByte(x^('<'*ones)) | hasZeroByte(x^('&'*ones)) | hasZeroByte(x^('\r'*ones))
+			if m == 0 {
+				j += 8
+				continue
+			}
+			j += bits.TrailingZeros64(m) >> 3
+		} else {
+			for j < len(b) && b[j] != q && b[j] != '<' && b[j] != '&' && b[j] != '\r' {
+				j++
+			}
+			if j >= len(b) {
+				break
+			}
 		}
+		c := b[j]
 		if c == q {
 			break
 		}
@@ -273,10 +306,8 @@ func (a *attrScan) next() (name, val []byte, ok bool) {
 			j += n
 			continue
 		}
-		if c == '\r' {
-			a.esc = true
-		}
-		j++ // the other quote
+		a.esc = true // '\r'
+		j++
 	}
 	if j >= len(b) {
 		a.bad = true
@@ -301,6 +332,9 @@ func skipAttrs(b []byte, i int) (end int, self, ok bool) {
 // scanText checks character data from b[i] and returns the position of the next
 // '<' (or len(b)), or -1 for a bad reference.
 func scanText(b []byte, i int) int {
+	if i < len(b) && b[i] == '<' { // no text, the common case between tags
+		return i
+	}
 	j := bytes.IndexByte(b[i:], '<')
 	if j < 0 {
 		j = len(b)

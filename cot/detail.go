@@ -91,9 +91,10 @@ func (el Element) Each(fn func(Element) bool) {
 	eachElement(b[end:], fn)
 }
 
-// eachElement calls fn for each element in b at the top level; it stops at an
-// end tag, at malformed input, or when fn returns false.
-func eachElement(b []byte, fn func(Element) bool) {
+// eachSpan calls fn with the offsets of each element in b at the top level (its
+// start, its end, and the end of its name); it stops at an end tag, at malformed
+// input, or when fn returns false.
+func eachSpan(b []byte, fn func(start, end, nameEnd int) bool) {
 	for i := 0; i < len(b); {
 		j := scanText(b, i)
 		if j < 0 || j+1 >= len(b) {
@@ -115,11 +116,18 @@ func eachElement(b []byte, fn func(Element) bool) {
 		if err != nil {
 			return
 		}
-		if !fn(Element{Name: intern(b[i+1 : scanName(b, i+1)]), Raw: b[i:k:k]}) {
+		if !fn(i, k, scanName(b, i+1)) {
 			return
 		}
 		i = k
 	}
+}
+
+// eachElement calls fn for each element in b at the top level, as eachSpan.
+func eachElement(b []byte, fn func(Element) bool) {
+	eachSpan(b, func(start, end, nameEnd int) bool {
+		return fn(Element{Name: intern(b[start+1 : nameEnd]), Raw: b[start:end:end]})
+	})
 }
 
 // Each calls fn for each element of Detail.XML in order until fn returns false.
@@ -150,30 +158,14 @@ func (d *Detail) Remove(name string) bool {
 	removed := false
 	last := 0
 	b := d.XML
-	for i := 0; i < len(b); {
-		j := scanText(b, i)
-		if j < 0 || j+1 >= len(b) || b[j+1] == '/' {
-			break
-		}
-		if b[j+1] == '!' || b[j+1] == '?' {
-			k := skipMarkup(b, j, true)
-			if k < 0 {
-				break
-			}
-			i = k
-			continue
-		}
-		_, k, err := scanElement(b, j, 1)
-		if err != nil {
-			break
-		}
-		if string(b[j+1:scanName(b, j+1)]) == name {
-			out = append(out, b[last:j]...)
-			last = k
+	eachSpan(b, func(start, end, nameEnd int) bool {
+		if string(b[start+1:nameEnd]) == name {
+			out = append(out, b[last:start]...)
+			last = end
 			removed = true
 		}
-		i = k
-	}
+		return true
+	})
 	if !removed {
 		return false
 	}
@@ -200,31 +192,17 @@ func (d *Detail) StampFlowTag(key string, t time.Time) {
 		return
 	}
 	b := d.XML
-	var out []byte
-	for i := 0; i < len(b); {
-		j := scanText(b, i)
-		if j < 0 || j+1 >= len(b) || b[j+1] == '/' {
-			break
+	ne := -1
+	eachSpan(b, func(start, end, nameEnd int) bool {
+		if string(b[start+1:nameEnd]) == flowTags {
+			ne = nameEnd
+			return false
 		}
-		if b[j+1] == '!' || b[j+1] == '?' {
-			k := skipMarkup(b, j, true)
-			if k < 0 {
-				break
-			}
-			i = k
-			continue
-		}
-		_, k, err := scanElement(b, j, 1)
-		if err != nil {
-			break
-		}
-		ne := scanName(b, j+1)
-		if string(b[j+1:ne]) != flowTags {
-			i = k
-			continue
-		}
+		return true
+	})
+	if ne >= 0 {
 		// Rebuild the start tag without key, then add key.
-		out = make([]byte, 0, len(b)+len(key)+32)
+		out := make([]byte, 0, len(b)+len(key)+32)
 		out = append(out, b[:ne]...)
 		a := attrScan{b: b, i: ne}
 		for {
@@ -248,7 +226,7 @@ func (d *Detail) StampFlowTag(key string, t time.Time) {
 		d.XML = out[:len(out):len(out)]
 		return
 	}
-	out = make([]byte, 0, len(b)+len(flowTags)+len(key)+36)
+	out := make([]byte, 0, len(b)+len(flowTags)+len(key)+36)
 	out = append(append(out, b...), '<')
 	out = append(out, flowTags...)
 	out = appendFlowAttr(out, key, t)

@@ -91,7 +91,7 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 	return csvtable.NewReader(r, csvtable.Format{
 		Name: "ACLED", Source: "acled", IDColumn: "event_id_cnty",
 		Required: []string{"event_id_cnty", "event_date", "event_type", "latitude", "longitude"},
-		Map:      func(r row) (*bluehelm.Incident, error) { return mapRow(r, opts) },
+		Map:      func(r csvtable.Row) (*bluehelm.Incident, error) { return mapRow(r, opts) },
 	}, opts.Now)
 }
 

@@ -2,6 +2,7 @@ package acled
 
 import (
 	"fmt"
+	"github.com/bluehelm/bluehelm/internal/csvtable"
 	"strconv"
 	"strings"
 	"time"
@@ -11,7 +12,7 @@ import (
 
 // mapRow turns one ACLED row into an incident. It checks what it parses; the
 // caller runs Incident.Validate on the result.
-func mapRow(r row, opts Options) (*bluehelm.Incident, error) {
+func mapRow(r csvtable.Row, opts Options) (*bluehelm.Incident, error) {
 	id := r.Line("event_id_cnty")
 	if id == "" {
 		return nil, bluehelm.Invalid("event_id_cnty", "is required")
@@ -32,7 +33,7 @@ func mapRow(r row, opts Options) (*bluehelm.Incident, error) {
 	if !ok {
 		return nil, bluehelm.Invalid("event_type", "unknown ACLED event type %q", eventType)
 	}
-	actor2, assoc2 := r.Line("actor2"), splitList(r.Text(assocCol(r, 2)))
+	actor2, assoc2 := r.Line("actor2"), csvtable.SplitList(r.Text(assocCol(r, 2)))
 	if isUN(actor2) && (cat == bluehelm.CatArmedClash || cat == bluehelm.CatExplosive) {
 		if cat == bluehelm.CatArmedClash {
 			cat, sub = bluehelm.CatAttackOnUN, "direct_fire"
@@ -61,11 +62,11 @@ func mapRow(r row, opts Options) (*bluehelm.Incident, error) {
 	if inc.GeoPrecision, err = geoPrec(r.Line("geo_precision")); err != nil {
 		return nil, err
 	}
-	inc.Country = clip(r.Line("country"), 200)
-	inc.Admin1 = clip(r.Line("admin1"), 200)
-	inc.Admin2 = clip(r.Line("admin2"), 200)
-	inc.Admin3 = clip(r.Line("admin3"), 200)
-	inc.PlaceName = clip(r.Line("location"), 200)
+	inc.Country = csvtable.Clip(r.Line("country"), 200)
+	inc.Admin1 = csvtable.Clip(r.Line("admin1"), 200)
+	inc.Admin2 = csvtable.Clip(r.Line("admin2"), 200)
+	inc.Admin3 = csvtable.Clip(r.Line("admin3"), 200)
+	inc.PlaceName = csvtable.Clip(r.Line("location"), 200)
 
 	inter1, err := interType("inter1", r.Line("inter1"))
 	if err != nil {
@@ -75,7 +76,7 @@ func mapRow(r row, opts Options) (*bluehelm.Incident, error) {
 	if err != nil {
 		return nil, err
 	}
-	inc.Actors = actors(r.Line("actor1"), inter1, splitList(r.Text(assocCol(r, 1))), actor2, inter2, assoc2)
+	inc.Actors = actors(r.Line("actor1"), inter1, csvtable.SplitList(r.Text(assocCol(r, 1))), actor2, inter2, assoc2)
 	inc.TargetType = targetType(actor2, assoc2, inter2)
 
 	if hasFatalities && fatalities > 0 {
@@ -86,9 +87,9 @@ func mapRow(r row, opts Options) (*bluehelm.Incident, error) {
 		inc.Casualties = []bluehelm.Casualty{{Group: group, Kind: "killed", Low: fatalities, Best: fatalities, High: fatalities}}
 	}
 
-	for _, s := range splitList(r.Text("source")) {
+	for _, s := range csvtable.SplitList(r.Text("source")) {
 		if len(inc.Sources) < bluehelm.MaxListItems {
-			inc.Sources = append(inc.Sources, bluehelm.Source{Name: clip(s, 200)})
+			inc.Sources = append(inc.Sources, bluehelm.Source{Name: csvtable.Clip(s, 200)})
 		}
 	}
 	if len(inc.Sources) == 0 {
@@ -102,13 +103,13 @@ func mapRow(r row, opts Options) (*bluehelm.Incident, error) {
 		}
 	}
 	inc.Narrative = narrative(r, eventType, subType, fatalities, hasFatalities)
-	inc.Title = title(inc.Category, inc.Subcategory, placeLabel(inc.PlaceName, inc.Admin1, inc.Country))
+	inc.Title = csvtable.Title(inc.Category, inc.Subcategory, csvtable.PlaceLabel(inc.PlaceName, inc.Admin1, inc.Country))
 	return inc, nil
 }
 
 // assocCol is the associated-actor column: assoc_actor_N, or ally_actor_N in
 // legacy exports.
-func assocCol(r row, n int) string {
+func assocCol(r csvtable.Row, n int) string {
 	c := "assoc_actor_" + strconv.Itoa(n)
 	if !r.Cols.Has(c) {
 		return "ally_actor_" + strconv.Itoa(n)
@@ -353,7 +354,7 @@ func actors(a1, t1 string, assoc1 []string, a2, t2 string, assoc2 []string) []bl
 		if isUN(name) {
 			typ = "un"
 		}
-		out = append(out, bluehelm.Actor{Name: clip(name, 200), Type: typ, Side: side})
+		out = append(out, bluehelm.Actor{Name: csvtable.Clip(name, 200), Type: typ, Side: side})
 	}
 	add(a1, t1, "a")
 	add(a2, t2, "b")
@@ -392,7 +393,7 @@ func targetType(actor2 string, assoc2 []string, inter2 string) string {
 
 // civilianTargeting decides whether the dead are counted as civilians; see the
 // package comment.
-func civilianTargeting(r row, eventType, inter2 string) bool {
+func civilianTargeting(r csvtable.Row, eventType, inter2 string) bool {
 	if r.Cols.Has("civilian_targeting") {
 		return strings.Contains(strings.ToLower(r.Line("civilian_targeting")), "civilian targeting")
 	}
@@ -400,7 +401,7 @@ func civilianTargeting(r row, eventType, inter2 string) bool {
 }
 
 // narrative keeps ACLED's notes and the codes that did not become fields.
-func narrative(r row, eventType, subType string, fatalities int, hasFatalities bool) string {
+func narrative(r csvtable.Row, eventType, subType string, fatalities int, hasFatalities bool) string {
 	var parts []string
 	if n := r.Text("notes"); n != "" {
 		parts = append(parts, n)
@@ -444,5 +445,5 @@ func narrative(r row, eventType, subType string, fatalities int, hasFatalities b
 	if len(book) > 0 {
 		parts = append(parts, strings.Join(book, "; ")+".")
 	}
-	return clip(strings.Join(parts, "\n"), bluehelm.MaxNarrative)
+	return csvtable.Clip(strings.Join(parts, "\n"), bluehelm.MaxNarrative)
 }

@@ -89,7 +89,7 @@ func NewReader(r io.Reader, opts Options) (*Reader, error) {
 			// The HDX export's hashtag row may leave some cells empty; its year never is.
 			return strings.HasPrefix(strings.TrimSpace(c.Get(rec, "year")), "#")
 		},
-		Map: func(r row) (*bluehelm.Incident, error) { return mapRow(r, opts) },
+		Map: func(r csvtable.Row) (*bluehelm.Incident, error) { return mapRow(r, opts) },
 	}, opts.Now)
 }
 

@@ -2,6 +2,7 @@ package ged
 
 import (
 	"fmt"
+	"github.com/bluehelm/bluehelm/internal/csvtable"
 	"strconv"
 	"strings"
 	"time"
@@ -12,7 +13,7 @@ import (
 
 // mapRow turns one GED row into an incident. It checks what it parses; the caller
 // runs Incident.Validate on the result.
-func mapRow(r row, opts Options) (*bluehelm.Incident, error) {
+func mapRow(r csvtable.Row, opts Options) (*bluehelm.Incident, error) {
 	id := r.Line("id")
 	if id == "" {
 		return nil, bluehelm.Invalid("id", "is required")
@@ -58,19 +59,19 @@ func mapRow(r row, opts Options) (*bluehelm.Incident, error) {
 	if inc.GeoPrecision, err = wherePrec(r.Line("where_prec")); err != nil {
 		return nil, err
 	}
-	inc.Country = clip(r.Line("country"), 200)
-	inc.Admin1 = clip(r.Line("adm_1"), 200)
-	inc.Admin2 = clip(r.Line("adm_2"), 200)
+	inc.Country = csvtable.Clip(r.Line("country"), 200)
+	inc.Admin1 = csvtable.Clip(r.Line("adm_1"), 200)
+	inc.Admin2 = csvtable.Clip(r.Line("adm_2"), 200)
 	inc.PlaceName = r.Line("where_coordinates")
 	if inc.PlaceName == "" {
 		inc.PlaceName = r.Line("where_description")
 	}
-	inc.PlaceName = clip(inc.PlaceName, 200)
+	inc.PlaceName = csvtable.Clip(inc.PlaceName, 200)
 
 	sideA, sideB := r.Line("side_a"), r.Line("side_b")
 	for _, s := range []struct{ name, side string }{{sideA, "a"}, {sideB, "b"}} {
 		if s.name != "" {
-			inc.Actors = append(inc.Actors, bluehelm.Actor{Name: clip(s.name, 200), Type: actorType(s.name, inc.Country, tov), Side: s.side})
+			inc.Actors = append(inc.Actors, bluehelm.Actor{Name: csvtable.Clip(s.name, 200), Type: actorType(s.name, inc.Country, tov), Side: s.side})
 		}
 	}
 
@@ -81,7 +82,7 @@ func mapRow(r row, opts Options) (*bluehelm.Incident, error) {
 	inc.Casualties = cas
 	inc.Sources, inc.ReportedAt = sources(r)
 	inc.Narrative = narrative(r, tov, note)
-	inc.Title = title(inc.Category, inc.Subcategory, placeLabel(inc.PlaceName, inc.Admin1, inc.Country))
+	inc.Title = csvtable.Title(inc.Category, inc.Subcategory, csvtable.PlaceLabel(inc.PlaceName, inc.Admin1, inc.Country))
 	return inc, nil
 }
 
@@ -239,7 +240,7 @@ func casualtyGroup(side, country string) string {
 }
 
 // count reads a non-negative integer column; an empty field is 0.
-func count(r row, name string) (int, bool, error) {
+func count(r csvtable.Row, name string) (int, bool, error) {
 	s := r.Line(name)
 	if s == "" {
 		return 0, false, nil
@@ -252,7 +253,7 @@ func count(r row, name string) (int, bool, error) {
 }
 
 // casualties builds the killed entries and a narrative note on the estimates.
-func casualties(r row, sideA, sideB, country string) ([]bluehelm.Casualty, string, error) {
+func casualties(r csvtable.Row, sideA, sideB, country string) ([]bluehelm.Casualty, string, error) {
 	byGroup := map[string]int{}
 	sum, haveSides := 0, false
 	for _, c := range []struct{ col, group string }{
@@ -318,19 +319,19 @@ func orZero(s string) string {
 
 // sources lists the source offices and returns the latest source date as the time
 // the event was reported.
-func sources(r row) ([]bluehelm.Source, time.Time) {
-	offices := splitList(r.Text("source_office"))
-	dates := splitList(r.Text("source_date"))
-	heads := splitList(r.Text("source_headline"))
+func sources(r csvtable.Row) ([]bluehelm.Source, time.Time) {
+	offices := csvtable.SplitList(r.Text("source_office"))
+	dates := csvtable.SplitList(r.Text("source_date"))
+	heads := csvtable.SplitList(r.Text("source_headline"))
 	aligned := len(dates) == len(offices) && len(heads) == len(offices)
 	var out []bluehelm.Source
 	seen := map[string]bool{}
 	for i, o := range offices {
 		ref := ""
 		if aligned {
-			ref = clip(dates[i]+": "+heads[i], 500)
+			ref = csvtable.Clip(dates[i]+": "+heads[i], 500)
 		}
-		name := clip(o, 200)
+		name := csvtable.Clip(o, 200)
 		if seen[name+"\x00"+ref] || len(out) == bluehelm.MaxListItems {
 			continue
 		}
@@ -338,7 +339,7 @@ func sources(r row) ([]bluehelm.Source, time.Time) {
 		out = append(out, bluehelm.Source{Name: name, Reference: ref})
 	}
 	if len(out) == 0 {
-		out = append(out, bluehelm.Source{Name: "UCDP GED", Reference: clip(r.Line("source_article"), 500)})
+		out = append(out, bluehelm.Source{Name: "UCDP GED", Reference: csvtable.Clip(r.Line("source_article"), 500)})
 	}
 	var reported time.Time
 	for _, d := range dates {
@@ -360,7 +361,7 @@ func violenceName(tov string) string {
 }
 
 // narrative keeps what GED says about the event in words, within MaxNarrative.
-func narrative(r row, tov, fatalities string) string {
+func narrative(r csvtable.Row, tov, fatalities string) string {
 	var parts []string
 	add := func(format string, args ...any) { parts = append(parts, fmt.Sprintf(format, args...)) }
 	if d := r.Line("dyad_name"); d != "" {
@@ -399,5 +400,5 @@ func narrative(r row, tov, fatalities string) string {
 		}
 	}
 	add("%s.", strings.Join(book, ", "))
-	return clip(strings.Join(parts, "\n"), bluehelm.MaxNarrative)
+	return csvtable.Clip(strings.Join(parts, "\n"), bluehelm.MaxNarrative)
 }

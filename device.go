@@ -2,6 +2,7 @@ package bluehelm
 
 import (
 	"context"
+	"crypto/subtle"
 	"regexp"
 	"time"
 )
@@ -82,4 +83,42 @@ type DeviceStore interface {
 	Devices(ctx context.Context, userID int64) ([]*Device, error)
 	// RevokeDevice marks the device revoked at the given time; revoking twice is ECONFLICT.
 	RevokeDevice(ctx context.Context, id int64, at time.Time, reason string, e AuditEntry) error
+}
+
+// IdentifyDevice is the rule for who a device certificate acts as, used by every
+// listener that accepts one (the CoT stream, the Marti API): the device registered
+// under the certificate's serial, holding exactly that certificate (fingerprint),
+// neither revoked nor expired at now, whose user exists and is enabled. Any other
+// case is EUNAUTHENTICATED; a store failure is returned as it is.
+func IdentifyDevice(ctx context.Context, devices interface {
+	DeviceBySerial(ctx context.Context, serial string) (*Device, error)
+}, users interface {
+	User(ctx context.Context, id int64) (*User, error)
+}, serial, fingerprint string, now time.Time) (*User, *Device, error) {
+	d, err := devices.DeviceBySerial(ctx, serial)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, nil, Errorf(EUNAUTHENTICATED, "unknown device certificate (serial %s)", serial)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	// The serial alone could collide with a certificate from another CA a listener
+	// might trust; the fingerprint pins the exact certificate issued.
+	if subtle.ConstantTimeCompare([]byte(fingerprint), []byte(d.Fingerprint)) != 1 {
+		return nil, nil, Errorf(EUNAUTHENTICATED, "unknown device certificate (serial %s)", serial)
+	}
+	if !d.Active(now) {
+		return nil, nil, Errorf(EUNAUTHENTICATED, "device %s: certificate revoked or expired", d.Name)
+	}
+	u, err := users.User(ctx, d.UserID)
+	if ErrorCode(err) == ENOTFOUND {
+		return nil, nil, Errorf(EUNAUTHENTICATED, "device %s: its user no longer exists", d.Name)
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	if u.Disabled {
+		return nil, nil, Errorf(EUNAUTHENTICATED, "device %s: user %s is disabled", d.Name, u.Username)
+	}
+	return u, d, nil
 }

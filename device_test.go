@@ -1,6 +1,7 @@
 package bluehelm_test
 
 import (
+	"context"
 	"strings"
 	"testing"
 	"time"
@@ -170,6 +171,64 @@ func TestAttachmentValidate(t *testing.T) {
 			a := validAttachment()
 			tt.change(a)
 			checkField(t, a.Validate(), tt.field)
+		})
+	}
+}
+
+type fakeRegister struct {
+	devices map[string]*bluehelm.Device
+	users   map[int64]*bluehelm.User
+}
+
+func (f fakeRegister) DeviceBySerial(_ context.Context, serial string) (*bluehelm.Device, error) {
+	if d, ok := f.devices[serial]; ok {
+		return d, nil
+	}
+	return nil, bluehelm.Errorf(bluehelm.ENOTFOUND, "no device")
+}
+
+func (f fakeRegister) User(_ context.Context, id int64) (*bluehelm.User, error) {
+	if u, ok := f.users[id]; ok {
+		return u, nil
+	}
+	return nil, bluehelm.Errorf(bluehelm.ENOTFOUND, "no user")
+}
+
+func TestIdentifyDevice(t *testing.T) {
+	now := time.Date(2026, 11, 27, 12, 0, 0, 0, time.UTC)
+	revoked := now.Add(-time.Hour)
+	reg := fakeRegister{
+		devices: map[string]*bluehelm.Device{
+			"a1": {Name: "ok", UserID: 1, Serial: "a1", Fingerprint: "f1", NotAfter: now.Add(time.Hour)},
+			"a2": {Name: "revoked", UserID: 1, Serial: "a2", Fingerprint: "f2", NotAfter: now.Add(time.Hour), RevokedAt: &revoked},
+			"a3": {Name: "expired", UserID: 1, Serial: "a3", Fingerprint: "f3", NotAfter: now},
+			"a4": {Name: "disabled-user", UserID: 2, Serial: "a4", Fingerprint: "f4", NotAfter: now.Add(time.Hour)},
+			"a5": {Name: "no-user", UserID: 3, Serial: "a5", Fingerprint: "f5", NotAfter: now.Add(time.Hour)},
+		},
+		users: map[int64]*bluehelm.User{1: {ID: 1, Username: "alpha"}, 2: {ID: 2, Username: "gone", Disabled: true}},
+	}
+	for _, c := range []struct {
+		name, serial, fp, want string
+	}{
+		{"registered device", "a1", "f1", ""},
+		{"unknown serial", "zz", "f1", bluehelm.EUNAUTHENTICATED},
+		{"same serial, other certificate", "a1", "other", bluehelm.EUNAUTHENTICATED},
+		{"revoked", "a2", "f2", bluehelm.EUNAUTHENTICATED},
+		{"expired", "a3", "f3", bluehelm.EUNAUTHENTICATED},
+		{"user disabled", "a4", "f4", bluehelm.EUNAUTHENTICATED},
+		{"user deleted", "a5", "f5", bluehelm.EUNAUTHENTICATED},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			u, d, err := bluehelm.IdentifyDevice(context.Background(), reg, reg, c.serial, c.fp, now)
+			if c.want == "" {
+				if err != nil || u.Username != "alpha" || d.Name != "ok" {
+					t.Fatalf("got %v, %v, %v", u, d, err)
+				}
+				return
+			}
+			if bluehelm.ErrorCode(err) != c.want || u != nil || d != nil {
+				t.Fatalf("got %v, %v, %v; want %s", u, d, err, c.want)
+			}
 		})
 	}
 }

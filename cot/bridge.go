@@ -44,8 +44,11 @@ type envelope struct {
 	Data json.RawMessage `json:"data"`
 }
 
-// forward converts one hub event. Returns the message sent, for tests.
+// forward converts one hub event and sends it to the devices that may see it.
 func (s *Server) forward(e live.Event) {
+	if e.Origin == positionSource {
+		return // relayed by the router with its full detail already
+	}
 	var env envelope
 	if err := json.Unmarshal(e.Data, &env); err != nil {
 		return
@@ -54,7 +57,7 @@ func (s *Server) forward(e live.Event) {
 	switch env.Type {
 	case "position":
 		var ts bluehelm.TrackState
-		if json.Unmarshal(env.Data, &ts) != nil || ts.Position.Source == "cot" {
+		if json.Unmarshal(env.Data, &ts) != nil {
 			return
 		}
 		s.router.broadcast(&outMsg{ev: trackEvent(ts, s.cfg.PositionStale), key: ts.UID, coalesce: true, received: now}, e.Marking)
@@ -125,16 +128,13 @@ func (s *Server) replayPicture(ctx context.Context, c *conn) {
 	now := s.now()
 	if s.cfg.Picture != nil {
 		s.cfg.Picture.Search(bluehelm.World, c.principal, func(ts bluehelm.TrackState) bool {
-			if ts.Position.Source != "cot" && now.Sub(ts.Position.Time) < s.cfg.PositionStale {
+			if ts.Position.Source != positionSource && now.Sub(ts.Position.Time) < s.cfg.PositionStale {
 				c.send(&outMsg{ev: trackEvent(ts, s.cfg.PositionStale), key: ts.UID, coalesce: true})
 			}
 			return true
 		})
 	}
-	if s.cfg.Snapshot == nil {
-		return
-	}
-	if areas, err := s.cfg.Snapshot.Areas(ctx); err == nil {
+	if areas, err := s.cfg.Records.Areas(ctx); err == nil {
 		for _, a := range areas {
 			if c.principal.CanSee(a.Marking) {
 				if ev := areaEvent(a, now); ev != nil {
@@ -145,7 +145,7 @@ func (s *Server) replayPicture(ctx context.Context, c *conn) {
 	} else {
 		s.log.Warn("replaying areas to a device", "err", err)
 	}
-	if alerts, err := s.cfg.Snapshot.Alerts(ctx, bluehelm.AlertFilter{Viewer: c.principal,
+	if alerts, err := s.cfg.Records.Alerts(ctx, bluehelm.AlertFilter{Viewer: c.principal,
 		States: []bluehelm.AlertState{bluehelm.AlertOpen, bluehelm.AlertAcknowledged}, Limit: 200}); err == nil {
 		for _, a := range alerts {
 			if ev := alertMessage(a, now); ev != nil {
@@ -155,7 +155,7 @@ func (s *Server) replayPicture(ctx context.Context, c *conn) {
 	} else {
 		s.log.Warn("replaying alerts to a device", "err", err)
 	}
-	page, err := s.cfg.Snapshot.FindIncidents(ctx, bluehelm.IncidentFilter{Viewer: c.principal, From: now.Add(-replayIncidentWindow),
+	page, err := s.cfg.Records.FindIncidents(ctx, bluehelm.IncidentFilter{Viewer: c.principal, From: now.Add(-replayIncidentWindow),
 		Statuses: []bluehelm.Status{bluehelm.StatusSubmitted, bluehelm.StatusVerified, bluehelm.StatusApproved}, Limit: replayIncidentLimit})
 	if err != nil {
 		s.log.Warn("replaying incidents to a device", "err", err)

@@ -192,23 +192,11 @@ func (c *conn) handshake(ctx context.Context) error {
 		return errors.New("no client certificate")
 	}
 	leaf := certs[0]
-	dev, err := s.cfg.Directory.DeviceBySerial(ctx, leaf.SerialNumber.Text(16))
-	if err != nil {
-		return fmt.Errorf("certificate serial %s: %w", leaf.SerialNumber.Text(16), err)
-	}
 	sum := sha256.Sum256(leaf.Raw)
-	if dev.Fingerprint != "" && dev.Fingerprint != hex.EncodeToString(sum[:]) {
-		return fmt.Errorf("device %s: certificate fingerprint does not match", dev.Name)
-	}
-	if !dev.Active(s.now()) {
-		return fmt.Errorf("device %s is revoked or expired", dev.Name)
-	}
-	u, err := s.cfg.Directory.User(ctx, dev.UserID)
+	u, dev, err := bluehelm.IdentifyDevice(ctx, s.cfg.Directory, s.cfg.Directory,
+		leaf.SerialNumber.Text(16), hex.EncodeToString(sum[:]), s.now())
 	if err != nil {
-		return fmt.Errorf("device %s: user: %w", dev.Name, err)
-	}
-	if u.Disabled {
-		return fmt.Errorf("device %s: user %s is disabled", dev.Name, u.Username)
+		return err
 	}
 	c.setIdentity(u, dev, dev.Groups, dev.Classification)
 	return nil

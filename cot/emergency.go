@@ -62,14 +62,8 @@ func emergencyKind(ev *Event) string {
 	return "Emergency"
 }
 
-// emergencyKey identifies an emergency across its alert and its cancel: ATAK uses
-// the same uid for both; otherwise the sender's link names the device.
-func emergencyKey(ev *Event) string {
-	return ev.UID
-}
-
 func (s *Server) startEmergency(ctx context.Context, c *conn, ev *Event) {
-	key := emergencyKey(ev)
+	key := ev.UID // ATAK uses the same uid for an emergency and its cancel
 	s.emMu.Lock()
 	e, known := s.emergencies[key]
 	if !known {
@@ -109,7 +103,7 @@ func (s *Server) startEmergency(ctx context.Context, c *conn, ev *Event) {
 }
 
 func (s *Server) cancelEmergency(ctx context.Context, c *conn, ev *Event) {
-	key := emergencyKey(ev)
+	key := ev.UID // ATAK uses the same uid for an emergency and its cancel
 	s.emMu.Lock()
 	e, ok := s.emergencies[key]
 	if !ok {

@@ -3,6 +3,7 @@ package cot
 import (
 	"context"
 	"errors"
+	"strconv"
 	"time"
 
 	"github.com/bluehelm/bluehelm"
@@ -237,7 +238,7 @@ func (s *Server) keepChat(ctx context.Context, c *conn, ev *Event) bool {
 			}
 			m.SenderUID = el.Attr("uid0")
 			for i := 1; i < 32; i++ {
-				u := el.Attr("uid" + itoa(i))
+				u := el.Attr("uid" + strconv.Itoa(i))
 				if u == "" {
 					break
 				}
@@ -273,27 +274,12 @@ func (s *Server) keepChat(ctx context.Context, c *conn, ev *Event) bool {
 	return true
 }
 
-func itoa(i int) string {
-	if i < 10 {
-		return string(rune('0' + i))
-	}
-	return string(rune('0'+i/10)) + string(rune('0'+i%10))
-}
-
 // reportMarker files a hostile or unknown marker as an incident report, once per
 // marker uid: later moves of the same marker are relayed to devices but do not
-// rewrite a report the JOC may already be working on.
+// rewrite a report the JOC may already be working on. The store's unique external
+// id is what makes it once; the lookup only spares a failed write.
 func (s *Server) reportMarker(ctx context.Context, c *conn, ev *Event) {
-	s.markerMu.Lock()
-	_, seen := s.markers[ev.UID]
-	if !seen {
-		if len(s.markers) > 100000 {
-			clear(s.markers)
-		}
-		s.markers[ev.UID] = struct{}{}
-	}
-	s.markerMu.Unlock()
-	if seen {
+	if _, err := s.cfg.Records.IncidentByExternalID(ctx, MarkerExternalID(ev.UID)); err == nil {
 		return
 	}
 	inc := markerIncident(ev, c)

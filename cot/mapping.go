@@ -28,6 +28,9 @@ const (
 	HowGIGO                = "h-g-i-g-o" // "garbage in, garbage out": not a position
 )
 
+// positionSource marks the positions that came from TAK devices.
+const positionSource = "cot"
+
 // ServerEndpoint is how a device reached through the server is addressed; TAK
 // clients need it on every contact they get from a server for direct chat to work.
 const ServerEndpoint = "*:-1:stcp"
@@ -116,7 +119,7 @@ func known(v float64) bool { return v < UnknownThreshold }
 
 // toReport maps a position event to the ingest pipeline's report.
 func toReport(ev *Event, mk bluehelm.Marking) ingest.Report {
-	pos := bluehelm.Position{UID: ev.UID, Time: ev.Time, Lat: ev.Point.Lat, Lon: ev.Point.Lon, Source: "cot"}
+	pos := bluehelm.Position{UID: ev.UID, Time: ev.Time, Lat: ev.Point.Lat, Lon: ev.Point.Lon, Source: positionSource}
 	if known(ev.Point.HAE) {
 		pos.HAE = ev.Point.HAE
 	}
@@ -158,6 +161,9 @@ func remarks(ev *Event) string {
 	return ""
 }
 
+// MarkerExternalID is the external id of the report a TAK marker was filed as.
+func MarkerExternalID(uid string) string { return "tak:" + uid }
+
 // markerIncident turns a hostile or unknown marker a TAK user dropped into an
 // incident report submitted for the JOC to triage.
 func markerIncident(ev *Event, c *conn) *bluehelm.Incident {
@@ -177,7 +183,7 @@ func markerIncident(ev *Event, c *conn) *bluehelm.Incident {
 		by = c.callsign + " (" + by + ")"
 	}
 	inc := &bluehelm.Incident{
-		ExternalID:    "tak:" + ev.UID,
+		ExternalID:    MarkerExternalID(ev.UID),
 		Title:         truncate(fmt.Sprintf("%s marker %s reported by %s", what, name, by), 200),
 		Category:      cat,
 		Status:        bluehelm.StatusSubmitted,

@@ -216,7 +216,7 @@ func TestBluehelmPictureReachesDevices(t *testing.T) {
 	ts := newTestServer(t)
 	a := ts.dialTCP()
 	a.send(sa("A", "ALPHA", 3, 3))
-	waitFor(t, "A to be registered", func() bool { return len(ts.srv.Contacts(bluehelm.SystemPrincipal("t"))) == 1 })
+	waitFor(t, "A to be registered", func() bool { return len(ts.srv.Contacts(bluehelm.SystemPrincipal("t"), nil)) == 1 })
 	sys := bluehelm.SystemPrincipal("sim")
 	err := ts.pipeline.Positions(ts.ctx, sys, []ingest.Report{{
 		Track:    bluehelm.Track{UID: "unit-7", Callsign: "BANBATT-7", Kind: bluehelm.KindVehicle, Marking: bluehelm.Marking{Component: bluehelm.Military}},
@@ -300,6 +300,13 @@ func TestAccessRuleAndGroups(t *testing.T) {
 	pol.expect("a-f-G-U-C", "ALPHA") // unclassified military: police may see it
 	alpha.expectNone(300*time.Millisecond, "a CONFIDENTIAL police position", func(ev *Event) bool { return ev.UID == "POL" })
 	bravo.expectNone(200*time.Millisecond, "another group's position", func(ev *Event) bool { return ev.UID == "ALPHA" || ev.UID == "POL" })
+	// The contact directory a device is shown follows the same groups.
+	for _, c := range ts.srv.Contacts(bluehelm.SystemPrincipal("t"), []string{"other-group"}) {
+		t.Errorf("contact %s listed for a device of another group", c.UID)
+	}
+	if got := len(ts.srv.Contacts(bluehelm.SystemPrincipal("t"), []string{bluehelm.DefaultGroup})); got != 2 {
+		t.Errorf("%d contacts in the mission group, want 2", got)
+	}
 	st, _ := ts.picture.Get("POL")
 	if st.Classification != bluehelm.Confidential || st.Component != bluehelm.Police {
 		t.Errorf("police track marking = %+v", st.Marking)
@@ -373,7 +380,7 @@ func TestAuthMessage(t *testing.T) {
 	good.write([]byte(`<auth><cot username="alpha" password="right" uid="ANDROID-x"/></auth>`))
 	good.send(sa("ANDROID-x", "ALPHA", 1, 1))
 	waitFor(t, "the position", func() bool { _, ok := ts.picture.Get("ANDROID-x"); return ok })
-	contacts := ts.srv.Contacts(bluehelm.SystemPrincipal("t"))
+	contacts := ts.srv.Contacts(bluehelm.SystemPrincipal("t"), nil)
 	if len(contacts) != 1 || contacts[0].Username != "alpha" {
 		t.Fatalf("contacts = %+v, want alpha's device", contacts)
 	}

@@ -232,22 +232,23 @@ func (r *router) broadcast(m *outMsg, mk bluehelm.Marking) int {
 	return n
 }
 
-// Contacts lists the devices viewer may see: those connected now and those that
-// were recently.
-func (s *Server) Contacts(viewer bluehelm.Principal) []ContactInfo {
+// Contacts lists the devices viewer may see — those connected now and those that
+// were recently — and, when groups is not nil, only those sharing one of them
+// (what a device in those groups is routed).
+func (s *Server) Contacts(viewer bluehelm.Principal, groups []string) []ContactInfo {
 	r := s.router
 	r.mu.RLock()
 	defer r.mu.RUnlock()
 	var out []ContactInfo
 	for c := range r.conns {
-		if c.uid == "" || !viewer.CanSee(c.marking) {
+		if c.uid == "" || !viewer.CanSee(c.marking) || (groups != nil && !shareGroup(groups, c.groups)) {
 			continue
 		}
 		out = append(out, ContactInfo{UID: c.uid, Callsign: c.callsign, Username: c.principal.Username,
 			Groups: slices.Clone(c.groups), Marking: c.marking, LastSeen: c.lastSeen, Connected: true})
 	}
 	for _, ci := range r.recent {
-		if viewer.CanSee(ci.Marking) {
+		if viewer.CanSee(ci.Marking) && (groups == nil || shareGroup(groups, ci.Groups)) {
 			out = append(out, ci)
 		}
 	}

@@ -41,15 +41,17 @@ type ChatLog interface {
 	AppendChat(ctx context.Context, m *bluehelm.ChatMessage) error
 }
 
-// Snapshot is what a newly connected device is sent besides the other devices:
-// the bluehelm picture it may see.
-type Snapshot interface {
+// Records is what the server reads of bluehelm's records: the picture replayed to
+// a newly connected device (areas, open alerts, recent incidents), and the reports
+// markers were already filed as.
+type Records interface {
 	Areas(ctx context.Context) ([]*bluehelm.Area, error)
 	Alerts(ctx context.Context, f bluehelm.AlertFilter) ([]*bluehelm.Alert, error)
 	FindIncidents(ctx context.Context, f bluehelm.IncidentFilter) (*bluehelm.IncidentPage, error)
+	IncidentByExternalID(ctx context.Context, externalID string) (*bluehelm.Incident, error)
 }
 
-// Config configures a Server. Ingest, Directory and Hub are required.
+// Config configures a Server. Ingest, Directory and Records are required.
 type Config struct {
 	Ingest    Ingest
 	Directory Directory
@@ -57,7 +59,7 @@ type Config struct {
 	Chat      ChatLog       // optional: keep GeoChat
 	Hub       *live.Hub     // bluehelm's own changes reach devices through it
 	Picture   *live.Picture // tracks replayed to a new device
-	Snapshot  Snapshot      // areas, open alerts and recent incidents replayed to a new device
+	Records   Records       // required: replay to new devices, reports already filed
 	Logger    *slog.Logger
 	Registry  prometheus.Registerer
 
@@ -102,9 +104,6 @@ type Server struct {
 
 	emMu        sync.Mutex
 	emergencies map[string]*emergency // by event uid
-
-	markerMu sync.Mutex
-	markers  map[string]struct{} // marker uids already turned into reports
 
 	nextID atomic.Uint64
 	wg     sync.WaitGroup
@@ -163,7 +162,6 @@ func New(cfg Config) *Server {
 		m:           newMetrics(cfg.Registry),
 		flowKey:     flowTagKey(cfg.NodeID),
 		emergencies: map[string]*emergency{},
-		markers:     map[string]struct{}{},
 		listeners:   map[net.Listener]struct{}{},
 	}
 	s.router = newRouter(s)
@@ -228,20 +226,11 @@ func (s *Server) recheckDevices(ctx context.Context) {
 
 // stillAllowed returns why c must go, or "".
 func (s *Server) stillAllowed(ctx context.Context, c *conn) string {
-	d, err := s.cfg.Directory.DeviceBySerial(ctx, c.device.Serial)
-	switch {
-	case bluehelm.ErrorCode(err) == bluehelm.ENOTFOUND:
-		return "revoked"
-	case err != nil:
-		return "" // a store hiccup is no reason to drop a device
-	case !d.Active(s.now()):
+	_, _, err := bluehelm.IdentifyDevice(ctx, s.cfg.Directory, s.cfg.Directory, c.device.Serial, c.device.Fingerprint, s.now())
+	if bluehelm.ErrorCode(err) == bluehelm.EUNAUTHENTICATED {
 		return "revoked"
 	}
-	u, err := s.cfg.Directory.User(ctx, d.UserID)
-	if err == nil && u.Disabled {
-		return "disabled"
-	}
-	return ""
+	return "" // allowed, or a store hiccup, which is no reason to drop a device
 }
 
 // Listener kinds, as metric labels.

@@ -75,7 +75,7 @@ func newTestServer(t *testing.T, opts ...serverOption) *testServer {
 	}
 	ts.ca = mission
 	cfg := Config{
-		Ingest: ts.pipeline, Directory: db, Chat: db, Hub: ts.hub, Picture: ts.picture, Snapshot: db,
+		Ingest: ts.pipeline, Directory: db, Chat: db, Hub: ts.hub, Picture: ts.picture, Records: db,
 		Logger: log, Registry: ts.reg, LabUser: ts.users["lab"], Version: "test",
 		EmergencyRepeat: 50 * time.Millisecond,
 	}

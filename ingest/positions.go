@@ -118,7 +118,7 @@ func (p *Pipeline) Positions(ctx context.Context, by bluehelm.Principal, reports
 		}
 		p.hub.Publish(live.Event{
 			Layer: live.LayerTracks, Key: pos.UID, Marking: t.Marking,
-			Where: where, Coalesce: true,
+			Where: where, Coalesce: true, Origin: pos.Source,
 			Data: encode("position", cur),
 		})
 	}

@@ -273,7 +273,7 @@ func newServer(t *testing.T) *server {
 	}
 	s.ca = mission
 	srv := cot.New(cot.Config{
-		Ingest: pipeline, Directory: db, Chat: db, Hub: hub, Picture: s.picture, Snapshot: db,
+		Ingest: pipeline, Directory: db, Chat: db, Hub: hub, Picture: s.picture, Records: db,
 		Logger: log, Registry: reg, LabUser: s.users["lab"], Version: "interop",
 	})
 	tcpLn, err := net.Listen("tcp", "127.0.0.1:0")

@@ -27,6 +27,10 @@ type Event struct {
 	// (a position); a slow subscriber then gets only the newest one.
 	Coalesce bool
 	Data     []byte // the encoded message, e.g. {"type":"position","data":{…}}
+	// Origin is the source of the report behind the event ("cot", "api", "sim", …)
+	// when there is one, so that an adapter can skip the changes it relayed itself
+	// without decoding Data.
+	Origin string
 	// Published is set by the hub (monotonic clock) to measure change-to-delivery lag.
 	Published int64
 }

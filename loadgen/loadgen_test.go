@@ -510,7 +510,7 @@ func startBluehelm(t *testing.T) string {
 	if err := db.CreateUser(ctx, lab, bluehelm.NewAudit(bluehelm.SystemPrincipal("test"), "user.create", "", nil)); err != nil {
 		t.Fatal(err)
 	}
-	srv := cot.New(cot.Config{Ingest: pipeline, Directory: db, Chat: db, Hub: hub, Picture: picture, Snapshot: db,
+	srv := cot.New(cot.Config{Ingest: pipeline, Directory: db, Chat: db, Hub: hub, Picture: picture, Records: db,
 		Logger: log, Registry: reg, LabUser: lab, Version: "test"})
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {

@@ -3,7 +3,6 @@ package marti
 import (
 	"context"
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/hex"
 	"net/http"
 	"strings"
@@ -37,32 +36,11 @@ func CertIdentifier(devices DeviceLookup, users UserLookup, now func() time.Time
 			return bluehelm.Principal{}, nil, fail("a client certificate from the mission CA is required")
 		}
 		cert := r.TLS.PeerCertificates[0]
-		serial := strings.ToLower(cert.SerialNumber.Text(16))
-		d, err := devices.DeviceBySerial(r.Context(), serial)
-		if err != nil {
-			if bluehelm.ErrorCode(err) == bluehelm.ENOTFOUND {
-				return bluehelm.Principal{}, nil, fail("unknown device certificate")
-			}
-			return bluehelm.Principal{}, nil, err
-		}
 		fp := sha256.Sum256(cert.Raw)
-		// The serial alone could collide with a certificate from another CA the
-		// listener might trust; the fingerprint pins the exact certificate.
-		if subtle.ConstantTimeCompare([]byte(hex.EncodeToString(fp[:])), []byte(d.Fingerprint)) != 1 {
-			return bluehelm.Principal{}, nil, fail("unknown device certificate")
-		}
-		if !d.Active(now()) {
-			return bluehelm.Principal{}, nil, fail("device certificate revoked or expired")
-		}
-		u, err := users.User(r.Context(), d.UserID)
+		u, d, err := bluehelm.IdentifyDevice(r.Context(), devices, users,
+			strings.ToLower(cert.SerialNumber.Text(16)), hex.EncodeToString(fp[:]), now())
 		if err != nil {
-			if bluehelm.ErrorCode(err) == bluehelm.ENOTFOUND {
-				return bluehelm.Principal{}, nil, fail("the device's user no longer exists")
-			}
 			return bluehelm.Principal{}, nil, err
-		}
-		if u.Disabled {
-			return bluehelm.Principal{}, nil, fail("the device's user is disabled")
 		}
 		return u.Principal(), d, nil
 	}

@@ -112,7 +112,7 @@ func (a *app) startTAK(ctx context.Context, f takFlags, dataDir string) (*takRun
 		Component: comp, Clearance: bluehelm.Unclassified}
 	rt.cot = cot.New(cot.Config{
 		Ingest: a.pipeline, Directory: a.store, Auth: a.auth, Chat: a.store, Hub: a.hub, Picture: a.picture,
-		Snapshot: a.store, Logger: a.log, Registry: a.registry, LabUser: lab, LabGroups: []string{f.labGroup},
+		Records: a.store, Logger: a.log, Registry: a.registry, LabUser: lab, LabGroups: []string{f.labGroup},
 		NodeID: "bluehelm", Version: Version,
 	})
 	var mission *ca.CA
@@ -259,32 +259,21 @@ func (a *app) startTAK(ctx context.Context, f takFlags, dataDir string) (*takRun
 type martiDirectory struct{ srv *cot.Server }
 
 func (d martiDirectory) Contacts(_ context.Context, q marti.ContactQuery) ([]marti.Contact, error) {
+	var groups []string
+	if q.Device != nil {
+		groups = q.Device.Groups
+	}
 	var out []marti.Contact
-	for _, c := range d.srv.Contacts(q.Viewer) {
-		if !q.Since.IsZero() && c.LastSeen.Before(q.Since) {
-			continue
+	for _, c := range d.srv.Contacts(q.Viewer, groups) {
+		if q.Since.IsZero() || !c.LastSeen.Before(q.Since) {
+			out = append(out, marti.Contact{UID: c.UID, Callsign: c.Callsign, Username: c.Username,
+				LastEventTime: c.LastSeen, Connected: c.Connected})
 		}
-		if q.Device != nil && !sharesGroup(q.Device.Groups, c.Groups) {
-			continue
-		}
-		out = append(out, marti.Contact{UID: c.UID, Callsign: c.Callsign, Username: c.Username,
-			LastEventTime: c.LastSeen, Connected: c.Connected})
 	}
 	return out, nil
 }
 
-func sharesGroup(a, b []string) bool {
-	for _, x := range a {
-		for _, y := range b {
-			if x == y {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// incidentLinker finds the report a TAK marker became (cot files them under "tak:<uid>").
+// incidentLinker finds the report a TAK marker became.
 type incidentLinker struct {
 	store interface {
 		IncidentByExternalID(ctx context.Context, externalID string) (*bluehelm.Incident, error)
@@ -292,7 +281,7 @@ type incidentLinker struct {
 }
 
 func (l incidentLinker) IncidentForMarker(ctx context.Context, uid string) (int64, bool) {
-	inc, err := l.store.IncidentByExternalID(ctx, "tak:"+uid)
+	inc, err := l.store.IncidentByExternalID(ctx, cot.MarkerExternalID(uid))
 	if err != nil {
 		return 0, false
 	}

@@ -377,3 +377,24 @@ func accessSQL(t string, p bluehelm.Principal) (string, []any) {
 
 // nowUTC is the store's clock for audit entries that arrive without a time.
 func nowUTC() time.Time { return time.Now().UTC() }
+
+// queryAll runs a query and scans every row with scan: the one loop behind every
+// "list these records" read.
+func queryAll[T any](ctx context.Context, q interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}, query string, args []any, scan func(scanner) (T, error)) ([]T, error) {
+	rows, err := q.QueryContext(ctx, query, args...)
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	defer rows.Close()
+	var out []T
+	for rows.Next() {
+		v, err := scan(rows)
+		if err != nil {
+			return nil, dbErr(err)
+		}
+		out = append(out, v)
+	}
+	return out, dbErr(rows.Err())
+}

@@ -109,20 +109,7 @@ func (db *DB) Devices(ctx context.Context, userID int64) ([]*bluehelm.Device, er
 	if userID != 0 {
 		q, args = deviceSelect+` WHERE d.user_id = ? ORDER BY d.name`, []any{userID}
 	}
-	rows, err := r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, dbErr(err)
-	}
-	defer rows.Close()
-	var out []*bluehelm.Device
-	for rows.Next() {
-		d, err := scanDevice(rows)
-		if err != nil {
-			return nil, dbErr(err)
-		}
-		out = append(out, d)
-	}
-	return out, dbErr(rows.Err())
+	return queryAll(ctx, r, q, args, scanDevice)
 }
 
 // RevokeDevice marks a device revoked at at. Unlike RevokeToken, revoking twice

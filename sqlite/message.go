@@ -117,20 +117,7 @@ func (db *DB) Chat(ctx context.Context, f bluehelm.ChatFilter) ([]*bluehelm.Chat
 		return nil, err
 	}
 	sq, args := chatQuery(f, limit)
-	rows, err := r.QueryContext(ctx, sq, args...)
-	if err != nil {
-		return nil, dbErr(err)
-	}
-	defer rows.Close()
-	var out []*bluehelm.ChatMessage
-	for rows.Next() {
-		m, err := scanChat(rows)
-		if err != nil {
-			return nil, dbErr(err)
-		}
-		out = append(out, m)
-	}
-	return out, dbErr(rows.Err())
+	return queryAll(ctx, r, sq, args, scanChat)
 }
 
 func chatQuery(f bluehelm.ChatFilter, limit int) (string, []any) {
@@ -231,20 +218,7 @@ func (db *DB) queryAttachments(ctx context.Context, q string, args ...any) ([]*b
 	if err != nil {
 		return nil, err
 	}
-	rows, err := r.QueryContext(ctx, q, args...)
-	if err != nil {
-		return nil, dbErr(err)
-	}
-	defer rows.Close()
-	var out []*bluehelm.Attachment
-	for rows.Next() {
-		a, err := scanAttachment(rows)
-		if err != nil {
-			return nil, dbErr(err)
-		}
-		out = append(out, a)
-	}
-	return out, dbErr(rows.Err())
+	return queryAll(ctx, r, q, args, scanAttachment)
 }
 
 // AttachmentsByHash returns every record of the content, ordered by id, and

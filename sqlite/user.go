@@ -100,20 +100,7 @@ func (db *DB) Users(ctx context.Context) ([]*bluehelm.User, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := r.QueryContext(ctx, `SELECT `+userCols+` FROM users ORDER BY username`)
-	if err != nil {
-		return nil, dbErr(err)
-	}
-	defer rows.Close()
-	var out []*bluehelm.User
-	for rows.Next() {
-		u, err := scanUser(rows)
-		if err != nil {
-			return nil, dbErr(err)
-		}
-		out = append(out, u)
-	}
-	return out, dbErr(rows.Err())
+	return queryAll(ctx, r, `SELECT `+userCols+` FROM users ORDER BY username`, nil, scanUser)
 }
 
 const tokenCols = `id, user_id, name, hash, created_at, expires_at, revoked`
@@ -191,20 +178,7 @@ func (db *DB) Tokens(ctx context.Context, userID int64) ([]*bluehelm.Token, erro
 	if err != nil {
 		return nil, err
 	}
-	rows, err := r.QueryContext(ctx, `SELECT `+tokenCols+` FROM tokens WHERE user_id = ? ORDER BY id`, userID)
-	if err != nil {
-		return nil, dbErr(err)
-	}
-	defer rows.Close()
-	var out []*bluehelm.Token
-	for rows.Next() {
-		t, err := scanToken(rows)
-		if err != nil {
-			return nil, dbErr(err)
-		}
-		out = append(out, t)
-	}
-	return out, dbErr(rows.Err())
+	return queryAll(ctx, r, `SELECT `+tokenCols+` FROM tokens WHERE user_id = ? ORDER BY id`, []any{userID}, scanToken)
 }
 
 // CreateSession stores a browser session. Sessions are not audited (the

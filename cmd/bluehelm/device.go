@@ -43,6 +43,23 @@ func openDeviceStore(sf storeFlags) (deviceStore, error) {
 	return store, nil
 }
 
+// openDevice opens the store and finds the named device; the caller closes the store.
+func openDevice(ctx context.Context, sf storeFlags, name string) (deviceStore, *bluehelm.Device, error) {
+	store, err := openDeviceStore(sf)
+	if err != nil {
+		return nil, nil, err
+	}
+	d, err := store.DeviceByName(ctx, name)
+	if bluehelm.ErrorCode(err) == bluehelm.ENOTFOUND {
+		err = bluehelm.Invalid("name", "no device %q (see bluehelm device list)", name)
+	}
+	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	return store, d, nil
+}
+
 // listFlag is a flag that may be repeated; each value may also be a comma-separated
 // list (group names cannot contain commas).
 type listFlag []string
@@ -264,18 +281,11 @@ func deviceRevoke(ctx context.Context, fs *flag.FlagSet, sf *storeFlags, args []
 	if err != nil {
 		return err
 	}
-	store, err := openDeviceStore(*sf)
+	store, d, err := openDevice(ctx, *sf, name)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	d, err := store.DeviceByName(ctx, name)
-	if bluehelm.ErrorCode(err) == bluehelm.ENOTFOUND {
-		return bluehelm.Invalid("name", "no device %q (see bluehelm device list)", name)
-	}
-	if err != nil {
-		return err
-	}
 	if d.RevokedAt != nil {
 		return bluehelm.Errorf(bluehelm.ECONFLICT, "device %q was already revoked on %s", d.Name, d.RevokedAt.UTC().Format(time.DateOnly))
 	}
@@ -293,7 +303,7 @@ func deviceRevoke(ctx context.Context, fs *flag.FlagSet, sf *storeFlags, args []
 			fmt.Fprintf(stdout, "warning: could not delete the device's key file: %v\n", err)
 		}
 	}
-	fmt.Fprintf(stdout, "revoked device %s (user %s); the server refuses its certificate from the next connection on\n", d.Name, d.Username)
+	fmt.Fprintf(stdout, "revoked device %s (user %s); the server refuses its certificate and cuts it off within 30 s if connected\n", d.Name, d.Username)
 	return nil
 }
 
@@ -318,18 +328,11 @@ func devicePackage(ctx context.Context, fs *flag.FlagSet, sf *storeFlags, args [
 	if err != nil {
 		return err
 	}
-	store, err := openDeviceStore(*sf)
+	store, d, err := openDevice(ctx, *sf, name)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
-	d, err := store.DeviceByName(ctx, name)
-	if bluehelm.ErrorCode(err) == bluehelm.ENOTFOUND {
-		return bluehelm.Invalid("name", "no device %q (see bluehelm device list)", name)
-	}
-	if err != nil {
-		return err
-	}
 	now := time.Now()
 	if d.RevokedAt != nil {
 		return bluehelm.Errorf(bluehelm.ECONFLICT, "device %q was revoked on %s: add a new device instead", d.Name, d.RevokedAt.UTC().Format(time.DateOnly))

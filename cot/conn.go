@@ -375,6 +375,22 @@ func (c *conn) writeLoop() {
 		batch []*outMsg
 		buf   []byte
 	)
+	flush := func() bool {
+		if len(buf) == 0 {
+			return true
+		}
+		c.nc.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
+		if _, err := c.nc.Write(buf); err != nil {
+			reason := "write_error"
+			if errors.Is(err, os.ErrDeadlineExceeded) {
+				reason = "slow_reader"
+			}
+			c.close(reason)
+			return false
+		}
+		buf = buf[:0]
+		return true
+	}
 	for {
 		select {
 		case <-c.done:
@@ -389,22 +405,6 @@ func (c *conn) writeLoop() {
 		}
 		batch = c.out.drain(batch[:0])
 		buf = buf[:0]
-		flush := func() bool {
-			if len(buf) == 0 {
-				return true
-			}
-			c.nc.SetWriteDeadline(time.Now().Add(s.cfg.WriteTimeout))
-			if _, err := c.nc.Write(buf); err != nil {
-				reason := "write_error"
-				if errors.Is(err, os.ErrDeadlineExceeded) {
-					reason = "slow_reader"
-				}
-				c.close(reason)
-				return false
-			}
-			buf = buf[:0]
-			return true
-		}
 		now := time.Now()
 		for i, m := range batch {
 			buf = append(buf, m.bytes(c.writeProto.Load())...)

@@ -23,8 +23,9 @@ import (
 type item struct {
 	ev       *Event
 	received time.Time
-	self     bool // the device's own position report
-	position bool // goes through the ingest pipeline as a position
+	self     bool          // the device's own position report
+	position bool          // goes through the ingest pipeline as a position
+	report   ingest.Report // the position, when position is set
 }
 
 // accept runs on the reader. It reports false when the event was handled or refused.
@@ -57,8 +58,8 @@ func (s *Server) accept(c *conn, ev *Event) (item, bool) {
 		!isEmergency(ev) && !isEmergencyCancel(ev)
 	if it.position {
 		// Refuse a bad report here, alone, rather than failing the batch it joins.
-		r := toReport(ev, c.marking)
-		if err := r.Position.Validate(now); err != nil {
+		it.report = toReport(ev, c.marking)
+		if err := it.report.Position.Validate(now); err != nil {
 			c.reject("invalid", err)
 			return item{}, false
 		}
@@ -100,7 +101,7 @@ func (c *conn) work(ctx context.Context) {
 			j := i
 			reports = reports[:0]
 			for j < len(batch) && batch[j].position {
-				reports = append(reports, toReport(batch[j].ev, c.marking))
+				reports = append(reports, batch[j].report)
 				j++
 			}
 			s.ingestPositions(ctx, c, batch[i:j], reports)

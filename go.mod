@@ -4,7 +4,14 @@ go 1.26.8
 
 require github.com/paulmach/orb v0.14.0
 
-require github.com/kylelemons/godebug v1.1.0 // indirect
+require (
+	github.com/chromedp/cdproto v0.159.0 // indirect
+	github.com/chromedp/chromedp v0.23.0 // indirect
+	github.com/go-json-experiment/json v0.0.0-20260213210345-44df1a37e875 // indirect
+	github.com/klauspost/compress v1.20.4 // indirect
+	github.com/kylelemons/godebug v1.1.0 // indirect
+	golang.org/x/image v0.48.0 // indirect
+)
 
 require (
 	github.com/makiuchi-d/gozxing v0.1.1

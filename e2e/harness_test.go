@@ -76,6 +76,9 @@ var cast = []bluehelm.User{
 	{Username: "ops", Name: "JOC duty officer", Role: bluehelm.RoleOperations, Component: bluehelm.Military, Clearance: bluehelm.Confidential},
 	{Username: "joc", Name: "Chief JOC", Role: bluehelm.RoleCommander, Component: bluehelm.Military, Clearance: bluehelm.StrictlyConfidential},
 	{Username: "reporter", Name: "UNPOL patrol leader", Role: bluehelm.RoleReporter, Component: bluehelm.Police, Clearance: bluehelm.Unclassified},
+	// An analyst without clearance: may read and export, but only what is unclassified
+	// or released to the civilian component.
+	{Username: "analyst", Name: "JMAC analyst (unclassified)", Role: bluehelm.RoleAnalyst, Component: bluehelm.Civilian, Clearance: bluehelm.Unclassified},
 }
 
 // chromiumPath finds the browser, or skips the test (fails it under CI=true).
@@ -284,11 +287,13 @@ func (s *server) visibleIncidents(username string) []*bluehelm.Incident {
 // browser is one headless Chromium with its own profile, signed in as one user at a
 // time. It records every console message, exception, browser log entry and request.
 type browser struct {
-	t      testing.TB
-	name   string
-	origin string
-	ctx    context.Context // the tab; lives until the test's cleanup
-	output *syncBuffer     // the browser process's stdout and stderr
+	t         testing.TB
+	name      string
+	origin    string
+	ctx       context.Context // the tab; lives until the test's cleanup
+	output    *syncBuffer     // the browser process's stdout and stderr
+	stop      func()
+	closeOnce sync.Once
 
 	mu       sync.Mutex
 	console  []string // everything, for the artifact
@@ -334,16 +339,22 @@ func newBrowser(t testing.TB, s *server, name string) *browser {
 		cancelAlloc()
 		t.Fatalf("%s: starting chromium: %v\n%s", name, err, b.output.Bytes())
 	}
-	t.Cleanup(func() {
+	b.stop = func() {
 		b.checkClean()
 		if t.Failed() {
 			b.saveArtifacts()
 		}
 		cancelTab()
 		cancelAlloc()
-	})
+	}
+	t.Cleanup(b.close)
 	return b
 }
+
+// close checks the browser's record, keeps artifacts if the test failed and ends the
+// browser. The test's cleanup calls it; a benchmark calls it after each iteration so
+// that idle pages do not compete with the next one.
+func (b *browser) close() { b.closeOnce.Do(b.stop) }
 
 // allow exempts console errors matching re from the "no console errors" rule.
 // Use it only for errors the browser itself logs for an expected response.

@@ -167,9 +167,10 @@ func TestConfidentialNeverShownWithoutClearance(t *testing.T) {
 	secret := s.incident("E2E-SECRET drone over the airstrip", bluehelm.CatDrone, secretMark, 31.60, 4.87)
 	open := s.incident("E2E-OPEN road accident on the Yei road", bluehelm.CatAccident, openMark, 31.55, 4.84)
 
-	b := newBrowser(t, s, "reporter")
+	// The analyst may export, so every way out is open to them: only clearance stops it.
+	b := newBrowser(t, s, "analyst")
 	b.watchFor("E2E-SECRET")
-	b.login("reporter")
+	b.login("analyst")
 	b.waitMapReady()
 	b.waitLive()
 
@@ -204,7 +205,7 @@ func TestConfidentialNeverShownWithoutClearance(t *testing.T) {
 	b.assertTextAbsent("map view", "E2E-SECRET")
 
 	// The dashboard: the server's figures and the chart count only what the user may see.
-	visible := len(s.visibleIncidents("reporter"))
+	visible := len(s.visibleIncidents("analyst"))
 	b.do("opening the dashboard", stepTimeout,
 		chromedp.Click(chromedp.CSS(`a#nav-dashboard`)),
 		chromedp.WaitVisible(chromedp.CSS(`#dashboard`)),
@@ -221,7 +222,7 @@ func TestConfidentialNeverShownWithoutClearance(t *testing.T) {
 		t.Fatalf("stats: %v", err)
 	}
 	if stats.Total != visible {
-		t.Errorf("dashboard stats: total %d, want %d (what the reporter may see)", stats.Total, visible)
+		t.Errorf("dashboard stats: total %d, want %d (what the analyst may see)", stats.Total, visible)
 	}
 	for _, c := range stats.ByCategoryMonth {
 		if c.Category == string(bluehelm.CatDrone) {
@@ -235,13 +236,13 @@ func TestConfidentialNeverShownWithoutClearance(t *testing.T) {
 	})()`
 	b.waitFor("the category × month chart to be drawn", stepTimeout, chartSum+` >= 0`)
 	if n := eval[int](b, chartSum); n != visible {
-		t.Errorf("chart-category-month counts %d incidents, want %d (what the reporter may see)", n, visible)
+		t.Errorf("chart-category-month counts %d incidents, want %d (what the analyst may see)", n, visible)
 	}
 	b.assertTextAbsent("dashboard", "E2E-SECRET")
 
 	// The exports, fetched from the page with the page's session.
 	for _, link := range []string{"a#export-geojson", "a#export-csv"} {
-		b.do("the export link "+link, stepTimeout, chromedp.WaitReady(chromedp.CSS(link)))
+		b.do("the export link "+link, stepTimeout, chromedp.WaitVisible(chromedp.CSS(link)))
 		href := eval[string](b, `document.querySelector(`+jsString(link)+`).href`)
 		body := b.fetchText(href)
 		if strings.Contains(body, "E2E-SECRET") {

@@ -66,6 +66,11 @@ type TrackStore interface {
 	// Positions returns stored history in time order. Viewer filtering is done by the
 	// caller through the tracks' markings.
 	Positions(ctx context.Context, q PositionQuery) ([]Position, error)
+	// SamplePositions is Positions thinned to the first report of each track in
+	// each step-long interval counted from q.From (which is required): what a
+	// replay of hours or days of many tracks can carry. Time order, ties by uid;
+	// at most q.Limit, the earliest.
+	SamplePositions(ctx context.Context, q PositionQuery, step time.Duration) ([]Position, error)
 	// LatestStates returns the latest position of every track: the live picture at start.
 	LatestStates(ctx context.Context) ([]TrackState, error)
 	Tracks(ctx context.Context) ([]Track, error)
@@ -97,6 +102,9 @@ type AlertStore interface {
 type UserStore interface {
 	CreateUser(ctx context.Context, u *User, e AuditEntry) error
 	UpdateUser(ctx context.Context, u *User, e AuditEntry) error
+	// SetUserLanguage changes only the user's language preference, so that it
+	// cannot undo an administrator's concurrent change of role or clearance.
+	SetUserLanguage(ctx context.Context, id int64, lang string, e AuditEntry) error
 	User(ctx context.Context, id int64) (*User, error)
 	UserByUsername(ctx context.Context, username string) (*User, error)
 	Users(ctx context.Context) ([]*User, error)

@@ -93,9 +93,19 @@ type User struct {
 	Clearance Classification `json:"clearance"`
 	Disabled  bool           `json:"disabled"`
 	CreatedAt time.Time      `json:"created_at"`
+	// Language is the user's choice of interface language, remembered across
+	// devices; "" means none yet (the browser's own preference applies).
+	Language string `json:"language"`
 	// PasswordHash is never serialised.
 	PasswordHash string `json:"-"`
 }
+
+// Languages lists the interface languages a user may choose: the mission
+// languages the catalogue is written in (Arabic is planned; its layout is ready).
+var Languages = []string{"en", "fr", "ar"}
+
+// ValidLanguage reports whether lang is "" (no preference) or one of Languages.
+func ValidLanguage(lang string) bool { return lang == "" || slices.Contains(Languages, lang) }
 
 var usernameRE = regexp.MustCompile(`^[a-z0-9][a-z0-9._-]{1,62}$`)
 
@@ -115,6 +125,9 @@ func (u *User) Validate() error {
 	}
 	if u.Clearance < Unclassified || u.Clearance > StrictlyConfidential {
 		return Invalid("clearance", "unknown clearance")
+	}
+	if !ValidLanguage(u.Language) {
+		return Invalid("language", "unknown language %q (want en, fr or ar)", u.Language)
 	}
 	return nil
 }

@@ -160,6 +160,23 @@ func (s *Service) UpdateUser(ctx context.Context, by bluehelm.Principal, u *blue
 		"role": u.Role, "component": u.Component, "clearance": u.Clearance, "disabled": u.Disabled, "password_changed": password != ""}))
 }
 
+// SetLanguage records the interface language a user chose for themselves ("" to
+// forget it) and returns the user as now stored. Anyone signed in may: it is
+// their own preference, and it changes nothing they may see or do.
+func (s *Service) SetLanguage(ctx context.Context, by bluehelm.Principal, lang string) (*bluehelm.User, error) {
+	if by.System || by.UserID == 0 {
+		return nil, bluehelm.Errorf(bluehelm.EFORBIDDEN, "only a signed-in user has a language preference")
+	}
+	if !bluehelm.ValidLanguage(lang) {
+		return nil, bluehelm.Invalid("language", "unknown language %q (want en, fr or ar; \"\" for none)", lang)
+	}
+	if err := s.Store.SetUserLanguage(ctx, by.UserID, lang, audit(by, s.now(), "user.preferences",
+		fmt.Sprintf("user/%d", by.UserID), map[string]any{"language": lang})); err != nil {
+		return nil, err
+	}
+	return s.Store.User(ctx, by.UserID)
+}
+
 // Authenticate checks a username and password. Every failure is the same
 // EUNAUTHENTICATED error, so a caller cannot tell unknown users from wrong passwords.
 func (s *Service) Authenticate(ctx context.Context, username, password string) (*bluehelm.User, error) {

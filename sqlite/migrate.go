@@ -24,6 +24,7 @@ type migration struct {
 var migrations = []migration{
 	{1, "initial schema", schemaV1},
 	{2, "tak devices, chat and attachments", schemaV2},
+	{3, "user language preference", schemaV3},
 }
 
 // SchemaVersion is the schema version this binary creates and understands.
@@ -268,6 +269,12 @@ CREATE TABLE attachment_keywords (
 	attachment_id INTEGER NOT NULL REFERENCES attachments (id),
 	PRIMARY KEY (keyword, attachment_id)
 ) WITHOUT ROWID;
+`
+
+// schemaV3 remembers each user's interface language ("" = no choice yet, so
+// the browser's own preference applies); existing users get "".
+const schemaV3 = `
+ALTER TABLE users ADD COLUMN language TEXT NOT NULL DEFAULT '';
 `
 
 // migrate brings db to the last version in ms. Each step runs in its own

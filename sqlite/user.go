@@ -14,7 +14,7 @@ import (
 // hash is deliberately not part of User's JSON, and these rows are looked up by
 // unique keys (username, token hash, session hash) on every request.
 
-const userCols = `id, username, name, role, component, clearance, disabled, created_at, password_hash`
+const userCols = `id, username, name, role, component, clearance, disabled, created_at, password_hash, language`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -23,7 +23,7 @@ func scanUser(s scanner) (*bluehelm.User, error) {
 		u       bluehelm.User
 		created sql.NullInt64
 	)
-	if err := s.Scan(&u.ID, &u.Username, &u.Name, &u.Role, &u.Component, &u.Clearance, &u.Disabled, &created, &u.PasswordHash); err != nil {
+	if err := s.Scan(&u.ID, &u.Username, &u.Name, &u.Role, &u.Component, &u.Clearance, &u.Disabled, &created, &u.PasswordHash, &u.Language); err != nil {
 		return nil, err
 	}
 	u.CreatedAt = fromMicros(created)
@@ -34,9 +34,9 @@ func scanUser(s scanner) (*bluehelm.User, error) {
 func (db *DB) CreateUser(ctx context.Context, u *bluehelm.User, e bluehelm.AuditEntry) error {
 	var id int64
 	err := db.writeTx(ctx, func(tx *sql.Tx) error {
-		err := tx.QueryRowContext(ctx, `INSERT INTO users (username, name, role, component, clearance, disabled, created_at, password_hash)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
-			u.Username, u.Name, string(u.Role), string(u.Component), int(u.Clearance), u.Disabled, micros(u.CreatedAt), u.PasswordHash).Scan(&id)
+		err := tx.QueryRowContext(ctx, `INSERT INTO users (username, name, role, component, clearance, disabled, created_at, password_hash, language)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			u.Username, u.Name, string(u.Role), string(u.Component), int(u.Clearance), u.Disabled, micros(u.CreatedAt), u.PasswordHash, u.Language).Scan(&id)
 		if err != nil {
 			return dbErr(err)
 		}
@@ -53,9 +53,9 @@ func (db *DB) CreateUser(ctx context.Context, u *bluehelm.User, e bluehelm.Audit
 // version, and administrators rarely edit the same account at once).
 func (db *DB) UpdateUser(ctx context.Context, u *bluehelm.User, e bluehelm.AuditEntry) error {
 	err := db.writeTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE users SET username = ?, name = ?, role = ?, component = ?, clearance = ?, disabled = ?, created_at = ?, password_hash = ?
+		res, err := tx.ExecContext(ctx, `UPDATE users SET username = ?, name = ?, role = ?, component = ?, clearance = ?, disabled = ?, created_at = ?, password_hash = ?, language = ?
 			WHERE id = ?`,
-			u.Username, u.Name, string(u.Role), string(u.Component), int(u.Clearance), u.Disabled, micros(u.CreatedAt), u.PasswordHash, u.ID)
+			u.Username, u.Name, string(u.Role), string(u.Component), int(u.Clearance), u.Disabled, micros(u.CreatedAt), u.PasswordHash, u.Language, u.ID)
 		if err != nil {
 			return dbErr(err)
 		}
@@ -68,6 +68,28 @@ func (db *DB) UpdateUser(ctx context.Context, u *bluehelm.User, e bluehelm.Audit
 	})
 	if err != nil {
 		return fmt.Errorf("update user %d: %w", u.ID, err)
+	}
+	return nil
+}
+
+// SetUserLanguage changes one column, not the row: a preference saved from a
+// page loaded before an administrator lowered the user's clearance must not
+// write the old clearance back.
+func (db *DB) SetUserLanguage(ctx context.Context, id int64, lang string, e bluehelm.AuditEntry) error {
+	err := db.writeTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE users SET language = ? WHERE id = ?`, lang, id)
+		if err != nil {
+			return dbErr(err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return dbErr(err)
+		} else if n == 0 {
+			return notFound("user", id)
+		}
+		return appendAudit(ctx, tx, e, "user/"+strconv.FormatInt(id, 10))
+	})
+	if err != nil {
+		return fmt.Errorf("set language of user %d: %w", id, err)
 	}
 	return nil
 }

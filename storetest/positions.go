@@ -125,6 +125,76 @@ func testPositions(t *testing.T, o Opener) {
 		})
 	})
 
+	t.Run("Sample", func(t *testing.T) {
+		s, ctx := o.store(t), ctxOf(t)
+		all := patrols(uids, 60)
+		all = append(all, bluehelm.Position{UID: "sensor-9", Time: t0.Add(30*time.Minute + 20*time.Second), Lon: 35, Lat: 12, Source: "storetest"})
+		// Stored out of order: the second half first, as after a device
+		// reconnects and sends its backlog late.
+		must(t, s.AppendPositions(ctx, nil, all[len(all)/2:]), "AppendPositions")
+		must(t, s.AppendPositions(ctx, nil, all[:len(all)/2]), "AppendPositions")
+		// A changed copy of a stored report: the first copy stays.
+		moved := all[5]
+		moved.Lon, moved.Lat = 1, 1
+		must(t, s.AppendPositions(ctx, nil, []bluehelm.Position{moved}), "AppendPositions of a changed duplicate")
+
+		box := &bluehelm.BBox{MinLon: 28.1, MinLat: 6.0, MaxLon: 29.3, MaxLat: 6.9}
+		cases := []struct {
+			name string
+			q    bluehelm.PositionQuery
+			step time.Duration
+			keep func(bluehelm.Position) bool
+		}{
+			{"world 5 min", bluehelm.PositionQuery{BBox: &bluehelm.World, From: t0}, 5 * time.Minute, nil},
+			{"world from an odd start", bluehelm.PositionQuery{BBox: &bluehelm.World, From: t0.Add(90 * time.Second), To: t0.Add(50 * time.Minute)}, 7 * time.Minute, nil},
+			{"box", bluehelm.PositionQuery{BBox: box, From: t0.Add(10 * time.Minute), To: t0.Add(40 * time.Minute)}, 3 * time.Minute,
+				func(p bluehelm.Position) bool { return box.Contains(p.Point()) }},
+			{"uid", bluehelm.PositionQuery{UID: "uav-7", From: t0}, 10 * time.Minute, func(p bluehelm.Position) bool { return p.UID == "uav-7" }},
+			{"step below the report interval", bluehelm.PositionQuery{BBox: &bluehelm.World, From: t0}, 30 * time.Second, nil},
+			{"limit keeps the earliest", bluehelm.PositionQuery{BBox: &bluehelm.World, From: t0, Limit: 4}, 10 * time.Minute, nil},
+			{"empty window", bluehelm.PositionQuery{BBox: &bluehelm.World, From: t0.Add(-time.Hour), To: t0}, time.Minute, nil},
+		}
+		for _, tc := range cases {
+			t.Run(tc.name, func(t *testing.T) {
+				// The reference: every report of the query, first per uid and
+				// interval, in time order (ties by uid).
+				seen := map[string]bool{}
+				var want []bluehelm.Position
+				for _, p := range sortPositions(all) {
+					if p.Time.Before(tc.q.From) || (!tc.q.To.IsZero() && !p.Time.Before(tc.q.To)) || (tc.keep != nil && !tc.keep(p)) {
+						continue
+					}
+					k := fmt.Sprint(p.UID, "/", p.Time.Sub(tc.q.From)/tc.step)
+					if !seen[k] {
+						seen[k] = true
+						want = append(want, p)
+					}
+				}
+				if tc.q.Limit > 0 && len(want) > tc.q.Limit {
+					want = want[:tc.q.Limit]
+				}
+				got, err := s.SamplePositions(ctx, tc.q, tc.step)
+				must(t, err, "SamplePositions")
+				checkPositions(t, got, want, tc.name)
+				if tc.name != "empty window" && len(want) == 0 {
+					t.Fatal("test data: nothing selected")
+				}
+			})
+		}
+		for _, tc := range []struct {
+			name string
+			q    bluehelm.PositionQuery
+			step time.Duration
+		}{
+			{"no step", bluehelm.PositionQuery{BBox: &bluehelm.World, From: t0}, 0},
+			{"no start", bluehelm.PositionQuery{BBox: &bluehelm.World}, time.Minute},
+			{"neither uid nor box", bluehelm.PositionQuery{From: t0}, time.Minute},
+		} {
+			_, err := s.SamplePositions(ctx, tc.q, tc.step)
+			wantCode(t, err, bluehelm.EINVALID, "SamplePositions with "+tc.name)
+		}
+	})
+
 	t.Run("Idempotent", func(t *testing.T) {
 		s, ctx := o.store(t), ctxOf(t)
 		batch := patrols(uids, 10)

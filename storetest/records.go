@@ -219,6 +219,47 @@ func testUsers(t *testing.T, o Opener) {
 		wantCode(t, s.UpdateUser(ctx, &ghost, entry("user.update")), bluehelm.ENOTFOUND, "UpdateUser of unknown id")
 	})
 
+	t.Run("Language", func(t *testing.T) {
+		s, ctx := o.store(t), ctxOf(t)
+		u := &bluehelm.User{Username: "jdoe", Name: "Jane Doe", Role: bluehelm.RoleOperations, Component: bluehelm.Military,
+			Clearance: bluehelm.Confidential, CreatedAt: t0, Language: "fr", PasswordHash: "h1"}
+		must(t, s.CreateUser(ctx, u, entry("user.create")), "CreateUser")
+		got, err := s.User(ctx, u.ID)
+		must(t, err, "User")
+		sameJSON(t, got, u, "created user with a language")
+
+		// SetUserLanguage changes the language only: a concurrent UpdateUser
+		// (here, the clearance lowered after the page was loaded) stays.
+		lowered := *u
+		lowered.Clearance = bluehelm.Unclassified
+		must(t, s.UpdateUser(ctx, &lowered, entry("user.update")), "UpdateUser")
+		for _, lang := range []string{"ar", "", "en"} {
+			before := auditCount(t, s)
+			must(t, s.SetUserLanguage(ctx, u.ID, lang, entry("user.preferences")), "SetUserLanguage "+lang)
+			checkAudited(t, s, before, "user.preferences", "user", u.ID)
+			got, err := s.UserByUsername(ctx, "jdoe")
+			must(t, err, "UserByUsername")
+			want := lowered
+			want.Language = lang
+			sameJSON(t, got, &want, "user after SetUserLanguage "+lang)
+			if got.PasswordHash != "h1" {
+				t.Errorf("password hash changed to %q", got.PasswordHash)
+			}
+		}
+		// UpdateUser writes the language it is given (it replaces the row).
+		lowered.Language = "fr"
+		must(t, s.UpdateUser(ctx, &lowered, entry("user.update")), "UpdateUser")
+		got, err = s.User(ctx, u.ID)
+		must(t, err, "User")
+		sameJSON(t, got, &lowered, "user after UpdateUser")
+
+		before := auditCount(t, s)
+		wantCode(t, s.SetUserLanguage(ctx, 424242, "fr", entry("user.preferences")), bluehelm.ENOTFOUND, "SetUserLanguage of unknown id")
+		if n := auditCount(t, s); n != before {
+			t.Errorf("a failed SetUserLanguage appended %d audit entries", n-before)
+		}
+	})
+
 	t.Run("Tokens", func(t *testing.T) {
 		s, ctx := o.store(t), ctxOf(t)
 		u := &bluehelm.User{Username: "device-17", Name: "Tracker 17", Role: bluehelm.RoleReporter, Component: bluehelm.Police, CreatedAt: t0}

@@ -1,128 +1,523 @@
-// bluehelm status page: sign in, then follow the live picture over the stream.
-// The full map client replaces the plot; the protocol it uses is the same.
-import { t, setLang, translatePage } from "./i18n.js";
+// bluehelm web app: sign-in and session, the header, routes (#/map,
+// #/incidents/{id}, #/dashboard), the live stream feeding the map and the panels.
+// Plain ES modules, no build step: what is in web/static is what the browser runs.
 
-const $ = (s) => document.querySelector(s);
-const state = { csrf: "", tracks: new Map(), areas: new Map(), alerts: new Map(), incidents: new Map(), ws: null };
+import { t, lang, setLang, initialLanguage, loadMapMessages, onLangChange, formatTime, languages } from "./i18n.js";
+import { api, optional, setCSRF, onSessionLost, describe } from "./api.js";
+import { createStream } from "./stream.js";
+import { $, h, replace, announce, toast, storageGet, storageSet } from "./dom.js";
+import { state, can, emit, on, roleLabel, componentLabel, clearFilters, setCategoryColours } from "./state.js";
+import { initAlerts, applyAlerts, snapshotAlerts, resetAlerts, startAlerts, focusAlert } from "./alerts.js";
+import { initIncidents, resetIncidents, startIncidents, reloadAll, applyLiveIncidents, showList, openDetail, openNew, openEdit } from "./incidents.js";
+import { initDashboard, resetDashboard, showDashboard } from "./dashboard.js";
 
-async function api(path, opts = {}) {
-  const headers = { Accept: "application/json", ...(opts.headers || {}) };
-  if (opts.body) headers["Content-Type"] = "application/json";
-  if (state.csrf && opts.method && opts.method !== "GET") headers["X-CSRF-Token"] = state.csrf;
-  const r = await fetch(path, { credentials: "same-origin", ...opts, headers });
-  const body = r.headers.get("Content-Type")?.includes("json") ? await r.json() : null;
-  if (!r.ok) throw Object.assign(new Error(body?.detail || r.statusText), { status: r.status, body });
-  return body;
+const signedInHint = "bluehelm.signedIn";
+let stream = null;
+let sessionTimers = [];
+let snapshots = 0;
+const tracks = new Set(); // uids on the map, to drop those a snapshot no longer names
+let suspendedUser = ""; // who was signed in when the session ended, to resume their work
+let mapPromise = null;
+let started = false;
+
+// --- theme and text size (per device: a wall screen and a tablet differ) -------
+
+function applyTheme(theme) {
+  document.documentElement.dataset.theme = theme;
+  const dark = theme === "dark";
+  const b = $("#theme-toggle");
+  b.setAttribute("aria-pressed", String(dark));
+  storageSet("bluehelm.theme", theme);
+  emit("theme", theme);
 }
 
-function show(view) {
-  $("#login-view").hidden = view !== "login";
-  $("#app-view").hidden = view !== "app";
-  $("#logout").hidden = view !== "app";
+function applySize(large) {
+  document.documentElement.dataset.size = large ? "large" : "normal";
+  $("#size-toggle").setAttribute("aria-pressed", String(large));
+  storageSet("bluehelm.size", large ? "large" : "normal");
+  state.map?.resize?.();
+  emit("theme");
 }
 
-$("#login").addEventListener("submit", async (ev) => {
-  ev.preventDefault();
-  const f = new FormData(ev.target);
+// --- views ---------------------------------------------------------------------
+
+function showLogin(notice = "") {
+  $("#login-view").hidden = false;
+  $("#app").hidden = true;
+  for (const id of ["#nav", "#conn-status", "#user-box", "#logout", "#track-count", "#panel-toggle"]) $(id).hidden = true;
+  $("#login-notice").hidden = !notice;
+  $("#login-notice").textContent = notice;
   $("#login-error").textContent = "";
+  const f = $("#login");
+  f.elements.password.value = "";
+  (f.elements.username.value ? f.elements.password : f.elements.username).focus();
+}
+
+function showApp() {
+  $("#login-view").hidden = true;
+  $("#app").hidden = false;
+  for (const id of ["#nav", "#conn-status", "#user-box", "#logout"]) $(id).hidden = false;
+}
+
+function setView(name) {
+  $("#view-map").hidden = name !== "map";
+  $("#view-dashboard").hidden = name !== "dashboard";
+  $("#panel-toggle").hidden = name !== "map";
+  for (const [id, v] of [["#nav-map", "map"], ["#nav-dashboard", "dashboard"]]) {
+    if (v === name) $(id).setAttribute("aria-current", "page");
+    else $(id).removeAttribute("aria-current");
+  }
+  showDashboard(name === "dashboard");
+  if (name === "map") requestAnimationFrame(() => state.map?.resize?.());
+  document.title = t(name === "dashboard" ? "title.dashboard" : "title.map");
+}
+
+function route() {
+  if (!started) return;
+  const hash = location.hash || "#/map";
+  let m;
+  if (hash.startsWith("#/dashboard")) {
+    setView("dashboard");
+  } else if ((m = hash.match(/^#\/incidents\/(\d+)\/edit$/))) {
+    setView("map");
+    openEdit(Number(m[1]));
+  } else if ((m = hash.match(/^#\/incidents\/(\d+)$/))) {
+    setView("map");
+    openDetail(Number(m[1]));
+  } else if (hash === "#/incidents/new") {
+    setView("map");
+    openNew();
+  } else {
+    if (hash !== "#/map") history.replaceState(null, "", "#/map");
+    setView("map");
+    showList();
+  }
+}
+
+// --- side panel ----------------------------------------------------------------
+
+function panelOpen() {
+  return !$("#view-map").classList.contains("panel-closed");
+}
+
+// showPanel opens or closes the side panel. On a narrow screen the panel covers
+// the map, so picking a place or drawing an area closes it for the moment.
+function showPanel(open, remember = false) {
+  const wide = window.innerWidth >= 1100;
+  if (!open && wide && !remember) return; // on a wide screen the map is visible beside it
+  $("#view-map").classList.toggle("panel-closed", !open);
+  $("#panel-toggle").setAttribute("aria-expanded", String(open));
+  if (remember) storageSet("bluehelm.panel", open ? "open" : "closed");
+  setTimeout(() => state.map?.resize?.(), 220);
+}
+
+// --- map -----------------------------------------------------------------------
+
+// A stand-in with the MapView methods, for when the map module cannot load: the
+// panels keep working and the user is told why there is no map.
+function stubMap(reason) {
+  const noop = () => {};
+  replace($("#map"), h("div", { class: "map-missing" }, h("p", {}, t("map.unavailable")), reason ? h("p", { class: "muted small" }, reason) : null));
+  return {
+    stub: true, upsertTracks: noop, removeTracks: noop, setIncidents: noop, upsertIncidents: noop, setAreas: noop, upsertAreas: noop,
+    removeArea: noop, setAlerts: noop, upsertAlerts: noop, setIncidentTimeFilter: noop, flyTo: noop, highlightIncident: noop,
+    highlightAlert: noop, pickPoint: async () => { toast(t("map.unavailable"), "error"); return null; },
+    drawPolygon: async () => { toast(t("map.unavailable"), "error"); return null; }, setLive: noop, bbox: () => [-180, -90, 180, 90], resize: noop, destroy: noop,
+  };
+}
+
+async function createMapView() {
+  const container = $("#map");
   try {
-    const r = await api("/api/v1/login", { method: "POST", body: JSON.stringify({ username: f.get("username"), password: f.get("password") }) });
-    state.csrf = r.csrf_token;
-    start(r.user);
+    const mod = await import("/map/map.js");
+    state.map = await mod.createMap(container, {
+      api: (path, init) => api(path, init),
+      config: state.config,
+      onIncidentClick: (id) => {
+        location.hash = `#/incidents/${id}`;
+      },
+      onAlertClick: (id) => {
+        showPanel(true);
+        focusAlert(id);
+      },
+      onTrackClick: () => {},
+      onViewChange: () => {},
+    });
   } catch (e) {
-    $("#login-error").textContent = e.status === 429 ? t("login.tooMany") : t("login.failed");
+    console.warn("map module not available", e);
+    state.map = stubMap(String(e?.message || ""));
   }
-});
-
-$("#logout").addEventListener("click", async () => {
-  try { await api("/api/v1/logout", { method: "POST" }); } catch { /* signed out anyway */ }
-  state.ws?.close();
-  show("login");
-});
-
-$("#lang").addEventListener("change", (ev) => { setLang(ev.target.value); render(); });
-
-function start(user) {
-  $("#who").textContent = `${user.name || user.username} · ${user.role} · ${user.component}`;
-  show("app");
-  connect();
+  return state.map;
 }
 
-function connect() {
-  const proto = location.protocol === "https:" ? "wss:" : "ws:";
-  const ws = new WebSocket(`${proto}//${location.host}/api/v1/stream`);
-  state.ws = ws;
-  ws.onopen = () => {
-    ws.send(JSON.stringify({ type: "subscribe", bbox: [-180, -90, 180, 90], layers: ["tracks", "incidents", "alerts", "areas"] }));
-    $("#status").textContent = t("status.live");
-    $("#status").className = "live";
-  };
-  ws.onmessage = (ev) => handle(JSON.parse(ev.data));
-  ws.onclose = () => {
-    $("#status").textContent = t("status.offline");
-    $("#status").className = "";
-    if (!$("#app-view").hidden) setTimeout(connect, 3000); // bad links drop; keep trying
-  };
-}
+// --- stream ----------------------------------------------------------------------
 
-let dirty = false;
-function handle(m) {
-  switch (m.type) {
-    case "snapshot.begin": state.tracks.clear(); state.alerts.clear(); state.areas.clear(); state.incidents.clear(); break;
-    case "position": state.tracks.set(m.data.uid, m.data); break;
-    case "incident": state.incidents.set(m.data.id, m.data); break;
-    case "alert": state.alerts.set(m.data.id, m.data); break;
-    case "area": state.areas.set(m.data.id, m.data); break;
-    case "area.deleted": state.areas.delete(m.data.id); break;
+function onBatch(b) {
+  const m = state.map;
+  if (b.tracks.size) {
+    const list = [...b.tracks.values()];
+    for (const s of list) tracks.add(s.uid);
+    m?.upsertTracks?.(list);
   }
-  if (!dirty) { dirty = true; requestAnimationFrame(() => { dirty = false; render(); }); }
+  if (b.left.size) {
+    const gone = [...b.left].filter((u) => tracks.delete(u));
+    if (gone.length) m?.removeTracks?.(gone);
+  }
+  if (b.areas.size) {
+    for (const a of b.areas.values()) state.areas.set(a.id, a);
+    m?.upsertAreas?.([...b.areas.values()]);
+  }
+  for (const id of b.areasDeleted) {
+    state.areas.delete(id);
+    m?.removeArea?.(id);
+  }
+  if (b.alerts.size) applyAlerts([...b.alerts.values()]);
+  if (b.incidents.size) applyLiveIncidents([...b.incidents.values()]);
+  if (b.snapshotEnd) {
+    const seen = b.snapshotEnd;
+    const gone = [...tracks].filter((u) => !seen.tracks.has(u));
+    for (const u of gone) tracks.delete(u);
+    if (gone.length) m?.removeTracks?.(gone);
+    for (const id of [...state.areas.keys()]) {
+      if (!seen.areas.has(id)) {
+        state.areas.delete(id);
+        m?.removeArea?.(id);
+      }
+    }
+    snapshotAlerts(seen.alerts);
+    // Any snapshot after the first follows a gap (reconnect or resync): changes
+    // to reports may have been missed, so the list and map are fetched again.
+    if (snapshots++ > 0) reloadAll();
+  }
+  state.trackCount = tracks.size;
+  const tc = $("#track-count");
+  tc.hidden = tracks.size === 0;
+  tc.textContent = t("header.tracks", { count: tracks.size });
 }
 
-const esc = (s) => String(s ?? "").replace(/[&<>"']/g, (c) => ({ "&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#39;" }[c]));
-const colour = { military: "#4b92db", police: "#46a758", civilian: "#f5a524", support: "#a48fff" };
-
-function render() {
-  translatePage();
-  $("#track-count").textContent = state.tracks.size;
-  const alerts = [...state.alerts.values()].filter((a) => a.state !== "resolved").sort((a, b) => b.raised_at.localeCompare(a.raised_at));
-  $("#alerts").innerHTML = alerts.map((a) => `<li class="${esc(a.severity)}"><strong>${esc(a.title)}</strong><br><small>${esc(new Date(a.raised_at).toLocaleString())} · ${esc(t("alert." + a.state))}</small></li>`).join("") || `<li>${esc(t("alerts.none"))}</li>`;
-  const incs = [...state.incidents.values()].sort((a, b) => b.occurred_start.localeCompare(a.occurred_start)).slice(0, 100);
-  $("#incidents").innerHTML = incs.map((i) => `<tr><td>${esc(new Date(i.occurred_start).toLocaleString())}</td><td>${esc(i.title)}</td><td>${esc(i.place_name || i.admin1 || "")}</td><td>${esc(t("status." + i.status))}</td><td><span class="marking">${esc(i.classification)}</span></td></tr>`).join("");
-  plot();
+function onStreamState(s, since) {
+  const el = $("#conn-status");
+  const prev = el.dataset.state;
+  el.dataset.state = s;
+  const text = el.querySelector(".conn-text");
+  const banner = $("#offline-banner");
+  if (s === "live") {
+    text.textContent = t("conn.live");
+    banner.hidden = true;
+    $("#reconnect").hidden = true;
+    if (prev === "offline") announce(t("conn.backOnline"));
+  } else if (s === "connecting") {
+    text.textContent = t("conn.connecting");
+    $("#reconnect").hidden = true;
+  } else {
+    const at = since ? formatTime(since) : "";
+    text.textContent = at ? t("conn.offlineSince", { time: at }) : t("conn.offline");
+    banner.hidden = false;
+    banner.textContent = at ? t("conn.offlineBanner", { time: at }) : t("conn.offline");
+    $("#reconnect").hidden = false;
+    if (prev === "live") announce(text.textContent, true);
+  }
 }
 
-// plot draws areas and tracks in an equirectangular frame fitted to the data.
-function plot() {
-  const pts = [...state.tracks.values()].map((s) => [s.position.lon, s.position.lat]);
-  const rings = [...state.areas.values()].flatMap((a) => a.geometry.type === "Polygon" ? [a.geometry.coordinates[0]] : a.geometry.type === "LineString" ? [a.geometry.coordinates] : []);
-  const all = pts.concat(rings.flat());
-  if (!all.length) { $("#plot").innerHTML = ""; return; }
-  let [x0, y0, x1, y1] = [Infinity, Infinity, -Infinity, -Infinity];
-  for (const [x, y] of all) { x0 = Math.min(x0, x); x1 = Math.max(x1, x); y0 = Math.min(y0, y); y1 = Math.max(y1, y); }
-  const pad = 0.3, w = 1000, h = 750;
-  x0 -= pad; x1 += pad; y0 -= pad; y1 += pad;
-  const k = Math.min(w / (x1 - x0), h / (y1 - y0));
-  const px = ([x, y]) => `${((x - x0) * k).toFixed(1)},${(h - (y - y0) * k).toFixed(1)}`;
-  const areaSvg = [...state.areas.values()].map((a) => {
-    const c = a.geometry.type === "Polygon" ? a.geometry.coordinates[0] : a.geometry.type === "LineString" ? a.geometry.coordinates : null;
-    if (!c) return "";
-    const stroke = a.kind === "restricted" ? "#e5484d" : "#4b92db";
-    return `<polyline points="${c.map(px).join(" ")}" fill="${a.kind === "restricted" ? "rgba(229,72,77,.2)" : "none"}" stroke="${stroke}" stroke-width="1"><title>${esc(a.name)}</title></polyline>`;
-  }).join("");
-  const trackSvg = [...state.tracks.values()].map((s) => {
-    const [cx, cy] = px([s.position.lon, s.position.lat]).split(",");
-    return `<circle cx="${cx}" cy="${cy}" r="5" fill="${colour[s.component] || "#ccc"}"><title>${esc(s.callsign || s.uid)}</title></circle>`;
-  }).join("");
-  $("#plot").innerHTML = areaSvg + trackSvg;
-}
-
-(async () => {
-  translatePage();
+// onAuthLost: the server closed the stream because our credentials changed (4001).
+// Ask who we are now; false stops the reconnect when we are signed out.
+async function onAuthLost() {
   try {
-    const me = await api("/api/v1/me");
-    state.csrf = me.csrf_token || "";
-    start(me.user || me);
-  } catch {
-    show("login");
+    const me = await api("/api/v1/me", { quiet401: true });
+    applyMe(me);
+    return true;
+  } catch (e) {
+    if (e.kind === "unauthenticated") {
+      sessionEnded(t("session.ended"));
+      return false;
+    }
+    return true; // a network failure: the stream's backoff deals with it
   }
-})();
+}
+
+// --- session -------------------------------------------------------------------
+
+function applyMe(me) {
+  state.me = me;
+  setCSRF(me.csrf_token);
+  const u = me.user;
+  $("#user-name").textContent = u.name || u.username;
+  $("#user-name").title = u.username;
+  $("#user-role").textContent = `${roleLabel(u.role)} · ${componentLabel(u.component)}`;
+  $("#new-incident").hidden = !can("incident.report");
+  scheduleExpiry(me.expires_at);
+  emit("me", me);
+}
+
+function scheduleExpiry(expiresAt) {
+  for (const timer of sessionTimers) clearTimeout(timer);
+  sessionTimers = [];
+  $("#session-banner").hidden = true;
+  if (!expiresAt) return;
+  const end = Date.parse(expiresAt);
+  const warnAt = end - 5 * 60000;
+  const now = Date.now();
+  // setTimeout holds at most ~24.8 days; sessions are much shorter, but clamp.
+  const later = (fn, at) => sessionTimers.push(setTimeout(fn, Math.min(Math.max(0, at - now), 2 ** 31 - 1)));
+  later(() => {
+    const b = $("#session-banner");
+    b.hidden = false;
+    b.textContent = t("session.warn", { time: formatTime(new Date(end)) });
+  }, warnAt);
+  later(() => sessionEnded(t("session.expired")), end);
+}
+
+// sessionEnded returns to the sign-in page without throwing the work away: a
+// report being typed is still there when the same user signs in again.
+function sessionEnded(notice) {
+  if (!started) return;
+  suspendedUser = state.me?.user?.username || "";
+  stream?.stop();
+  for (const timer of sessionTimers) clearTimeout(timer);
+  $("#session-banner").hidden = true;
+  storageSet(signedInHint, "");
+  const f = $("#login");
+  f.elements.username.value = suspendedUser;
+  showLogin(notice);
+}
+
+async function signIn(ev) {
+  ev.preventDefault();
+  const f = ev.target;
+  const err = $("#login-error");
+  err.textContent = "";
+  const username = f.elements.username.value.trim();
+  const password = f.elements.password.value;
+  if (!username || !password) {
+    err.textContent = t("login.missing");
+    (username ? f.elements.password : f.elements.username).focus();
+    return;
+  }
+  const btn = $("#login-submit");
+  btn.disabled = true;
+  try {
+    const me = await api("/api/v1/login", { method: "POST", body: { username, password }, quiet401: true });
+    storageSet(signedInHint, "1");
+    f.elements.password.value = "";
+    await start(me);
+  } catch (e) {
+    f.elements.password.value = "";
+    if (e.kind === "ratelimit") {
+      waitOut(btn, e.retryAfter || 60);
+      return;
+    }
+    err.textContent = e.kind === "unauthenticated" ? t("login.failed") : e.kind === "invalid" ? t("login.missing") : describe(e);
+    f.elements.password.focus();
+  } finally {
+    if (!btn.dataset.waiting) btn.disabled = false;
+  }
+}
+
+// waitOut keeps the sign-in button off while the server's rate limit lasts, and
+// says how long is left.
+function waitOut(btn, seconds) {
+  const err = $("#login-error");
+  btn.disabled = true;
+  btn.dataset.waiting = "1";
+  let left = Math.ceil(seconds);
+  err.textContent = t("login.tooMany", { n: left });
+  const timer = setInterval(() => {
+    left--;
+    if (left <= 0) {
+      clearInterval(timer);
+      delete btn.dataset.waiting;
+      btn.disabled = false;
+      err.textContent = "";
+      return;
+    }
+    // Rewrite only every 5 s: a role=alert that changes each second is noise for
+    // screen-reader users.
+    if (left % 5 === 0) err.textContent = t("login.tooMany", { n: left });
+  }, 1000);
+}
+
+async function signOut() {
+  try {
+    await api("/api/v1/logout", { method: "POST", quiet401: true });
+  } catch {
+    /* signed out here anyway */
+  }
+  storageSet(signedInHint, "");
+  teardown();
+  history.replaceState(null, "", "#/map");
+  $("#login").elements.username.value = "";
+  showLogin(t("session.signedOut"));
+}
+
+function teardown() {
+  started = false;
+  stream?.stop();
+  for (const timer of sessionTimers) clearTimeout(timer);
+  sessionTimers = [];
+  state.me = null;
+  setCSRF("");
+  suspendedUser = "";
+  tracks.clear();
+  state.areas.clear();
+  snapshots = 0;
+  resetAlerts();
+  resetIncidents();
+  resetDashboard();
+  clearFilters();
+  if (state.map && !state.map.stub) {
+    try {
+      state.map.destroy?.();
+    } catch (e) {
+      console.warn("map destroy", e);
+    }
+  }
+  state.map = null;
+  mapPromise = null;
+  replace($("#map"));
+}
+
+async function start(me) {
+  const resuming = started && suspendedUser && suspendedUser === me.user.username;
+  if (started && !resuming) teardown();
+  applyMe(me);
+  if (me.user.language && me.user.language !== lang()) await setLang(me.user.language);
+  showApp();
+  if (resuming) {
+    // The same person, back after an expired session: everything they had open
+    // is still here; only the stream and the data need refreshing.
+    suspendedUser = "";
+    stream.start();
+    return;
+  }
+  started = true;
+  snapshots = 0;
+  const [config, taxonomy] = await Promise.all([
+    optional("/api/v1/config").catch(() => null),
+    api("/api/v1/taxonomy").catch((e) => {
+      toast(describe(e), "error");
+      return null;
+    }),
+  ]);
+  if (config) state.config = { ...state.config, ...config };
+  if (taxonomy) {
+    state.taxonomy = taxonomy;
+    emit("taxonomy", taxonomy);
+  }
+  if (!mapPromise) mapPromise = createMapView();
+  const panelPref = storageGet("bluehelm.panel");
+  showPanel(panelPref ? panelPref === "open" : window.innerWidth >= 1100, true);
+  route();
+  await mapPromise;
+  if (!started) return;
+  startAlerts();
+  startIncidents();
+  stream.start();
+}
+
+// --- header controls ---------------------------------------------------------------
+
+async function changeLanguage(code) {
+  await setLang(code);
+  document.title = t($("#view-dashboard").hidden ? "title.map" : "title.dashboard");
+  if (!state.me || !state.features.preferences) return;
+  try {
+    const me = await optional("/api/v1/me/preferences", { method: "PUT", body: { language: code } });
+    if (me === null) state.features.preferences = false;
+    else if (me?.user) applyMe(me);
+  } catch (e) {
+    // The switch works on this device anyway; it is only not remembered.
+    console.warn("saving the language preference", describe(e));
+  }
+}
+
+function wireHeader() {
+  const sel = $("#lang");
+  replace(sel, languages.map((l) => h("option", { value: l.code, lang: l.code }, l.name)));
+  sel.value = lang();
+  sel.addEventListener("change", () => changeLanguage(sel.value));
+  onLangChange((code) => {
+    if ([...sel.options].some((o) => o.value === code)) sel.value = code;
+    if (state.me) applyMe(state.me);
+    const el = $("#conn-status");
+    if (stream) onStreamState(el.dataset.state, stream.since());
+    const tc = $("#track-count");
+    tc.textContent = t("header.tracks", { count: tracks.size });
+  });
+  $("#theme-toggle").addEventListener("click", () => applyTheme(document.documentElement.dataset.theme === "dark" ? "light" : "dark"));
+  $("#size-toggle").addEventListener("click", () => applySize(document.documentElement.dataset.size !== "large"));
+  $("#logout").addEventListener("click", signOut);
+  $("#login").addEventListener("submit", signIn);
+  $("#reconnect").addEventListener("click", () => stream?.reconnectNow());
+  $("#panel-toggle").addEventListener("click", () => showPanel(!panelOpen(), true));
+  on("show-alerts", () => {
+    if (location.hash.startsWith("#/dashboard")) location.hash = "#/map";
+    showPanel(true);
+  });
+  on("show-map", () => {
+    if (location.hash.startsWith("#/dashboard")) location.hash = "#/map";
+    showPanel(window.innerWidth >= 1100);
+  });
+  on("route", route);
+  window.addEventListener("hashchange", route);
+  // Esc on the map view closes the side panel on a narrow screen (it covers the map).
+  document.addEventListener("keydown", (ev) => {
+    if (ev.key !== "Escape" || ev.defaultPrevented || document.querySelector("dialog[open]")) return;
+    if (window.innerWidth < 1100 && panelOpen() && !$("#view-map").hidden && $("#side-panel").contains(document.activeElement)) {
+      showPanel(false, true);
+      $("#panel-toggle").focus();
+    }
+  });
+}
+
+// --- boot ------------------------------------------------------------------------
+
+async function boot() {
+  applyTheme(storageGet("bluehelm.theme", "dark"));
+  applySize(storageGet("bluehelm.size") === "large");
+  await setLang(initialLanguage());
+  loadMapMessages();
+  // The map's category colours, so that a colour means the same on the map, in
+  // the list and in the charts.
+  import("/map/palette.js").then((m) => setCategoryColours(m.categoryColors)).catch(() => {});
+  wireHeader();
+  initAlerts();
+  initIncidents({
+    pickPoint: async () => {
+      showPanel(false);
+      announce(t("form.pickAnnounce"));
+      try {
+        return await state.map?.pickPoint?.();
+      } finally {
+        showPanel(true);
+      }
+    },
+    showPanel: (open) => showPanel(open),
+  });
+  initDashboard();
+  stream = createStream({ onBatch, onState: onStreamState, onAuthLost });
+  onSessionLost(() => sessionEnded(t("session.ended")));
+
+  // Without the hint this browser has not signed in lately: go straight to the
+  // sign-in page instead of asking /me for a 401 that only fills the console.
+  if (storageGet(signedInHint) === "1") {
+    try {
+      const me = await api("/api/v1/me", { quiet401: true });
+      await start(me);
+      return;
+    } catch (e) {
+      if (e.kind !== "unauthenticated") {
+        showLogin(describe(e));
+        return;
+      }
+      storageSet(signedInHint, "");
+    }
+  }
+  showLogin();
+}
+
+boot().catch((e) => {
+  console.error("starting the app", e);
+});
+
+// For end-to-end tests and the console: the app's state, read-only by convention.
+window.bluehelmApp = { state, version: 1 };

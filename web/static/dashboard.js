@@ -1,0 +1,247 @@
+// The dashboard: incidents by category × month, by area, casualties by group, open
+// alerts, all for the shared filters; a bar opens the matching incidents on the
+// map; the exports download exactly what is shown. Chart.js (vendored, a UMD
+// global) is loaded the first time the dashboard opens, so the map's first paint
+// does not wait for it; without it the figures are still shown as tables.
+
+import { t, formatMonth, formatNumber, onLangChange, lang } from "./i18n.js";
+import { optional, query, describe } from "./api.js";
+import { $, h, replace, debounce } from "./dom.js";
+import { state, can, on, filters, setFilters, filterParams, categoryLabel, categoryColour, CasualtyGroups, CasualtyKinds } from "./state.js";
+import { mountFilters, bboxOf } from "./filters.js";
+import { openAlertCount } from "./alerts.js";
+
+let visible = false;
+let stats = null;
+let charts = {};
+let chartLib = null; // Promise<Chart|null>
+let gen = 0;
+
+const kindColours = { killed: "#e5484d", injured: "#f5a524", abducted: "#8e4ec6" };
+
+export function initDashboard() {
+  mountFilters($("#dashboard-filters"), {});
+  const reload = debounce(() => visible && load(), 200);
+  on("filters", () => {
+    updateExports();
+    reload();
+  });
+  on("alerts", () => visible && renderAlerts());
+  on("incidents-changed", debounce(() => visible && load(), 5000));
+  onLangChange(() => visible && stats && render());
+  on("theme", () => visible && stats && render());
+}
+
+export function resetDashboard() {
+  stats = null;
+  destroyCharts();
+  visible = false;
+}
+
+export function showDashboard(on) {
+  visible = on;
+  if (!on) return;
+  updateExports();
+  renderAlerts();
+  load();
+}
+
+function loadChartJS() {
+  if (!chartLib) {
+    chartLib = new Promise((resolve) => {
+      if (window.Chart) return resolve(window.Chart);
+      const s = document.createElement("script");
+      s.src = "/vendor/chart.js/chart.umd.js";
+      s.onload = () => resolve(window.Chart || null);
+      s.onerror = () => resolve(null);
+      document.head.append(s);
+    });
+  }
+  return chartLib;
+}
+
+function updateExports() {
+  const allowed = can("export");
+  const qs = query(filterParams()).replace(/^\?/, "&");
+  for (const [id, fmt] of [["#export-geojson", "geojson"], ["#export-csv", "csv"]]) {
+    const a = $(id);
+    a.hidden = !allowed;
+    a.href = `/api/v1/incidents/export?format=${fmt}${qs}`;
+  }
+}
+
+function renderAlerts() {
+  const open = [...state.alerts.values()];
+  $("#dash-open-alerts").textContent = formatNumber(open.length);
+  const unack = openAlertCount();
+  $("#dash-open-alerts").title = t("dash.unacknowledged", { count: unack });
+}
+
+async function load() {
+  const g = ++gen;
+  const status = $("#dash-status");
+  status.textContent = t("common.loading");
+  status.classList.remove("error");
+  const [data] = await Promise.all([
+    optional("/api/v1/incidents/stats" + query(filterParams())).catch((e) => ({ error: e })),
+    loadChartJS(),
+  ]);
+  if (g !== gen) return;
+  if (data === null) {
+    status.textContent = t("dash.unavailable");
+    state.features.stats = false;
+    return;
+  }
+  if (data.error) {
+    status.textContent = describe(data.error);
+    status.classList.add("error");
+    return;
+  }
+  status.textContent = "";
+  stats = data;
+  render();
+}
+
+function cssVar(name) {
+  return getComputedStyle(document.documentElement).getPropertyValue(name).trim();
+}
+
+function destroyCharts() {
+  for (const c of Object.values(charts)) c.destroy();
+  charts = {};
+}
+
+function months(rows) {
+  return [...new Set(rows.map((r) => r.month))].sort();
+}
+
+function render() {
+  const s = stats;
+  const kill = (s.casualties || []).filter((c) => c.kind === "killed").reduce((n, c) => n + c.best, 0);
+  const inj = (s.casualties || []).filter((c) => c.kind === "injured").reduce((n, c) => n + c.best, 0);
+  $("#dash-total").textContent = formatNumber(s.total || 0);
+  $("#dash-killed").textContent = formatNumber(kill);
+  $("#dash-injured").textContent = formatNumber(inj);
+
+  const cm = s.by_category_month || [];
+  const ms = months(cm);
+  const cats = state.taxonomy.categories.map((c) => c.code).filter((c) => cm.some((r) => r.category === c));
+  for (const r of cm) if (!cats.includes(r.category)) cats.push(r.category);
+  const count = (cat, m) => cm.find((r) => r.category === cat && r.month === m)?.count || 0;
+
+  const areas = (s.by_area || []).slice().sort((a, b) => b.count - a.count).slice(0, 15);
+  const cas = s.casualties || [];
+  const best = (g, k) => cas.filter((c) => c.group === g && c.kind === k).reduce((n, c) => n + c.best, 0);
+  const groups = CasualtyGroups.filter((g) => CasualtyKinds.some((k) => best(g, k) > 0));
+
+  tables({ cm, ms, cats, count, areas, groups, best });
+
+  const Chart = window.Chart;
+  destroyCharts();
+  if (!Chart) {
+    for (const id of ["chart-category-month", "chart-area", "chart-casualties"]) {
+      $("#" + id).hidden = true;
+      const d = $(`[data-table-for="${id}"]`).closest("details");
+      d.open = true;
+    }
+    return;
+  }
+  const fg = cssVar("--fg") || "#e6edf3";
+  const grid = cssVar("--grid") || "rgba(128,128,128,.25)";
+  const font = { family: getComputedStyle(document.body).fontFamily, size: Math.round(parseFloat(getComputedStyle(document.body).fontSize) * 0.85) };
+  const base = {
+    responsive: true,
+    maintainAspectRatio: false,
+    animation: false,
+    locale: lang(),
+    plugins: { legend: { labels: { color: fg, font, boxWidth: 14 } }, tooltip: { bodyFont: font, titleFont: font } },
+  };
+  const axis = (stacked) => ({ stacked, ticks: { color: fg, font, precision: 0 }, grid: { color: grid } });
+
+  const c1 = $("#chart-category-month");
+  c1.hidden = false;
+  c1.setAttribute("aria-label", t("dash.byCategoryMonthAria", { total: s.total || 0 }));
+  charts.cm = new Chart(c1, {
+    type: "bar",
+    data: {
+      labels: ms.map(formatMonth),
+      datasets: cats.map((c) => ({ label: categoryLabel(c), data: ms.map((m) => count(c, m)), backgroundColor: categoryColour(c), _code: c })),
+    },
+    options: {
+      ...base,
+      scales: { x: axis(true), y: axis(true) },
+      onClick: (ev, els) => {
+        const e = els[0];
+        if (!e) return;
+        openMonth(cats[e.datasetIndex], ms[e.index]);
+      },
+      onHover: (ev, els) => (ev.native.target.style.cursor = els.length ? "pointer" : "default"),
+    },
+  });
+
+  const c2 = $("#chart-area");
+  c2.hidden = false;
+  c2.setAttribute("aria-label", t("dash.byAreaAria", { count: areas.length }));
+  charts.area = new Chart(c2, {
+    type: "bar",
+    data: { labels: areas.map((a) => a.name), datasets: [{ label: t("dash.total"), data: areas.map((a) => a.count), backgroundColor: cssVar("--accent") || "#4b92db" }] },
+    options: {
+      ...base,
+      indexAxis: "y",
+      plugins: { ...base.plugins, legend: { display: false } },
+      scales: { x: axis(false), y: axis(false) },
+      onClick: (ev, els) => els[0] && openArea(areas[els[0].index]),
+      onHover: (ev, els) => (ev.native.target.style.cursor = els.length ? "pointer" : "default"),
+    },
+  });
+
+  const c3 = $("#chart-casualties");
+  c3.hidden = false;
+  c3.setAttribute("aria-label", t("dash.casualtiesAria", { killed: kill, injured: inj }));
+  charts.cas = new Chart(c3, {
+    type: "bar",
+    data: {
+      labels: groups.map((g) => t("group." + g)),
+      datasets: CasualtyKinds.map((k) => ({ label: t("kind." + k), data: groups.map((g) => best(g, k)), backgroundColor: kindColours[k] })),
+    },
+    options: { ...base, indexAxis: "y", scales: { x: axis(true), y: axis(true) } },
+  });
+}
+
+// The same figures as tables: for screen readers, for copying into a report, and
+// in place of the charts when the chart library is missing.
+function tables({ cm, ms, cats, count, areas, groups, best }) {
+  const table = (head, rows) =>
+    h("div", { class: "grid-scroll" }, h("table", { class: "data" },
+      h("thead", {}, h("tr", {}, head.map((x) => h("th", { scope: "col" }, x)))),
+      h("tbody", {}, rows.map((r) => h("tr", {}, r.map((x, i) => (i === 0 ? h("th", { scope: "row" }, x) : h("td", { class: "num" }, typeof x === "number" ? formatNumber(x) : x))))))));
+  replace($('[data-table-for="chart-category-month"]'), cm.length ? table([t("form.category"), ...ms.map(formatMonth)], cats.map((c) => [categoryLabel(c), ...ms.map((m) => count(c, m))])) : h("p", { class: "muted" }, t("dash.noData")));
+  replace($('[data-table-for="chart-area"]'), areas.length ? table([t("dash.area"), t("dash.total")], areas.map((a) => [a.name, a.count])) : h("p", { class: "muted" }, t("dash.noData")));
+  replace($('[data-table-for="chart-casualties"]'), groups.length ? table([t("form.group"), ...CasualtyKinds.map((k) => t("kind." + k))], groups.map((g) => [t("group." + g), ...CasualtyKinds.map((k) => best(g, k))])) : h("p", { class: "muted" }, t("dash.noData")));
+}
+
+function openMonth(cat, month) {
+  const from = new Date(month + "-01T00:00:00Z");
+  const to = new Date(from);
+  to.setUTCMonth(to.getUTCMonth() + 1);
+  // Keep a narrower period the user already chose.
+  setFilters({
+    category: cat ? [cat] : [],
+    from: filters.from && filters.from > from ? filters.from : from,
+    to: filters.to && filters.to < to ? filters.to : to,
+  });
+  location.hash = "#/map";
+}
+
+function openArea(a) {
+  const area = state.areas.get(a.area_id);
+  const ring = area?.geometry?.coordinates;
+  let pts = null;
+  if (area?.geometry?.type === "Polygon") pts = ring[0];
+  else if (area?.geometry?.type === "MultiPolygon") pts = ring.flat(2);
+  else if (area?.geometry?.type === "LineString") pts = ring;
+  const bbox = pts ? bboxOf(pts) : null;
+  if (!bbox) return;
+  setFilters({ bbox, areaLabel: a.name });
+  location.hash = "#/map";
+}

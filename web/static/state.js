@@ -1,0 +1,162 @@
+// What the views share: who is signed in and what they may do, the taxonomy, the
+// server's config, the live alerts and areas, the map, and the incident filters
+// (one set for the list, the map and the dashboard, so that "what is shown" means
+// the same thing everywhere, exports included).
+
+import { t, tOr } from "./i18n.js";
+
+export const Classifications = ["UNCLASSIFIED", "CONFIDENTIAL", "STRICTLY CONFIDENTIAL"];
+export const Components = ["military", "police", "civilian", "support"];
+export const Statuses = ["draft", "submitted", "verified", "approved", "rejected"];
+// The incident model's casualty grid (bluehelm.CasualtyGroups × CasualtyKinds).
+export const CasualtyGroups = ["civilians", "un_military", "un_police", "un_civilian", "host_forces", "armed_groups", "unknown"];
+export const CasualtyKinds = ["killed", "injured", "abducted"];
+export const ActorTypes = ["state_forces", "rebel_group", "political_militia", "communal_militia", "rioters", "protesters", "civilians", "external_forces", "un", "unknown"];
+export const TargetTypes = ["civilians", "un_personnel", "un_premises", "security_forces", "armed_group", "aid_workers", "infrastructure", "unknown"];
+export const TimePrecisions = ["exact", "day", "week", "month", "year"];
+export const GeoPrecisions = ["exact", "near", "admin2", "admin1", "country"];
+
+export const state = {
+  me: null, // {user, csrf_token, expires_at, can}
+  config: { basemap: null, stale_after_seconds: 600 },
+  taxonomy: { categories: [], statuses: Statuses },
+  map: null, // the MapView (or a stand-in when the map module is missing)
+  alerts: new Map(), // id → Alert (open and acknowledged)
+  areas: new Map(), // id → Area
+  trackCount: 0,
+  features: { stats: true, incidentsMap: true, preferences: true, places: true },
+};
+
+const listeners = new Map();
+
+export function on(event, fn) {
+  if (!listeners.has(event)) listeners.set(event, new Set());
+  listeners.get(event).add(fn);
+  return () => listeners.get(event).delete(fn);
+}
+
+export function emit(event, data) {
+  for (const fn of listeners.get(event) || []) {
+    try {
+      fn(data);
+    } catch (e) {
+      console.error("handler for", event, e);
+    }
+  }
+}
+
+export function can(action) {
+  return !!state.me?.can?.includes(action);
+}
+
+export function username() {
+  return state.me?.user?.username || "";
+}
+
+// clearanceLevels lists the classifications the user may mark a report with.
+export function clearanceLevels() {
+  const c = Classifications.indexOf(state.me?.user?.clearance || "UNCLASSIFIED");
+  return Classifications.slice(0, Math.max(0, c) + 1);
+}
+
+// --- filters -------------------------------------------------------------------
+
+// filters: {category: [], status: [], from: Date|null, to: Date|null, q: "",
+//           bbox: [w,s,e,n]|null, areaLabel: ""}
+export const filters = { category: [], status: [], from: null, to: null, q: "", bbox: null, areaLabel: "" };
+
+export function setFilters(patch) {
+  Object.assign(filters, patch);
+  emit("filters", filters);
+}
+
+export function clearFilters() {
+  setFilters({ category: [], status: [], from: null, to: null, q: "", bbox: null, areaLabel: "" });
+}
+
+// filterParams is the API's query for the current filters (see http/incidents.go
+// incidentFilter: from, to, bbox, category, status, q).
+export function filterParams(f = filters) {
+  const round = (x) => Math.round(x * 1e5) / 1e5;
+  return {
+    from: f.from ? f.from.toISOString().replace(/\.\d{3}Z$/, "Z") : "",
+    to: f.to ? f.to.toISOString().replace(/\.\d{3}Z$/, "Z") : "",
+    bbox: f.bbox ? f.bbox.map(round).join(",") : "",
+    category: f.category,
+    status: f.status,
+    q: f.q.trim(),
+  };
+}
+
+export function filtersActive(f = filters) {
+  return f.category.length > 0 || f.status.length > 0 || !!f.from || !!f.to || !!f.q.trim() || !!f.bbox;
+}
+
+// matchesFilters decides on the client whether a live incident belongs in the
+// filtered list; the text match is rougher than the server's full-text search.
+export function matchesFilters(inc, f = filters) {
+  if (f.category.length && !f.category.includes(inc.category)) return false;
+  if (f.status.length && !f.status.includes(inc.status)) return false;
+  const at = Date.parse(inc.occurred_start);
+  if (f.from && at < f.from.getTime()) return false;
+  if (f.to && at >= f.to.getTime()) return false;
+  if (f.bbox) {
+    const [lon, lat] = inc.location?.coordinates || [NaN, NaN];
+    const [w, s, e, n] = f.bbox;
+    if (!(lon >= w && lon <= e && lat >= s && lat <= n)) return false;
+  }
+  const q = f.q.trim().toLowerCase();
+  if (q) {
+    const hay = [inc.title, inc.narrative, inc.place_name, inc.admin1, inc.admin2, ...(inc.actors || []).map((a) => a.name)].join(" ").toLowerCase();
+    if (!q.split(/\s+/).every((w) => hay.includes(w))) return false;
+  }
+  return true;
+}
+
+// --- labels ----------------------------------------------------------------------
+
+export function categoryInfo(code) {
+  return state.taxonomy.categories.find((c) => c.code === code);
+}
+
+export function categoryLabel(code) {
+  return tOr("cat." + code, categoryInfo(code)?.label || code || "");
+}
+
+export function subcategoryLabel(cat, sub) {
+  if (!sub) return "";
+  return tOr(`sub.${cat}.${sub}`, categoryInfo(cat)?.subcategories?.[sub] || sub);
+}
+
+export function statusLabel(s) {
+  return t("status." + s, { fallback: s });
+}
+
+export function classificationLabel(c) {
+  return t("class." + String(c || "UNCLASSIFIED").replace(/ /g, "_"), { fallback: c });
+}
+
+export function componentLabel(c) {
+  return t("component." + c, { fallback: c });
+}
+
+export function roleLabel(r) {
+  return t("role." + r, { fallback: r });
+}
+
+// The order in which categories are coloured, shared with charts and the list. It
+// follows the taxonomy's display order, so a colour means the same on every page.
+const palette = ["#e5484d", "#f76b15", "#ffc53d", "#ab4aba", "#d6409f", "#a18072", "#3e63dd", "#12a594", "#f5d90a", "#8e4ec6", "#0090ff", "#46a758", "#7ce2fe", "#978365", "#29a383", "#8b8d98"];
+
+let colourOverrides = {};
+
+export function setCategoryColours(map) {
+  colourOverrides = { ...(map || {}) };
+  emit("palette");
+}
+
+export function categoryColour(code) {
+  if (colourOverrides[code]) return colourOverrides[code];
+  const i = state.taxonomy.categories.findIndex((c) => c.code === code);
+  return i >= 0 ? palette[i % palette.length] : "#8b8d98";
+}

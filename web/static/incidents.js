@@ -379,6 +379,8 @@ async function drawArea() {
 // --- views ---------------------------------------------------------------------
 
 function showOnly(which) {
+  // While a report is read or written the alerts above it take less room.
+  $("#side-panel").classList.toggle("focus-incident", which !== "list");
   $("#incident-list-view").hidden = which !== "list";
   $("#incident-detail").hidden = which !== "detail";
   $("#incident-form").hidden = which !== "form";
@@ -564,7 +566,7 @@ function renderDetail(inc, updated = false) {
     killed.length
       ? h("section", { class: "detail-block" }, h("h4", {}, t("form.casualties")),
           h("table", { class: "cas-table" },
-            h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("form.group")), h("th", { scope: "col" }, t("incident.casualtyKind")), h("th", { scope: "col" }, t("incident.best")), h("th", { scope: "col" }, t("incident.range")))),
+            h("thead", {}, h("tr", {}, h("th", { scope: "col" }, t("form.group")), h("th", { scope: "col" }, t("incident.casualtyKind")), h("th", { scope: "col", class: "num" }, t("incident.best")), h("th", { scope: "col", class: "num" }, t("incident.range")))),
             h("tbody", {}, killed.map((c) => h("tr", {}, h("td", {}, t("group." + c.group, { fallback: c.group })), h("td", {}, t("kind." + c.kind, { fallback: c.kind })), h("td", { class: "num" }, formatNumber(c.best)), h("td", { class: "num muted" }, c.low !== c.high ? `${formatNumber(c.low)}–${formatNumber(c.high)}` : ""))))))
       : h("p", { class: "muted" }, t("incident.noCasualties")),
     inc.actors?.length

@@ -1,0 +1,103 @@
+// The offline basemap: Natural Earth 1:50m countries (world-atlas TopoJSON), turned
+// into GeoJSON in the page. TopoJSON is five times smaller to ship than the GeoJSON
+// it becomes, and shared borders are drawn once.
+import { loadScript, fc } from "./util.js";
+
+// loadBasemap fetches and converts the countries; it resolves to the GeoJSON of the
+// land, the coastlines, the borders between countries and a label point per country.
+export async function loadBasemap(signal) {
+  const [topojson, topo] = await Promise.all([
+    loadScript("/vendor/topojson-client/topojson-client.js", "topojson"),
+    fetch("/vendor/world-atlas/countries-50m.json", { signal }).then((r) => {
+      if (!r.ok) throw new Error("countries-50m.json: HTTP " + r.status);
+      return r.json();
+    }),
+  ]);
+  const countries = topo.objects.countries;
+  const land = topo.objects.land
+    ? topojson.feature(topo, topo.objects.land)
+    : topojson.merge(topo, countries.geometries);
+  // An arc used by one country only is a coastline; one shared by two is a border.
+  const coast = topojson.mesh(topo, countries, (a, b) => a === b);
+  const borders = topojson.mesh(topo, countries, (a, b) => a !== b);
+  const labels = [];
+  for (const g of countries.geometries) {
+    const name = g.properties?.name;
+    if (!name || !g.type) continue;
+    const f = topojson.feature(topo, g);
+    const p = labelPoint(f.geometry);
+    if (p) labels.push({ type: "Feature", properties: { name }, geometry: { type: "Point", coordinates: p } });
+  }
+  return {
+    land: land.type === "FeatureCollection" ? land : fc([land]),
+    coast: fc([{ type: "Feature", properties: {}, geometry: coast }]),
+    borders: fc([{ type: "Feature", properties: {}, geometry: borders }]),
+    labels: fc(labels),
+  };
+}
+
+// labelPoint picks a point inside the largest polygon of a (Multi)Polygon: its
+// area-weighted centroid when that falls inside, else the middle of the widest
+// horizontal run through it (concave coasts would otherwise push labels to sea).
+export function labelPoint(geom) {
+  if (!geom) return null;
+  const polys = geom.type === "Polygon" ? [geom.coordinates] : geom.type === "MultiPolygon" ? geom.coordinates : [];
+  let best = null, bestArea = 0;
+  for (const p of polys) {
+    const a = Math.abs(ringArea(p[0]));
+    if (a > bestArea) { bestArea = a; best = p; }
+  }
+  if (!best) return null;
+  const c = centroid(best[0]);
+  if (c && inPolygon(c, best)) return c;
+  // Scan the middle latitude for the widest inside run.
+  let minY = Infinity, maxY = -Infinity;
+  for (const [, y] of best[0]) { minY = Math.min(minY, y); maxY = Math.max(maxY, y); }
+  for (const f of [0.5, 0.4, 0.6, 0.3, 0.7]) {
+    const y = minY + (maxY - minY) * f;
+    const xs = [];
+    for (const ring of best) {
+      for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+        const [x1, y1] = ring[i], [x2, y2] = ring[j];
+        if ((y1 > y) !== (y2 > y)) xs.push(x1 + ((y - y1) * (x2 - x1)) / (y2 - y1));
+      }
+    }
+    xs.sort((a, b) => a - b);
+    let w = 0, mid = null;
+    for (let i = 0; i + 1 < xs.length; i += 2) {
+      if (xs[i + 1] - xs[i] > w) { w = xs[i + 1] - xs[i]; mid = (xs[i] + xs[i + 1]) / 2; }
+    }
+    if (mid != null) return [mid, y];
+  }
+  return best[0][0];
+}
+
+function ringArea(r) {
+  let a = 0;
+  for (let i = 0, j = r.length - 1; i < r.length; j = i++) a += (r[j][0] - r[i][0]) * (r[j][1] + r[i][1]);
+  return a / 2;
+}
+
+function centroid(r) {
+  let a = 0, x = 0, y = 0;
+  for (let i = 0, j = r.length - 1; i < r.length; j = i++) {
+    const f = r[j][0] * r[i][1] - r[i][0] * r[j][1];
+    a += f;
+    x += (r[j][0] + r[i][0]) * f;
+    y += (r[j][1] + r[i][1]) * f;
+  }
+  if (!a) return null;
+  return [x / (3 * a), y / (3 * a)];
+}
+
+// inPolygon tests a point against a polygon with holes (even-odd rule).
+export function inPolygon([x, y], rings) {
+  let inside = false;
+  for (const r of rings) {
+    for (let i = 0, j = r.length - 1; i < r.length; j = i++) {
+      const [xi, yi] = r[i], [xj, yj] = r[j];
+      if ((yi > y) !== (yj > y) && x < ((xj - xi) * (y - yi)) / (yj - yi) + xi) inside = !inside;
+    }
+  }
+  return inside;
+}

@@ -1,0 +1,566 @@
+// The live map of the common operating picture: tracks, incidents, areas and alerts
+// over an offline basemap, with its own controls (layers, legend, coordinates,
+// search, time slider). See createMap for the interface the app uses.
+import * as maplibregl from "/vendor/maplibre-gl/maplibre-gl.mjs";
+import { baseStyle, applyTheme, addStaticImages, layerGroups, basemapLayerIds } from "./layers.js";
+import { loadBasemap } from "./basemap.js";
+import { loadMilsymbol, symbolImage } from "./symbols.js";
+import { Tracks } from "./tracks.js";
+import { Incidents } from "./incidents.js";
+import { Areas } from "./areas.js";
+import { Alerts } from "./alerts.js";
+import { Interactions } from "./draw.js";
+import { TimeSlider } from "./timeslider.js";
+import { createSearch } from "./search.js";
+import { createToolbar, createCoords, createAttribution } from "./ui.js";
+import { formatMGRS } from "./coords.js";
+import { el, tr, onLang, retranslate, ensureStylesheet, fc, relTime, dateTime } from "./util.js";
+
+const VIEW_KEY = "bluehelm.map.view";
+const LAYERS_KEY = "bluehelm.map.layers";
+const DEFAULT_VIEW = { lon: 20, lat: 5, zoom: 3 };
+
+// createMap builds the map inside container and resolves, once the style is loaded,
+// to the MapView the app drives:
+//
+//   upsertTracks(trackStates) removeTracks(uids) setIncidents(featureCollection)
+//   upsertIncidents(incidents) setAreas(areas) upsertAreas(areas) removeArea(id)
+//   setAlerts(alerts) upsertAlerts(alerts) setIncidentTimeFilter(from, to)
+//   flyTo({lon, lat, zoom}) highlightIncident(id) highlightAlert(id)
+//   pickPoint() → {lon, lat}|null   drawPolygon() → [[lon, lat], …, first]|null
+//   setLive(bool) bbox() → [w, s, e, n] resize() destroy()
+//
+// opts: {api(path, init) → json, config (GET /api/v1/config), onIncidentClick(id),
+// onAlertClick(id), onTrackClick(uid), onViewChange(bbox), onLiveChange(live)}.
+// window.bluehelmMap is the maplibre Map, and window.bluehelmMapReady resolves at
+// the first "idle" after tracks (upsertTracks, even with []) and incidents
+// (setIncidents or upsertIncidents) have been given and the basemap is drawn.
+export async function createMap(container, opts = {}) {
+  ensureStylesheet("/vendor/maplibre-gl/maplibre-gl.css");
+  ensureStylesheet("/map/map.css");
+  const config = opts.config || {};
+  const basemap = config.basemap && typeof config.basemap === "object" ? config.basemap : null;
+  const staleAfter = Number(config.stale_after_seconds) > 0 ? Number(config.stale_after_seconds) : 300;
+  const api = opts.api || defaultApi;
+  const call = (name, ...args) => {
+    try {
+      opts[name]?.(...args);
+    } catch (e) {
+      console.error(e); // the app's handler failed; the map goes on
+    }
+  };
+
+  let readyResolve;
+  const ready = new Promise((r) => { readyResolve = r; });
+  window.bluehelmMapReady = ready;
+  const flags = { tracks: false, incidents: false, basemap: false, loaded: false, armed: false };
+
+  container.classList.add("bh-map");
+  let theme = currentTheme();
+  container.dataset.bhTheme = theme;
+
+  const layerState = { tracks: true, trails: true, labels: true, incidents: true, areas: true, alerts: true, graticule: true, basemap: true };
+  try {
+    Object.assign(layerState, JSON.parse(localStorage.getItem(LAYERS_KEY) || "{}"));
+  } catch { /* a broken saved state is forgotten */ }
+  let savedView = null;
+  try {
+    const v = JSON.parse(localStorage.getItem(VIEW_KEY) || "null");
+    if (v && Number.isFinite(v.lon) && Number.isFinite(v.lat) && Number.isFinite(v.zoom)) savedView = v;
+  } catch { /* idem */ }
+  const view = savedView || DEFAULT_VIEW;
+
+  const msPromise = loadMilsymbol();
+  const basemapPromise = loadBasemap();
+  // Failures are reported where they are awaited; this keeps an early rejection
+  // from counting as unhandled.
+  msPromise.catch(() => {});
+  basemapPromise.catch(() => {});
+
+  const map = new maplibregl.Map({
+    container,
+    style: baseStyle(theme, basemap),
+    center: [view.lon, view.lat],
+    zoom: view.zoom,
+    minZoom: 1,
+    maxZoom: 19,
+    attributionControl: false,
+    maplibreLogo: false,
+    pitchWithRotate: false,
+    touchPitch: false,
+    dragRotate: false,
+    renderWorldCopies: true,
+    locale: { "Map.Title": tr("map.aria.canvas") },
+    // Symbols appear without a fade: a fade is 300 ms of frames after every update,
+    // and with 2,000 tracks updating that is a map that never rests.
+    fadeDuration: 0,
+  });
+  map.touchZoomRotate.disableRotation();
+  window.bluehelmMap = map;
+
+  // The map is drawn hidden until the first picture is complete: every frame shown
+  // while sources load is composited by the browser, and on a software-rendered
+  // browser (a tablet without GPU acceleration, a headless test) each of those costs
+  // more than the drawing itself. A loading notice stands in meanwhile.
+  container.classList.add("bh-loading");
+  const loadingNote = el("div", { class: "bh-loading-note", role: "status", i18n: "map.loading" });
+  container.append(loadingNote);
+  let revealed = false;
+  const reveal = () => {
+    if (revealed) return;
+    revealed = true;
+    container.classList.remove("bh-loading");
+    loadingNote.remove();
+    map.triggerRepaint();
+  };
+  ready.then(reveal);
+  // Whatever happens to the data (no stream, an error), the map shows after a while.
+  const revealTimer = setTimeout(reveal, 6000);
+
+  // Errors the map can survive (a tile that failed) are logged once, quietly;
+  // anything else is an error.
+  const seenErrors = new Set();
+  map.on("error", (e) => {
+    const msg = e?.error?.message || String(e?.error || "map error");
+    if (seenErrors.has(msg)) return;
+    seenErrors.add(msg);
+    if (/tile|glyph|basemap/i.test(msg)) console.info("map:", msg);
+    else console.error(e.error || e);
+  });
+
+  let ms = null;
+  const dpr = Math.min(window.devicePixelRatio || 1, 3);
+  // Track symbols are drawn on demand, one image per symbol code (and a grey one
+  // for stale tracks), when the style first needs them.
+  map.setMissingStyleImageResolver((id) => {
+    if (!ms || !id.startsWith("ms:") || map.hasImage(id)) return;
+    const stale = id.endsWith(":s");
+    const sidc = id.slice(3, stale ? -2 : undefined);
+    let img;
+    try {
+      img = symbolImage(ms, sidc, { size: 22, dpr, stale });
+    } catch {
+      // An unreadable code still gets a symbol: the unknown frame.
+      img = symbolImage(ms, "SUGP-----------", { size: 22, dpr, stale });
+    }
+    map.addImage(id, img.data, { pixelRatio: img.pixelRatio });
+  });
+
+  const loaded = new Promise((resolve, reject) => {
+    map.once("load", resolve);
+    map.once("error", (e) => { if (!map.loaded()) reject(e?.error || new Error("map failed to load")); });
+  });
+  try {
+    ms = await msPromise;
+  } catch (e) {
+    console.error(e);
+  }
+  await loaded;
+  flags.loaded = true;
+  addStaticImages(map);
+
+  const tracks = new Tracks(map, { staleAfterSeconds: staleAfter });
+  const incidents = new Incidents(map);
+  const areas = new Areas(map);
+  const alerts = new Alerts(map, maplibregl);
+  const interact = new Interactions(map, container);
+
+  basemapPromise.then((b) => {
+    map.getSource("land")?.setData(b.land);
+    map.getSource("coast")?.setData(b.coast);
+    map.getSource("borders")?.setData(b.borders);
+    map.getSource("country-labels")?.setData(b.labels);
+  }).catch((e) => console.error("basemap:", e)).finally(() => {
+    flags.basemap = true;
+    checkReady();
+  });
+
+  // ---- controls ----
+  layerGroups.basemap = basemapLayerIds(basemap);
+  function applyLayers() {
+    const visible = new Map();
+    for (const [g, ids] of Object.entries(layerGroups)) {
+      for (const id of ids) visible.set(id, (visible.get(id) ?? true) && layerState[g] !== false);
+    }
+    for (const [id, on] of visible) if (map.getLayer(id)) map.setLayoutProperty(id, "visibility", on ? "visible" : "none");
+    alerts.setVisible(layerState.alerts !== false);
+    tracks.setTrailsVisible(layerState.trails !== false);
+  }
+  const toolbar = createToolbar({
+    map, layerState, hasBasemap: !!basemap, ms,
+    onLayerToggle(name, on) {
+      layerState[name] = on;
+      try { localStorage.setItem(LAYERS_KEY, JSON.stringify(layerState)); } catch { /* private mode */ }
+      applyLayers();
+    },
+  });
+  applyLayers();
+
+  const coords = createCoords();
+  const attribution = createAttribution(basemap);
+  const search = createSearch({
+    api,
+    onGo({ lon, lat, zoom }) {
+      map.getSource("search-pin")?.setData(fc([{ type: "Feature", properties: {}, geometry: { type: "Point", coordinates: [lon, lat] } }]));
+      map.flyTo({ center: [lon, lat], zoom: zoom ?? Math.max(map.getZoom(), 11), essential: true });
+    },
+  });
+
+  let live = true;
+  function setLiveInternal(on) {
+    if (live === on) return;
+    live = on;
+    tracks.setLive(on);
+    container.classList.toggle("bh-replaying", !on);
+    call("onLiveChange", on);
+  }
+  const slider = new TimeSlider({
+    api,
+    staleAfter,
+    bbox: () => paddedBBox(),
+    onLive: (on) => setLiveInternal(on),
+    onFrame: (f) => tracks.showReplay(f.features, f.trails),
+    onIncidentWindow: (from, to) => incidents.setSliderFilter(from, to),
+  });
+
+  // The scale bar lives in our bottom row rather than a maplibre corner, so that it
+  // follows the page's direction and never sits under the time slider.
+  const scale = new maplibregl.ScaleControl({ unit: "metric", maxWidth: 120 });
+  const scaleEl = scale.onAdd(map);
+  const ui = el("div", { class: "bh-ui" },
+    el("div", { class: "bh-top" }, search.root, toolbar.root),
+    el("div", { class: "bh-bottom" }, el("div", { class: "bh-bottom-info" }, coords.root, scaleEl, attribution.root), slider.root));
+  container.append(ui);
+
+  // ---- theme ----
+  const mq = window.matchMedia?.("(prefers-color-scheme: dark)");
+  const onTheme = () => {
+    const t = currentTheme();
+    if (t === theme) return;
+    theme = t;
+    container.dataset.bhTheme = t;
+    applyTheme(map, t, basemap);
+  };
+  mq?.addEventListener?.("change", onTheme);
+  const mo = new MutationObserver(onTheme);
+  mo.observe(document.documentElement, { attributes: true, attributeFilter: ["data-theme"] });
+
+  // ---- language ----
+  const offLang = onLang(() => {
+    retranslate(ui);
+    toolbar.relabel();
+    coords.relabel();
+    attribution.relabel();
+    slider.relabel();
+    interact.relabel();
+    map.getCanvas().setAttribute("aria-label", tr("map.aria.canvas"));
+    if (popup.isOpen() && popupFor) showTrackPopup(popupFor);
+  });
+
+  // ---- pointer: readout, hover, clicks ----
+  let coarse = matchMedia?.("(pointer: coarse)").matches ?? false;
+  const onPointerDown = (e) => {
+    coarse = e.pointerType === "touch" || e.pointerType === "pen";
+    interact.setCoarse(coarse);
+  };
+  container.addEventListener("pointerdown", onPointerDown, true);
+  interact.setCoarse(coarse);
+
+  const clickable = ["alerts", "tracks", "incidents", "incident-clusters"];
+  function featuresAt(point, layers) {
+    const r = coarse ? 18 : 6;
+    const ls = layers.filter((l) => map.getLayer(l) && map.getLayoutProperty(l, "visibility") !== "none");
+    if (!ls.length) return [];
+    return map.queryRenderedFeatures([[point.x - r, point.y - r], [point.x + r, point.y + r]], { layers: ls });
+  }
+
+  const tip = new maplibregl.Popup({ closeButton: false, closeOnClick: false, className: "bh-tip", offset: 12, maxWidth: "280px" });
+  let hoverPoint = null;
+  let hoverRaf = 0;
+  const showCentre = () => {
+    const c = map.getCenter();
+    coords.show(c.lat, wrapLon(c.lng), false);
+  };
+  map.on("mousemove", (e) => {
+    hoverPoint = e;
+    if (hoverRaf) return;
+    hoverRaf = requestAnimationFrame(() => {
+      hoverRaf = 0;
+      const ev = hoverPoint;
+      if (!ev) return;
+      coords.show(ev.lngLat.lat, wrapLon(ev.lngLat.lng), true);
+      if (interact.active) {
+        tip.remove();
+        return;
+      }
+      const f = featuresAt(ev.point, clickable)[0];
+      map.getCanvas().style.cursor = f ? "pointer" : "";
+      if (f?.layer.id === "incidents") showIncidentTip(f);
+      else tip.remove();
+    });
+  });
+  map.getCanvas().addEventListener("mouseleave", () => {
+    hoverPoint = null;
+    tip.remove();
+    showCentre();
+  });
+  map.on("move", () => { if (!hoverPoint) showCentre(); });
+  showCentre();
+
+  function showIncidentTip(f) {
+    const it = incidents.get(f.properties.id);
+    if (!it) return;
+    const p = it.p;
+    const body = el("div", { class: "bh-tip-body" },
+      el("strong", { text: p.title || tr("map.incident") + " " + p.id }),
+      el("div", { text: [tr("map.cat." + (p.category || "other")), it.t ? dateTime(it.t) : ""].filter(Boolean).join(" · ") }),
+      p.killed || p.injured ? el("div", { class: "bh-tip-cas", text: tr("map.incident.casualties", { killed: p.killed || 0, injured: p.injured || 0 }) }) : null);
+    tip.setLngLat(f.geometry.coordinates).setDOMContent(body).addTo(map);
+  }
+
+  const popup = new maplibregl.Popup({ closeButton: false, className: "bh-popup", offset: 16, maxWidth: "300px" });
+  let popupFor = null;
+  popup.on("close", () => { popupFor = null; });
+  function showTrackPopup(uid) {
+    const it = tracks.get(uid);
+    if (!it) return;
+    const s = it.track, p = s.position;
+    popupFor = uid;
+    const close = el("button", { type: "button", class: "bh-popup-close", i18nAria: "map.close", onclick: () => popup.remove() });
+    close.textContent = "×";
+    const rows = [
+      [tr("map.track.kind"), s.kind ? tr("map.kind." + s.kind) : ""],
+      [tr("map.track.unit"), [s.unit, s.nationality].filter(Boolean).join(" · ")],
+      [tr("map.track.last"), `${relTime(it.t)} (${dateTime(it.t, true)})`],
+      [tr("map.track.speed"), p.speed ? tr("map.track.speedValue", { kmh: Math.round(p.speed * 3.6), course: Math.round(p.course || 0) }) : tr("map.track.stationary")],
+      ["MGRS", formatMGRS(p.lat, p.lon)],
+    ].filter(([, v]) => v);
+    const body = el("div", { class: "bh-popup-body", role: "dialog", "aria-label": s.callsign || s.uid },
+      close,
+      el("strong", { class: "bh-popup-title", text: s.callsign || s.uid }),
+      Date.now() - it.t > staleAfter * 1000 ? el("div", { class: "bh-popup-stale", text: tr("map.track.stale") }) : null,
+      el("dl", {}, rows.flatMap(([k, v]) => [el("dt", { text: k }), el("dd", { text: v })])));
+    popup.setLngLat([p.lon, p.lat]).setDOMContent(body).addTo(map);
+  }
+
+  map.on("click", async (e) => {
+    if (interact.active) return;
+    const fs = featuresAt(e.point, clickable);
+    const pick = (layer) => fs.find((f) => f.layer.id === layer);
+    let f;
+    if ((f = pick("alerts"))) {
+      call("onAlertClick", f.properties.id);
+    } else if ((f = pick("tracks"))) {
+      if (live) showTrackPopup(f.properties.uid);
+      call("onTrackClick", f.properties.uid);
+    } else if ((f = pick("incidents"))) {
+      call("onIncidentClick", f.properties.id);
+    } else if ((f = pick("incident-clusters"))) {
+      try {
+        const zoom = await map.getSource("incidents").getClusterExpansionZoom(f.properties.cluster_id);
+        map.easeTo({ center: f.geometry.coordinates, zoom: Math.min(zoom, 16) });
+      } catch { /* the cluster went away with new data */ }
+    } else {
+      popup.remove();
+    }
+  });
+
+  // ---- view ----
+  let userMoved = !!savedView;
+  let viewTimer = 0;
+  map.on("movestart", (e) => { if (e.originalEvent) userMoved = true; });
+  map.on("moveend", () => {
+    clearTimeout(viewTimer);
+    viewTimer = setTimeout(() => {
+      const c = map.getCenter();
+      if (userMoved) {
+        try {
+          localStorage.setItem(VIEW_KEY, JSON.stringify({ lon: +wrapLon(c.lng).toFixed(5), lat: +c.lat.toFixed(5), zoom: +map.getZoom().toFixed(2) }));
+        } catch { /* private mode */ }
+      }
+      call("onViewChange", bbox());
+    }, 250);
+  });
+
+  function bbox() {
+    const b = map.getBounds();
+    let w = b.getWest(), e = b.getEast();
+    if (e - w >= 360) {
+      w = -180;
+      e = 180;
+    } else {
+      w = wrapLon(w);
+      e = wrapLon(e);
+      if (w > e) { w = -180; e = 180; } // across the antimeridian: ask for the world
+    }
+    const r = (x) => Math.round(x * 1e5) / 1e5;
+    return [r(w), r(Math.max(-90, b.getSouth())), r(e), r(Math.min(90, b.getNorth()))];
+  }
+  function paddedBBox() {
+    const [w, s, e, n] = bbox();
+    const dx = (e - w) * 0.25, dy = (n - s) * 0.25;
+    const r = (x) => Math.round(x * 1e5) / 1e5;
+    return [r(Math.max(-180, w - dx)), r(Math.max(-90, s - dy)), r(Math.min(180, e + dx)), r(Math.min(90, n + dy))];
+  }
+
+  // Until the user has moved the map (now or in an earlier visit), the first data
+  // frames it: tracks, else areas.
+  let framed = false;
+  function frameData() {
+    if (framed || userMoved) return;
+    const pts = [];
+    for (const it of tracks.items.values()) pts.push(it.feature.geometry.coordinates);
+    if (!pts.length) {
+      for (const a of areas.all.values()) collectCoords(a.geometry?.coordinates, pts);
+    }
+    if (!pts.length) return;
+    framed = true;
+    let w = 180, s = 90, e = -180, n = -90;
+    for (const [x, y] of pts) { w = Math.min(w, x); e = Math.max(e, x); s = Math.min(s, y); n = Math.max(n, y); }
+    if (e - w < 0.05 && n - s < 0.05) map.jumpTo({ center: [(w + e) / 2, (s + n) / 2], zoom: 11 });
+    else map.fitBounds([[w, s], [e, n]], { padding: 60, maxZoom: 11, animate: false });
+  }
+
+  function checkReady() {
+    if (flags.armed || !flags.tracks || !flags.incidents || !flags.basemap || !flags.loaded) return;
+    flags.armed = true;
+    frameData();
+    tracks.flushNow();
+    incidents.flushNow();
+    areas.flushNow();
+    alerts.flushNow();
+    map.once("idle", () => readyResolve());
+    map.triggerRepaint();
+  }
+
+  map.once("idle", () => call("onViewChange", bbox()));
+
+  const mv = {
+    map,
+    upsertTracks(states) {
+      tracks.upsert(states || []);
+      if (!flags.tracks) {
+        flags.tracks = true;
+        checkReady();
+      }
+    },
+    removeTracks(uids) {
+      tracks.remove(uids || []);
+    },
+    setIncidents(collection) {
+      incidents.set(collection);
+      if (!flags.incidents) {
+        flags.incidents = true;
+        checkReady();
+      }
+    },
+    upsertIncidents(list) {
+      incidents.upsert(list || []);
+      if (!flags.incidents) {
+        flags.incidents = true;
+        checkReady();
+      }
+    },
+    setAreas(list) {
+      areas.set(list || []);
+    },
+    upsertAreas(list) {
+      areas.upsert(list || []);
+    },
+    removeArea(id) {
+      areas.remove(id);
+    },
+    setAlerts(list) {
+      alerts.set(list || []);
+    },
+    upsertAlerts(list) {
+      alerts.upsert(list || []);
+    },
+    setIncidentTimeFilter(from, to) {
+      incidents.setExternalFilter(from, to);
+    },
+    flyTo({ lon, lat, zoom } = {}) {
+      if (!Number.isFinite(lon) || !Number.isFinite(lat)) return;
+      map.flyTo({ center: [lon, lat], zoom: zoom ?? Math.max(map.getZoom(), 11), essential: true });
+    },
+    highlightIncident(id) {
+      const it = incidents.get(id);
+      const src = map.getSource("highlight");
+      if (!it) {
+        src?.setData(fc([]));
+        return;
+      }
+      const c = it.f.geometry.coordinates;
+      src?.setData(fc([{ type: "Feature", properties: { id }, geometry: { type: "Point", coordinates: c } }]));
+      if (!map.getBounds().contains(c) || map.getZoom() < 9) map.easeTo({ center: c, zoom: Math.max(map.getZoom(), 12) });
+    },
+    highlightAlert(id) {
+      const c = alerts.focus(id);
+      if (c) map.easeTo({ center: c, zoom: Math.max(map.getZoom(), 12) });
+    },
+    pickPoint() {
+      return interact.pickPoint();
+    },
+    drawPolygon() {
+      return interact.drawPolygon();
+    },
+    setLive(on) {
+      if (on) {
+        if (!slider.isLive()) slider.goLive();
+        else setLiveInternal(true);
+      } else setLiveInternal(false);
+    },
+    isLive: () => live,
+    bbox,
+    resize() {
+      map.resize();
+    },
+    destroy() {
+      clearTimeout(revealTimer);
+      offLang();
+      mq?.removeEventListener?.("change", onTheme);
+      mo.disconnect();
+      container.removeEventListener("pointerdown", onPointerDown, true);
+      clearTimeout(viewTimer);
+      cancelAnimationFrame(hoverRaf);
+      interact.destroy();
+      slider.destroy();
+      search.destroy();
+      tracks.destroy();
+      incidents.destroy();
+      areas.destroy();
+      alerts.destroy();
+      tip.remove();
+      popup.remove();
+      scale.onRemove();
+      ui.remove();
+      map.remove();
+      loadingNote.remove();
+      container.classList.remove("bh-map", "bh-replaying", "bh-loading");
+      if (window.bluehelmMap === map) window.bluehelmMap = undefined;
+    },
+  };
+  return mv;
+}
+
+function currentTheme() {
+  const t = document.documentElement.dataset.theme;
+  if (t === "dark" || t === "light") return t;
+  return window.matchMedia?.("(prefers-color-scheme: dark)").matches ? "dark" : "light";
+}
+
+function wrapLon(x) {
+  return ((((x + 180) % 360) + 360) % 360) - 180;
+}
+
+function collectCoords(c, out) {
+  if (!Array.isArray(c)) return;
+  if (typeof c[0] === "number") out.push(c);
+  else for (const x of c) collectCoords(x, out);
+}
+
+async function defaultApi(path, init) {
+  const r = await fetch(path, { credentials: "same-origin", ...init });
+  if (!r.ok) throw new Error(`${path}: HTTP ${r.status}`);
+  return r.json();
+}

@@ -36,11 +36,8 @@ func TestLogin(t *testing.T) {
 	)
 	b.waitFor("#login-error to say why", stepTimeout, `document.querySelector("#login-error").textContent.trim() !== ""`)
 	b.do("the form after a refusal", stepTimeout, chromedp.WaitVisible(chromedp.CSS(`form#login`)))
-	b.do("clearing the form", stepTimeout,
-		chromedp.SetValue(chromedp.CSS(`form#login input[name=username]`), ""),
-		chromedp.SetValue(chromedp.CSS(`form#login input[name=password]`), ""),
-	)
 
+	b.open() // a fresh form
 	b.submitLogin("ops", stepTimeout)
 	b.waitFor("#user-name to name the user", stepTimeout,
 		`(t => t.includes("JOC duty officer") || t.includes("ops"))(document.querySelector("#user-name").textContent)`)
@@ -119,8 +116,10 @@ func TestIncidentFormReachesAnotherSession(t *testing.T) {
 	reporter.waitFor("the category picker to hold the taxonomy", stepTimeout,
 		`document.querySelector('form#incident-form select[name=category] option[value="armed_clash"]')`)
 	reporter.setField(`form#incident-form select[name=category]`, "armed_clash")
-	reporter.do("placing it by MGRS", stepTimeout,
-		chromedp.SendKeys(chromedp.CSS(`form#incident-form input[name=mgrs]`), mgrsJuba),
+	// setField, not typing: the place field may hold a suggestion (the map's centre)
+	// that typing would append to.
+	reporter.setField(`form#incident-form input[name=mgrs]`, mgrsJuba)
+	reporter.do("writing the narrative", stepTimeout,
 		chromedp.SendKeys(chromedp.CSS(`form#incident-form textarea[name=narrative]`), "Bursts of small-arms fire for ten minutes; no UN staff involved."),
 	)
 	reporter.selectMatching(`form#incident-form select[name=classification]`, `^(u|unclassified)$`)

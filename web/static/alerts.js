@@ -6,7 +6,7 @@
 import { t, formatAgo, formatDateTime, onLangChange } from "./i18n.js";
 import { api, describe } from "./api.js";
 import { $, h, replace, announce, toast, storageGet, storageSet } from "./dom.js";
-import { state, can, emit } from "./state.js";
+import { state, can, emit, on } from "./state.js";
 import { askText } from "./dialogs.js";
 
 const severityRank = { critical: 0, warning: 1, info: 2 };
@@ -47,6 +47,7 @@ export function initAlerts() {
   });
   $("#alert-list").addEventListener("click", onListClick);
   onLangChange(render);
+  on("me", render);
 }
 
 function setExpanded(on) {

@@ -6,6 +6,14 @@ import { t } from "./i18n.js";
 
 let csrf = "";
 let onUnauthenticated = () => {};
+// Every request belongs to the current sign-in; signing out cancels what is still
+// on the way, so that an answer for the last user never lands on the next one.
+let session = new AbortController();
+
+export function abortAll() {
+  session.abort();
+  session = new AbortController();
+}
 
 export function setCSRF(token) {
   csrf = token || "";
@@ -50,16 +58,18 @@ export async function api(path, init = {}) {
 
   const ctl = new AbortController();
   const timer = setTimeout(() => ctl.abort(new DOMException("timeout", "TimeoutError")), method === "GET" ? readTimeout : writeTimeout);
-  if (init.signal) {
-    if (init.signal.aborted) ctl.abort(init.signal.reason);
-    else init.signal.addEventListener("abort", () => ctl.abort(init.signal.reason), { once: true });
+  for (const sig of [init.signal, session.signal]) {
+    if (!sig) continue;
+    if (sig.aborted) ctl.abort(sig.reason);
+    else sig.addEventListener("abort", () => ctl.abort(sig.reason), { once: true });
   }
+  const mine = session.signal;
   let r;
   try {
     r = await fetch(path, { method, headers, body, credentials: "same-origin", signal: ctl.signal, cache: "no-cache" });
   } catch (e) {
     clearTimeout(timer);
-    if (init.signal?.aborted) throw e; // the caller gave up: not an error to show
+    if (init.signal?.aborted || mine.aborted) throw e; // the caller gave up: not an error to show
     const kind = e?.name === "TimeoutError" || ctl.signal.reason?.name === "TimeoutError" ? "timeout" : "network";
     throw new ApiError(kind, 0, null, { write: method !== "GET" });
   }

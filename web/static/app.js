@@ -3,12 +3,12 @@
 // Plain ES modules, no build step: what is in web/static is what the browser runs.
 
 import { t, lang, setLang, initialLanguage, loadMapMessages, onLangChange, formatTime, languages } from "./i18n.js";
-import { api, optional, setCSRF, onSessionLost, describe } from "./api.js";
+import { api, optional, setCSRF, onSessionLost, describe, abortAll } from "./api.js";
 import { createStream } from "./stream.js";
 import { $, h, replace, announce, toast, storageGet, storageSet } from "./dom.js";
-import { state, can, emit, on, roleLabel, componentLabel, clearFilters, setCategoryColours } from "./state.js";
+import { state, emit, on, roleLabel, componentLabel, clearFilters, setCategoryColours } from "./state.js";
 import { initAlerts, applyAlerts, snapshotAlerts, resetAlerts, startAlerts, focusAlert } from "./alerts.js";
-import { initIncidents, resetIncidents, startIncidents, reloadAll, applyLiveIncidents, showList, openDetail, openNew, openEdit } from "./incidents.js";
+import { initIncidents, resetIncidents, startIncidents, feedMap, reloadAll, applyLiveIncidents, showList, openDetail, openNew, openEdit } from "./incidents.js";
 import { initDashboard, resetDashboard, showDashboard } from "./dashboard.js";
 
 const signedInHint = "bluehelm.signedIn";
@@ -244,7 +244,6 @@ function applyMe(me) {
   $("#user-name").textContent = u.name || u.username;
   $("#user-name").title = u.username;
   $("#user-role").textContent = `${roleLabel(u.role)} · ${componentLabel(u.component)}`;
-  $("#new-incident").hidden = !can("incident.report");
   scheduleExpiry(me.expires_at);
   emit("me", me);
 }
@@ -352,6 +351,7 @@ async function signOut() {
 function teardown() {
   started = false;
   stream?.stop();
+  abortAll();
   for (const timer of sessionTimers) clearTimeout(timer);
   sessionTimers = [];
   state.me = null;
@@ -407,10 +407,13 @@ async function start(me) {
   const panelPref = storageGet("bluehelm.panel");
   showPanel(panelPref ? panelPref === "open" : window.innerWidth >= 1100, true);
   route();
+  startAlerts();
+  // The list does not need the map: it loads while the map starts.
+  startIncidents();
   await mapPromise;
   if (!started) return;
-  startAlerts();
-  startIncidents();
+  feedMap();
+  // The stream starts once the map can take what it sends.
   stream.start();
 }
 

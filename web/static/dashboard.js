@@ -21,7 +21,7 @@ const kindColours = { killed: "#e5484d", injured: "#f5a524", abducted: "#8e4ec6"
 
 export function initDashboard() {
   mountFilters($("#dashboard-filters"), {});
-  const reload = debounce(() => visible && load(), 200);
+  const reload = debounce(() => visible && state.me && load(), 200);
   on("filters", () => {
     updateExports();
     reload();

@@ -8,7 +8,7 @@ import { t, formatDateTime, onLangChange } from "./i18n.js";
 import { api, describe, fieldMessage, ApiError } from "./api.js";
 import { $, h, replace, announce, toast } from "./dom.js";
 import {
-  state, can, username, clearanceLevels, Components, CasualtyGroups, CasualtyKinds, ActorTypes, TargetTypes,
+  state, can, clearanceLevels, Components, CasualtyGroups, CasualtyKinds, ActorTypes, TargetTypes,
   TimePrecisions, GeoPrecisions, categoryLabel, subcategoryLabel, classificationLabel, componentLabel, statusLabel,
 } from "./state.js";
 import { parsePlace, toMGRS, formatLatLon, preloadMGRS } from "./coords.js";

@@ -55,10 +55,17 @@ export function initIncidents(h0) {
   observer.observe($("#incident-more"));
 
   const reload = debounce(() => {
+    if (!state.me) return; // signed out meanwhile (clearing the filters is part of it)
     reloadList();
     reloadMap();
   }, 150);
   on("filters", reload);
+  // Rights can change while signed in (the stream's credential check): the
+  // buttons follow.
+  on("me", () => {
+    $("#new-incident").hidden = mode !== "list" || !can("incident.report");
+    if (mode === "detail" && detail) renderDetail(detail);
+  });
   onLangChange(() => {
     renderList();
     if (mode === "detail" && detail) renderDetail(detail);
@@ -89,9 +96,14 @@ export function resetIncidents() {
 // startIncidents runs once signed in (and after a resync, when events may have
 // been missed): the list and the map's incidents are fetched afresh.
 export function startIncidents() {
-  $("#new-incident").hidden = !can("incident.report");
+  $("#new-incident").hidden = mode !== "list" || !can("incident.report");
   reloadList();
+}
+
+// feedMap gives the map the incidents matching the filters, once it exists.
+export function feedMap() {
   reloadMap();
+  if (mode === "detail" && detail) state.map?.highlightIncident?.(detail.id);
 }
 
 export function reloadAll() {

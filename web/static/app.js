@@ -175,6 +175,8 @@ function onBatch(b) {
   if (b.incidents.size) applyLiveIncidents([...b.incidents.values()]);
   if (b.snapshotEnd) {
     const seen = b.snapshotEnd;
+    // An empty picture is a picture too: the map counts it as drawn.
+    if (!b.tracks.size) m?.upsertTracks?.([]);
     const gone = [...tracks].filter((u) => !seen.tracks.has(u));
     for (const u of gone) tracks.delete(u);
     if (gone.length) m?.removeTracks?.(gone);
@@ -283,6 +285,7 @@ function sessionEnded(notice) {
 async function signIn(ev) {
   ev.preventDefault();
   const f = ev.target;
+  if ($("#login-submit").dataset.waiting || $("#login-submit").disabled) return; // rate-limited, or already on its way
   const err = $("#login-error");
   err.textContent = "";
   const username = f.elements.username.value.trim();

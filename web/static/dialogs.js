@@ -30,7 +30,7 @@ export function openDialog(build, { label, className = "" } = {}) {
 
 // askText asks for a line or paragraph of text (a rejection reason, a resolution).
 // Resolves with the text, or null if cancelled.
-export function askText({ title, label, ok, required = true, maxLength = 2000, hint = "" }) {
+export function askText({ title, label, ok, required = true, maxLength = 2000, hint = "", danger = false }) {
   return openDialog(
     (close) => {
       const ta = h("textarea", { name: "text", rows: 4, maxlength: maxLength, required, autofocus: true, "aria-describedby": "dlg-text-error" });
@@ -39,6 +39,7 @@ export function askText({ title, label, ok, required = true, maxLength = 2000, h
         "form",
         {
           method: "dialog",
+          novalidate: true, // our message, in the user's language, not the browser's
           onsubmit: (ev) => {
             ev.preventDefault();
             const v = ta.value.trim();
@@ -59,7 +60,7 @@ export function askText({ title, label, ok, required = true, maxLength = 2000, h
           "div",
           { class: "actions end" },
           h("button", { type: "button", class: "secondary", onclick: () => close(null) }, t("common.cancel")),
-          h("button", { type: "submit", class: "primary" }, ok),
+          h("button", { type: "submit", class: danger ? "danger" : "primary" }, ok),
         ),
       );
       return form;

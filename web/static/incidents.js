@@ -357,7 +357,9 @@ async function reloadMap() {
     }
     m.setIncidents?.(fc);
   } catch (e) {
-    if (gen === mapGen) console.warn("map incidents", describe(e));
+    if (gen !== mapGen) return;
+    console.warn("map incidents", describe(e));
+    mapFromList(); // what the list has is better than nothing on a bad link
   }
 }
 const reloadMapSoon = debounce(reloadMap, 3000);
@@ -655,7 +657,7 @@ function showOnMap(inc) {
 async function workflow(btn, inc, action) {
   let reason = "";
   if (action === "reject") {
-    const r = await askText({ title: t("workflow.rejectTitle", { title: inc.title }), label: t("workflow.rejectReason"), ok: t("workflow.reject"), required: true, hint: t("workflow.rejectHint") });
+    const r = await askText({ title: t("workflow.rejectTitle", { title: inc.title }), label: t("workflow.rejectReason"), ok: t("workflow.reject"), required: true, hint: t("workflow.rejectHint"), danger: true });
     if (r === null) return;
     reason = r;
   }

@@ -1,6 +1,6 @@
 // Areas (AOR, camps, no-go zones, patrol sectors, routes) and their name labels.
 import { labelPoint } from "./basemap.js";
-import { Coalescer, fc } from "./util.js";
+import { Coalescer, fc, glyphSafe } from "./util.js";
 
 export class Areas {
   constructor(map) {
@@ -44,7 +44,7 @@ export class Areas {
   #flush() {
     const shapes = [], labels = [];
     for (const a of this.all.values()) {
-      const props = { id: a.id, name: a.name || "", kind: a.kind || "" };
+      const props = { id: a.id, name: glyphSafe(a.name), kind: a.kind || "" };
       shapes.push({ type: "Feature", id: a.id, properties: props, geometry: a.geometry });
       if (a.geometry.type !== "LineString" && a.name) {
         const p = labelPoint(a.geometry);

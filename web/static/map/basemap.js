@@ -1,7 +1,7 @@
 // The offline basemap: Natural Earth 1:50m countries (world-atlas TopoJSON), turned
 // into GeoJSON in the page. TopoJSON is five times smaller to ship than the GeoJSON
 // it becomes, and shared borders are drawn once.
-import { loadScript, fc } from "./util.js";
+import { loadScript, fc, glyphSafe } from "./util.js";
 
 // loadBasemap fetches and converts the countries; it resolves to the GeoJSON of the
 // land, the coastlines, the borders between countries and a label point per country.
@@ -26,7 +26,7 @@ export async function loadBasemap(signal) {
     if (!name || !g.type) continue;
     const f = topojson.feature(topo, g);
     const p = labelPoint(f.geometry);
-    if (p) labels.push({ type: "Feature", properties: { name }, geometry: { type: "Point", coordinates: p } });
+    if (p) labels.push({ type: "Feature", properties: { name: glyphSafe(name) }, geometry: { type: "Point", coordinates: p } });
   }
   return {
     land: land.type === "FeatureCollection" ? land : fc([land]),

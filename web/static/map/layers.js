@@ -143,13 +143,6 @@ function overlayLayers(th) {
     { id: "areas-line-dashed", type: "line", source: "areas", filter: ["in", ["get", "kind"], ["literal", dashed]],
       layout: { "line-join": "round" },
       paint: { "line-color": match("kind", areaStyles, "line", "#888888"), "line-width": match("kind", areaStyles, "width", 1.5), "line-dasharray": [3, 2] } },
-    { id: "areas-label", type: "symbol", source: "area-labels", minzoom: 5,
-      layout: { "text-field": ["get", "name"], "text-font": BOLD, "text-size": ["interpolate", ["linear"], ["zoom"], 5, 10, 12, 14], "text-max-width": 10, "text-padding": 6 },
-      paint: { "text-color": th.areaText, "text-halo-color": th.halo, "text-halo-width": 1.5 } },
-    { id: "areas-route-label", type: "symbol", source: "areas", minzoom: 8, filter: ["==", ["get", "kind"], "route"],
-      layout: { "text-field": ["get", "name"], "text-font": REGULAR, "text-size": 12, "symbol-placement": "line", "symbol-spacing": 400 },
-      paint: { "text-color": th.areaText, "text-halo-color": th.halo, "text-halo-width": 1.5 } },
-
     // Incidents, clustered at low zoom.
     { id: "incident-clusters", type: "circle", source: "incidents", filter: ["has", "point_count"],
       paint: {
@@ -207,6 +200,15 @@ function overlayLayers(th) {
         "text-anchor": "top", "text-offset": [0, 1.3], "text-max-width": 12, "text-optional": true,
       },
       paint: { "text-color": th.text, "text-halo-color": th.halo, "text-halo-width": 1.5, "text-opacity": ["case", stale, 0.55, 1] } },
+
+    // Area names above track labels: symbols are placed top layer first, and the
+    // name of a no-go zone matters more than a callsign.
+    { id: "areas-label", type: "symbol", source: "area-labels", minzoom: 5,
+      layout: { "text-field": ["get", "name"], "text-font": BOLD, "text-size": ["interpolate", ["linear"], ["zoom"], 5, 10, 12, 14], "text-max-width": 10, "text-padding": 6 },
+      paint: { "text-color": th.areaText, "text-halo-color": th.halo, "text-halo-width": 1.5 } },
+    { id: "areas-route-label", type: "symbol", source: "areas", minzoom: 8, filter: ["==", ["get", "kind"], "route"],
+      layout: { "text-field": ["get", "name"], "text-font": REGULAR, "text-size": 12, "symbol-placement": "line", "symbol-spacing": 400 },
+      paint: { "text-color": th.areaText, "text-halo-color": th.halo, "text-halo-width": 1.5 } },
 
     // Alerts with a place; open ones also pulse (an HTML ring, see alerts.js).
     { id: "alerts", type: "circle", source: "alerts",

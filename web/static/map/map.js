@@ -146,10 +146,9 @@ export async function createMap(container, opts = {}) {
     map.addImage(id, img.data, { pixelRatio: img.pixelRatio });
   });
 
-  const loaded = new Promise((resolve, reject) => {
-    map.once("load", resolve);
-    map.once("error", (e) => { if (!map.loaded()) reject(e?.error || new Error("map failed to load")); });
-  });
+  // The style is built here, not fetched, so "load" comes unless WebGL itself
+  // failed, which the Map constructor has already thrown.
+  const loaded = new Promise((resolve) => map.once("load", resolve));
   try {
     ms = await msPromise;
   } catch (e) {
@@ -345,6 +344,7 @@ export async function createMap(container, opts = {}) {
 
   map.on("click", async (e) => {
     if (interact.active) return;
+    toolbar.close();
     const fs = featuresAt(e.point, clickable);
     const pick = (layer) => fs.find((f) => f.layer.id === layer);
     let f;
@@ -526,6 +526,7 @@ export async function createMap(container, opts = {}) {
       interact.destroy();
       slider.destroy();
       search.destroy();
+      toolbar.destroy();
       tracks.destroy();
       incidents.destroy();
       areas.destroy();

@@ -105,7 +105,7 @@ function cpuCanvas(fn) {
 
 // legendSymbol is a small canvas of a symbol for the legend.
 export function legendSymbol(ms, sidc, size = 14) {
-  const c = new ms.Symbol(sidc, { size, infoFields: false }).asCanvas(window.devicePixelRatio || 1);
+  const c = cpuCanvas(() => new ms.Symbol(sidc, { size, infoFields: false }).asCanvas(window.devicePixelRatio || 1));
   c.style.width = c.width / (window.devicePixelRatio || 1) + "px";
   c.style.height = c.height / (window.devicePixelRatio || 1) + "px";
   c.setAttribute("aria-hidden", "true");

@@ -124,7 +124,7 @@ export class TimeSlider {
     this.mode = m;
     this.liveBtn.setAttribute("aria-pressed", String(m === "live"));
     for (const b of this.presetBtns) b.setAttribute("aria-pressed", String(b.dataset.preset === m));
-    this.playBtn.disabled = m === "live";
+    this.playBtn.disabled = m === "live" || !this.replay;
     this.root.dataset.mode = m;
   }
 
@@ -196,6 +196,7 @@ export class TimeSlider {
     this.step = Math.max(60, Math.ceil((to - from) / MAX_STEPS / 60) * 60);
     this.t = Math.min(to, Math.max(from, t));
     this.replay = null;
+    this.playBtn.disabled = true;
     this.#rangeAttrs();
     this.#label();
     if (wasLive) this.h.onLive(false);
@@ -212,6 +213,7 @@ export class TimeSlider {
       const data = await this.h.api("/api/v1/positions/replay?" + q, { signal: ac.signal });
       if (ac.signal.aborted) return;
       this.replay = new Replay(data || {}, this.h.staleAfter);
+      this.playBtn.disabled = false;
       this.status.textContent = this.replay.tracks.length ? "" : tr("map.time.noHistory");
       this.#seek(this.t);
     } catch (e) {

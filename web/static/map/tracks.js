@@ -4,7 +4,7 @@
 // positions every frame, each setData copies the whole collection to the worker
 // and each redraw costs a frame; vehicles do not move visibly faster than that.
 import { affiliation, sidcFor } from "./symbols.js";
-import { Coalescer, fc } from "./util.js";
+import { Coalescer, fc, glyphSafe } from "./util.js";
 
 const TRAIL_SECONDS = 600; // trails show the last ten minutes…
 const TRAIL_POINTS = 40; // …and at most this many fixes
@@ -45,7 +45,7 @@ export class Tracks {
       const sidc = sidcFor(s);
       const moving = (p.speed ?? 0) > MOVING_SPEED;
       const pr = it.feature.properties;
-      pr.callsign = s.callsign || s.uid;
+      pr.callsign = glyphSafe(s.callsign || s.uid);
       pr.icon = "ms:" + sidc;
       pr.aff = s.affiliation || affiliation(sidc);
       pr.kind = s.kind || "";
@@ -192,7 +192,7 @@ export class Replay {
     });
     this.meta = this.tracks.map((t) => {
       const sidc = sidcFor(t);
-      return { uid: t.uid, callsign: t.callsign || t.uid, icon: "ms:" + sidc, aff: t.affiliation || affiliation(sidc), kind: t.kind || "" };
+      return { uid: t.uid, callsign: glyphSafe(t.callsign || t.uid), icon: "ms:" + sidc, aff: t.affiliation || affiliation(sidc), kind: t.kind || "" };
     });
     this.count = (data.fixes || []).length;
   }

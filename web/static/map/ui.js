@@ -30,11 +30,12 @@ export function createToolbar({ map, layerState, hasBasemap, onLayerToggle, ms }
       p.hidden = !open;
       toggles[k].setAttribute("aria-expanded", String(open));
     });
-    if (!panels[i].hidden) panels[i].querySelector("input,button,[tabindex]")?.focus({ preventScroll: true });
+    const p = panels[i];
+    if (!p.hidden) (p.querySelector("input,button") || p).focus({ preventScroll: true });
   }
   function closePanels(e) {
     panels.forEach((p, k) => {
-      if (!p.hidden && e?.key === "Escape" && p.contains(document.activeElement)) toggles[k].focus();
+      if (!p.hidden && e?.key === "Escape" && (p === document.activeElement || p.contains(document.activeElement))) toggles[k].focus();
       p.hidden = true;
       toggles[k].setAttribute("aria-expanded", "false");
     });
@@ -42,7 +43,7 @@ export function createToolbar({ map, layerState, hasBasemap, onLayerToggle, ms }
 
   // Layer switcher.
   const names = ["tracks", "trails", "labels", "incidents", "areas", "alerts", "graticule", ...(hasBasemap ? ["basemap"] : [])];
-  const layerPanel = el("div", { id: "map-layers", class: "bh-panel", hidden: true, role: "group", i18nAria: "map.layers.title" },
+  const layerPanel = el("div", { id: "map-layers", class: "bh-panel", hidden: true, role: "group", tabindex: "-1", i18nAria: "map.layers.title" },
     el("h2", { class: "bh-panel-title", i18n: "map.layers.title" }),
     names.map((n) => {
       const cb = el("input", { type: "checkbox", name: "layer-" + n, dataset: { layer: n } });
@@ -51,7 +52,7 @@ export function createToolbar({ map, layerState, hasBasemap, onLayerToggle, ms }
       return el("label", { class: "bh-check" }, cb, el("span", { i18n: "map.layer." + n }));
     }));
 
-  const legendPanel = el("div", { id: "map-legend", class: "bh-panel bh-legend", hidden: true, role: "group", i18nAria: "map.legend.title" });
+  const legendPanel = el("div", { id: "map-legend", class: "bh-panel bh-legend", hidden: true, role: "group", tabindex: "-1", i18nAria: "map.legend.title" });
   const buildLegend = () => legendPanel.replaceChildren(...legendContent(ms));
   buildLegend();
 
@@ -67,15 +68,19 @@ export function createToolbar({ map, layerState, hasBasemap, onLayerToggle, ms }
       iconButton("north", "map.zoom.north", () => map.resetNorthPitch())),
     el("div", { class: "bh-btn-group" }, layersBtn, legendBtn),
     layerPanel, legendPanel);
-  root.addEventListener("keydown", (e) => {
+  // Esc anywhere closes an open panel (focus goes back to its button if it was
+  // inside); so does a click on the map.
+  const onKey = (e) => {
     if (e.key === "Escape" && panels.some((p) => !p.hidden)) {
       e.stopPropagation();
       closePanels(e);
     }
-  });
+  };
+  document.addEventListener("keydown", onKey);
   return {
     root,
     close: closePanels,
+    destroy: () => document.removeEventListener("keydown", onKey),
     relabel() {
       retranslate(root);
       buildLegend();

@@ -163,3 +163,21 @@ export function dateTime(ms, withSeconds = false) {
     second: withSeconds ? "2-digit" : undefined,
   }).format(ms);
 }
+
+// glyphSafe keeps the characters the map can draw: the glyph ranges served with the
+// app (U+0000–U+01FF and U+2000–U+20FF, Latin with French and most European
+// accents, punctuation) and the CJK scripts the browser draws itself. Any other
+// character would make the map ask for a glyph range that does not exist (an
+// error in the console, and no label); it is shown as "?" instead.
+export function glyphSafe(s) {
+  s = String(s ?? "");
+  // Fast path: nearly every label is plain Latin.
+  if (/^[\u0000-\u01ff\u2000-\u20ff]*$/.test(s)) return s;
+  let out = "";
+  for (const ch of s) {
+    const c = ch.codePointAt(0);
+    const ok = c < 0x200 || (c >= 0x2000 && c < 0x2100) || (c >= 0x3040 && c < 0x3100) || (c >= 0x4e00 && c < 0xa000) || (c >= 0xac00 && c < 0xd7a4);
+    out += ok ? ch : "?";
+  }
+  return out;
+}

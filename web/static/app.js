@@ -271,7 +271,9 @@ function scheduleExpiry(expiresAt) {
 // sessionEnded returns to the sign-in page without throwing the work away: a
 // report being typed is still there when the same user signs in again.
 function sessionEnded(notice) {
-  if (!started) return;
+  // Late answers to requests made before the end arrive here too: the sign-in
+  // page is already up, and must not be reset under the user's fingers.
+  if (!started || !$("#login-view").hidden) return;
   suspendedUser = state.me?.user?.username || "";
   stream?.stop();
   for (const timer of sessionTimers) clearTimeout(timer);

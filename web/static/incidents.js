@@ -16,6 +16,7 @@ import { askText } from "./dialogs.js";
 import { formatLatLon } from "./coords.js";
 
 const pageSize = 100;
+const autoLoadLimit = 500;
 
 const list = { items: [], byId: new Map(), cursor: "", done: false, loading: false, gen: 0, total: null, error: "" };
 let mode = "list"; // list | detail | form
@@ -50,7 +51,9 @@ export function initIncidents(h0) {
     }
   });
   observer = new IntersectionObserver((entries) => {
-    if (entries.some((e) => e.isIntersecting) && !list.loading && !list.done && mode === "list") loadPage();
+    // Scrolling loads more by itself up to a point; past it the button does, so
+    // that a long scroll through 20,000 reports does not build 20,000 rows unasked.
+    if (entries.some((e) => e.isIntersecting) && !list.loading && !list.done && mode === "list" && list.items.length < autoLoadLimit) loadPage();
   }, { root: $("#side-panel"), rootMargin: "200px" });
   observer.observe($("#incident-more"));
 

@@ -32,6 +32,32 @@ type IncidentPage struct {
 	NextCursor string      `json:"next_cursor,omitempty"`
 }
 
+// IncidentSummary is what a map layer or a dashboard needs of an incident: no
+// narrative, actors, sources or revision details.
+type IncidentSummary struct {
+	ID            int64
+	Version       int
+	Title         string
+	Category      Category
+	Status        Status
+	OccurredStart time.Time
+	Location      Point
+	Casualties    []Casualty
+	Marking
+}
+
+// Summary returns the incident's summary.
+func (inc *Incident) Summary() *IncidentSummary {
+	return &IncidentSummary{ID: inc.ID, Version: inc.Version, Title: inc.Title, Category: inc.Category, Status: inc.Status,
+		OccurredStart: inc.OccurredStart, Location: inc.Location, Casualties: inc.Casualties, Marking: inc.Marking}
+}
+
+// IncidentSummaryPage is one page of summaries, in FindIncidents' order.
+type IncidentSummaryPage struct {
+	Summaries  []*IncidentSummary
+	NextCursor string
+}
+
 type IncidentStore interface {
 	// CreateIncident sets inc.ID and inc.Version = 1 and stores revision 1.
 	CreateIncident(ctx context.Context, inc *Incident, a AuditEntry) error
@@ -45,6 +71,11 @@ type IncidentStore interface {
 	IncidentByExternalID(ctx context.Context, externalID string) (*Incident, error)
 	IncidentRevisions(ctx context.Context, id int64) ([]Revision, error)
 	FindIncidents(ctx context.Context, f IncidentFilter) (*IncidentPage, error)
+	// FindIncidentSummaries is FindIncidents for maps and dashboards: the same
+	// filter, order, access rule and cursors, but pages of summaries, of up to
+	// 10,000 (f.Limit 0 means 1000), which a store can read without decoding
+	// whole documents.
+	FindIncidentSummaries(ctx context.Context, f IncidentFilter) (*IncidentSummaryPage, error)
 	// ImportIncidents inserts or updates incidents keyed by ExternalID (required) in one
 	// transaction; re-importing the same rows changes nothing.
 	ImportIncidents(ctx context.Context, incs []*Incident, a AuditEntry) (created, updated int, err error)

@@ -128,7 +128,9 @@ func (s *Server) instrument(next http.Handler) http.Handler {
 		h := w.Header()
 		h.Set("X-Content-Type-Options", "nosniff")
 		h.Set("X-Frame-Options", "DENY")
-		h.Set("Referrer-Policy", "same-origin")
+		// The page's links and requests go nowhere else, and its URLs (with
+		// incident ids in the hash) are nobody else's business.
+		h.Set("Referrer-Policy", "no-referrer")
 		sw := &statusWriter{ResponseWriter: w, r: r,
 			api: strings.HasPrefix(r.URL.Path, "/api/") || r.URL.Path == "/ogc" || strings.HasPrefix(r.URL.Path, "/ogc/")}
 		defer func() {

@@ -147,22 +147,11 @@ func (s *Server) latestPositions(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, map[string]any{"tracks": tracks})
 }
 
-// trackMarking finds a track's marking: the live picture has every track with a
-// position; the store is asked only for one the picture does not know.
+// trackMarking finds a track's marking by the rule every history read uses
+// (trackLookup): the live picture first, the store for a track it does not know.
 func (s *Server) trackMarking(r *http.Request, uid string) (bluehelm.Marking, bool, error) {
-	if st, ok := s.cfg.Picture.Get(uid); ok {
-		return st.Marking, true, nil
-	}
-	tracks, err := s.cfg.Store.Tracks(r.Context())
-	if err != nil {
-		return bluehelm.Marking{}, false, err
-	}
-	for _, t := range tracks {
-		if t.UID == uid {
-			return t.Marking, true, nil
-		}
-	}
-	return bluehelm.Marking{}, false, nil
+	t, ok, err := (&trackLookup{s: s, ctx: r.Context()}).get(uid)
+	return t.Marking, ok, err
 }
 
 func (s *Server) trackHistory(w http.ResponseWriter, r *http.Request) error {

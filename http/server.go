@@ -21,6 +21,8 @@ import (
 	"github.com/bluehelm/bluehelm/auth"
 	"github.com/bluehelm/bluehelm/ingest"
 	"github.com/bluehelm/bluehelm/live"
+	"github.com/bluehelm/bluehelm/mbtiles"
+	"github.com/klauspost/compress/gzhttp"
 	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/time/rate"
 )
@@ -31,7 +33,9 @@ type Store interface {
 	Incident(ctx context.Context, id int64) (*bluehelm.Incident, error)
 	IncidentRevisions(ctx context.Context, id int64) ([]bluehelm.Revision, error)
 	FindIncidents(ctx context.Context, f bluehelm.IncidentFilter) (*bluehelm.IncidentPage, error)
+	FindIncidentSummaries(ctx context.Context, f bluehelm.IncidentFilter) (*bluehelm.IncidentSummaryPage, error)
 	Positions(ctx context.Context, q bluehelm.PositionQuery) ([]bluehelm.Position, error)
+	SamplePositions(ctx context.Context, q bluehelm.PositionQuery, step time.Duration) ([]bluehelm.Position, error)
 	Tracks(ctx context.Context) ([]bluehelm.Track, error)
 	Area(ctx context.Context, id int64) (*bluehelm.Area, error)
 	Areas(ctx context.Context) ([]*bluehelm.Area, error)
@@ -58,6 +62,19 @@ type Config struct {
 	Ready func() error
 	// WebFS is the browser app served at /; nil serves nothing there.
 	WebFS fs.FS
+	// Basemap is the optional offline basemap (--basemap FILE.mbtiles) served at
+	// /basemap/{z}/{x}/{y} and described by /api/v1/config; nil for none.
+	Basemap *mbtiles.Tileset
+	// Places is the gazetteer behind /api/v1/places; nil answers no places.
+	// PlacesAttribution credits its source where the page shows results.
+	Places            Gazetteer
+	PlacesAttribution string
+	// StaleAfter is how old a track's last report may be before the map greys
+	// it (told to the page in /api/v1/config). Zero means 5 minutes, the stale
+	// time bluehelm gives tracks it sends to TAK devices.
+	StaleAfter time.Duration
+	// Version is the build's version, shown by the page.
+	Version string
 	// OGC is OGC API – Features, mounted at /ogc/ behind the same authentication.
 	// It may also be set later with SetOGC (it needs PrincipalOf).
 	OGC http.Handler
@@ -93,6 +110,9 @@ type handlerFunc func(w http.ResponseWriter, r *http.Request) error
 type route struct {
 	method, path string
 	public       bool // no authentication (login, health, the API description)
+	// raw answers are never compressed here: the WebSocket (which must not be
+	// wrapped), and the metrics and tiles (compressed already, when they are).
+	raw bool
 	// queryToken accepts ?access_token=: only for the WebSocket, which browsers cannot
 	// give an Authorization header. Elsewhere a token in a URL would end up in logs and
 	// histories for no reason.
@@ -125,15 +145,32 @@ func New(cfg Config) *Server {
 	if cfg.StreamWriteTimeout <= 0 {
 		cfg.StreamWriteTimeout = 10 * time.Second
 	}
+	if cfg.StaleAfter <= 0 {
+		cfg.StaleAfter = 5 * time.Minute
+	}
+	if cfg.Version == "" {
+		cfg.Version = "dev"
+	}
 	s := &Server{cfg: cfg, log: cfg.Logger, now: cfg.Now, mux: http.NewServeMux()}
 	s.logins = newLoginLimiter(cfg.LoginRate, cfg.LoginBurst)
 	s.metrics = newServerMetrics(cfg.Registry, cfg.Hub, s.log)
 	if cfg.OGC != nil {
 		s.SetOGC(cfg.OGC)
 	}
+	// API answers of a kilobyte and more are compressed for clients that accept
+	// it (gzip, or zstd which browsers now offer too): incident lists and the
+	// map's GeoJSON shrink five- to tenfold, which is what a thin link needs.
+	compress, err := gzhttp.NewWrapper(gzhttp.MinSize(1024))
+	if err != nil {
+		panic(err) // the options are constant
+	}
 	s.routes = s.apiRoutes()
 	for _, rt := range s.routes {
-		s.mux.Handle(rt.pattern(), s.endpoint(rt))
+		var h http.Handler = s.endpoint(rt)
+		if !rt.raw {
+			h = compress(h)
+		}
+		s.mux.Handle(rt.pattern(), h)
 	}
 	// Unknown API paths get a problem rather than the web app's index or a text 404.
 	s.mux.Handle("GET /api/", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -143,11 +180,12 @@ func New(cfg Config) *Server {
 	// "/ogc" as the landing page, so that is mounted too. GET only (which includes
 	// HEAD): the API is read-only, and a method-less pattern would conflict with
 	// the web app's "GET /".
-	ogc := s.endpoint(route{h: s.serveOGC})
+	ogc := compress(s.endpoint(route{h: s.serveOGC}))
 	s.mux.Handle("GET /ogc/", ogc)
 	s.mux.Handle("GET /ogc", ogc)
 	if cfg.WebFS != nil {
-		s.mux.Handle("GET /", http.FileServerFS(cfg.WebFS))
+		// Compressed once, ahead of time, by the file handler itself.
+		s.mux.Handle("GET /", newStaticFiles(cfg.WebFS))
 	}
 	s.handler = s.instrument(s.mux)
 	return s
@@ -187,17 +225,23 @@ func (s *Server) apiRoutes() []route {
 	return []route{
 		{method: "GET", path: "/healthz", public: true, h: s.healthz},
 		{method: "GET", path: "/readyz", public: true, h: s.readyz},
-		{method: "GET", path: "/metrics", public: true, h: s.serveMetrics},
+		{method: "GET", path: "/metrics", public: true, raw: true, h: s.serveMetrics},
 		{method: "GET", path: v1 + "/openapi.json", public: true, h: s.openapi},
 
 		{method: "POST", path: v1 + "/login", public: true, h: s.login},
 		{method: "POST", path: v1 + "/logout", h: s.logout},
 		{method: "GET", path: v1 + "/me", h: s.me},
+		{method: "PUT", path: v1 + "/me/preferences", h: s.setPreferences},
+		{method: "GET", path: v1 + "/config", h: s.config},
+		{method: "GET", path: v1 + "/places", h: s.searchPlaces},
+		{method: "GET", path: "/basemap/{z}/{x}/{y}", raw: true, h: s.basemapTile},
 
 		{method: "GET", path: v1 + "/taxonomy", h: s.taxonomy},
 		{method: "GET", path: v1 + "/incidents", h: s.searchIncidents},
 		{method: "POST", path: v1 + "/incidents", h: s.createIncident},
 		{method: "GET", path: v1 + "/incidents/export", h: s.exportIncidents},
+		{method: "GET", path: v1 + "/incidents/map", h: s.incidentsMap},
+		{method: "GET", path: v1 + "/incidents/stats", h: s.incidentStatsHandler},
 		{method: "GET", path: v1 + "/incidents/{id}", h: s.getIncident},
 		{method: "PUT", path: v1 + "/incidents/{id}", h: s.updateIncident},
 		{method: "GET", path: v1 + "/incidents/{id}/revisions", h: s.incidentRevisions},
@@ -205,6 +249,7 @@ func (s *Server) apiRoutes() []route {
 
 		{method: "POST", path: v1 + "/positions", h: s.postPositions},
 		{method: "GET", path: v1 + "/positions/latest", h: s.latestPositions},
+		{method: "GET", path: v1 + "/positions/replay", h: s.replayPositions},
 		{method: "GET", path: v1 + "/tracks/{uid}/history", h: s.trackHistory},
 
 		{method: "GET", path: v1 + "/areas", h: s.listAreas},
@@ -225,7 +270,7 @@ func (s *Server) apiRoutes() []route {
 		{method: "POST", path: v1 + "/users/{id}/tokens", h: s.issueToken},
 		{method: "DELETE", path: v1 + "/tokens/{id}", h: s.revokeToken},
 
-		{method: "GET", path: v1 + "/stream", queryToken: true, h: s.stream},
+		{method: "GET", path: v1 + "/stream", queryToken: true, raw: true, h: s.stream},
 	}
 }
 

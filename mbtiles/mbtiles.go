@@ -16,6 +16,9 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"image"
+	_ "image/jpeg" // tile sizes
+	_ "image/png"
 	"io"
 	"math"
 	"net/url"
@@ -66,6 +69,10 @@ type Metadata struct {
 	Center      []float64  // lon, lat[, zoom]; nil when the file names none
 	Attribution string
 	Description string
+	// TileSize is the width of a raster tile in pixels (256, or 512 for
+	// high-density tiles), read from a tile; 512 for vector tiles, which have no
+	// pixels and are drawn at that size.
+	TileSize int
 	// VectorLayers is the vector_layers array of the "json" metadata row, as
 	// written (each {"id", "fields", ...}); empty for raster tiles.
 	VectorLayers []json.RawMessage
@@ -125,8 +132,13 @@ func Open(path string) (*Tileset, error) {
 	return ts, nil
 }
 
-// Close closes the file.
-func (t *Tileset) Close() error { return t.db.Close() }
+// Close closes the file. Closing a nil Tileset (no basemap) does nothing.
+func (t *Tileset) Close() error {
+	if t == nil {
+		return nil
+	}
+	return t.db.Close()
+}
 
 // Metadata returns what the file says about itself, with defaults filled in.
 func (t *Tileset) Metadata() Metadata { return t.meta }
@@ -251,6 +263,10 @@ func (t *Tileset) readMetadata(ctx context.Context) error {
 	if m.VectorLayers == nil {
 		m.VectorLayers = []json.RawMessage{}
 	}
+	m.TileSize = 512
+	if !m.Format.Vector() {
+		m.TileSize = t.rasterSize(ctx)
+	}
 	t.meta = m
 	return nil
 }
@@ -277,6 +293,19 @@ func (t *Tileset) sniffFormat(ctx context.Context) (Format, error) {
 		return PBF, nil // vector tiles are stored gzip-compressed
 	}
 	return "", errors.New("metadata names no format and the tiles are not PNG, JPEG, WebP or gzip-compressed vector tiles")
+}
+
+// rasterSize reads the width of one tile; 256, the convention, when there is no
+// tile or its header cannot be read (WebP is not decoded here).
+func (t *Tileset) rasterSize(ctx context.Context) int {
+	var b []byte
+	if err := t.db.QueryRowContext(ctx, `SELECT tile_data FROM tiles LIMIT 1`).Scan(&b); err != nil {
+		return 256
+	}
+	if c, _, err := image.DecodeConfig(bytes.NewReader(b)); err == nil && c.Width >= 64 && c.Width <= 4096 {
+		return c.Width
+	}
+	return 256
 }
 
 func parseFloats(s string, want int) ([]float64, error) {

@@ -6,6 +6,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"image"
+	"image/png"
 	"os"
 	"path/filepath"
 	"strings"
@@ -53,6 +55,15 @@ func fixture(t *testing.T, meta map[string]string, tiles []tile) string {
 
 var pngTile = []byte("\x89PNG\r\n\x1a\n fake image")
 
+// pngOf encodes a blank square PNG tile of the given width.
+func pngOf(t *testing.T, size int) []byte {
+	var buf bytes.Buffer
+	if err := png.Encode(&buf, image.NewGray(image.Rect(0, 0, size, size))); err != nil {
+		t.Fatal(err)
+	}
+	return buf.Bytes()
+}
+
 func gz(b []byte) []byte {
 	var buf bytes.Buffer
 	w := gzip.NewWriter(&buf)
@@ -87,15 +98,22 @@ func TestOpen(t *testing.T) {
 		{name: "raster", path: func(t *testing.T) string { return fixture(t, raster, []tile{{0, 0, 0, pngTile}}) },
 			check: func(t *testing.T, m Metadata) {
 				if m.Format != PNG || m.Format.Vector() || m.MinZoom != 0 || m.MaxZoom != 3 || m.Bounds != [4]float64{31.4, 4.7, 31.8, 5.0} ||
-					m.Attribution != "© imagery provider" || len(m.Center) != 3 || len(m.VectorLayers) != 0 || m.Name != "Juba imagery" {
+					m.Attribution != "© imagery provider" || len(m.Center) != 3 || len(m.VectorLayers) != 0 || m.Name != "Juba imagery" ||
+					m.TileSize != 256 {
 					t.Errorf("%+v", m)
 				}
 			}},
 		{name: "vector", path: func(t *testing.T) string { return fixture(t, vector, []tile{{0, 0, 0, gz([]byte("mvt"))}}) },
 			check: func(t *testing.T, m Metadata) {
-				if m.Format != PBF || !m.Format.Vector() || m.MaxZoom != 14 || m.Bounds != worldBounds || len(m.VectorLayers) != 2 ||
+				if m.Format != PBF || !m.Format.Vector() || m.MaxZoom != 14 || m.Bounds != worldBounds || len(m.VectorLayers) != 2 || m.TileSize != 512 ||
 					!strings.Contains(string(m.VectorLayers[0]), `"roads"`) {
 					t.Errorf("%+v", m)
+				}
+			}},
+		{name: "high-density raster", path: func(t *testing.T) string { return fixture(t, raster, []tile{{0, 0, 0, pngOf(t, 512)}}) },
+			check: func(t *testing.T, m Metadata) {
+				if m.TileSize != 512 {
+					t.Errorf("tile size %d, want 512", m.TileSize)
 				}
 			}},
 		{name: "jpeg spelled jpeg", path: func(t *testing.T) string { return fixture(t, with(raster, "format", "JPEG"), nil) },

@@ -130,8 +130,8 @@ type findQuery struct {
 	rt    query // on incidents_rt r; for planRTree and the probe
 }
 
-func newFindQuery(f bluehelm.IncidentFilter) (*findQuery, error) {
-	limit, err := clampLimit(f.Limit, 100, 1000)
+func newFindQuery(f bluehelm.IncidentFilter, defLimit, maxLimit int) (*findQuery, error) {
+	limit, err := clampLimit(f.Limit, defLimit, maxLimit)
 	if err != nil {
 		return nil, err
 	}
@@ -488,7 +488,7 @@ func decodeAll(hits []hit, docs [][]byte) ([]*bluehelm.Incident, error) {
 // newest occurred_start first (ties: higher id first). Access is part of the
 // query, so pages are full. NextCursor is set exactly when more rows follow.
 func (db *DB) FindIncidents(ctx context.Context, f bluehelm.IncidentFilter) (*bluehelm.IncidentPage, error) {
-	fq, err := newFindQuery(f)
+	fq, err := newFindQuery(f, 100, 1000)
 	if err != nil {
 		return nil, err
 	}

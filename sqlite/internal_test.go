@@ -135,7 +135,7 @@ func TestQueryPlans(t *testing.T) {
 		Viewer: viewer, BBox: &bluehelm.BBox{MinLon: 30, MinLat: 5, MaxLon: 31.2, MaxLat: 5.9},
 		From: t0, To: t0.Add(90 * 24 * time.Hour), Cursor: encodeCursor(cursor{t0.UnixMilli(), 5}),
 		Categories: []bluehelm.Category{bluehelm.CatProtest}, Text: "convoy",
-	})
+	}, 100, 1000)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,7 +33,7 @@ func collect(t *testing.T, s bluehelm.Store, f bluehelm.IncidentFilter, limit in
 			ids = append(ids, inc.ID)
 		}
 		if page.NextCursor == "" {
-			return ids
+			break
 		}
 		if len(page.Incidents) != want {
 			t.Fatalf("page %d has %d incidents and a next cursor; with limit %d a page that is not the last must be full (was access or another filter applied after the query?)",
@@ -41,6 +41,33 @@ func collect(t *testing.T, s bluehelm.Store, f bluehelm.IncidentFilter, limit in
 		}
 		f.Cursor = page.NextCursor
 	}
+	// Summaries page exactly like incidents (their default page is 1000).
+	f.Cursor = ""
+	if limit == 0 {
+		want = 1000
+	}
+	var sids []int64
+	for pages := 0; ; pages++ {
+		if pages > 10000 {
+			t.Fatalf("more than 10000 pages of summaries: the cursor does not advance")
+		}
+		page, err := s.FindIncidentSummaries(ctxOf(t), f)
+		must(t, err, "FindIncidentSummaries")
+		if len(page.Summaries) > want || (page.NextCursor != "" && len(page.Summaries) != want) {
+			t.Fatalf("summary page of %d with limit %d, cursor %q", len(page.Summaries), limit, page.NextCursor)
+		}
+		for _, sum := range page.Summaries {
+			sids = append(sids, sum.ID)
+		}
+		if page.NextCursor == "" {
+			break
+		}
+		f.Cursor = page.NextCursor
+	}
+	if !slices.Equal(ids, sids) {
+		t.Errorf("FindIncidentSummaries served %v, FindIncidents %v", sids, ids)
+	}
+	return ids
 }
 
 // checkIDs compares served ids to the oracle's, naming the first difference.
@@ -164,6 +191,19 @@ func testFind(t *testing.T, o Opener) {
 		}
 		for _, got := range page.Incidents {
 			sameJSON(t, got, byID[got.ID], "incident in a page")
+		}
+		sums, err := s.FindIncidentSummaries(ctx, bluehelm.IncidentFilter{Viewer: sys, Limit: 1000})
+		must(t, err, "FindIncidentSummaries")
+		if len(sums.Summaries) != len(page.Incidents) {
+			t.Fatalf("%d summaries, %d incidents", len(sums.Summaries), len(page.Incidents))
+		}
+		for i, got := range sums.Summaries {
+			want := page.Incidents[i].Summary()
+			if !got.OccurredStart.Equal(want.OccurredStart) {
+				t.Errorf("summary %d occurred %v, want %v", got.ID, got.OccurredStart, want.OccurredStart)
+			}
+			got.OccurredStart = want.OccurredStart
+			sameJSON(t, got, want, "summary in a page")
 		}
 	})
 

@@ -19,7 +19,9 @@ import (
 	"github.com/bluehelm/bluehelm/http"
 	"github.com/bluehelm/bluehelm/ingest"
 	"github.com/bluehelm/bluehelm/live"
+	"github.com/bluehelm/bluehelm/mbtiles"
 	"github.com/bluehelm/bluehelm/ogcapi"
+	"github.com/bluehelm/bluehelm/places"
 	"github.com/bluehelm/bluehelm/sqlite"
 	"github.com/bluehelm/bluehelm/web"
 	"github.com/prometheus/client_golang/prometheus"
@@ -111,7 +113,7 @@ func (a *app) Close() error { return a.store.Close() }
 
 // serve runs the HTTP server until ctx ends, then shuts down gracefully: in-flight
 // requests finish and the position audit summary is flushed before the store closes.
-func (a *app) serve(ctx context.Context, listen string, started func(addr string)) error {
+func (a *app) serve(ctx context.Context, listen string, basemap *mbtiles.Tileset, started func(addr string)) error {
 	ln, err := net.Listen("tcp", listen)
 	if err != nil {
 		return fmt.Errorf("listening on %s: %w", listen, err)
@@ -119,7 +121,11 @@ func (a *app) serve(ctx context.Context, listen string, started func(addr string
 	srv := http.New(http.Config{
 		Pipeline: a.pipeline, Store: a.store, Auth: a.auth, Hub: a.hub, Picture: a.picture,
 		Logger: a.log, Registry: a.registry, WebFS: web.FS(),
-		Ready: func() error { return a.store.Ping(context.Background()) },
+		Ready:   func() error { return a.store.Ping(context.Background()) },
+		Basemap: basemap, Places: newGazetteer(a.log), PlacesAttribution: places.Attribution,
+		// The stale time bluehelm gives the tracks it sends to TAK devices (cot's
+		// default PositionStale), so the map and the devices grey a track alike.
+		StaleAfter: 5 * time.Minute, Version: Version,
 	})
 	srv.SetOGC(ogcapi.New(ogcapi.Config{Store: a.store, Picture: a.picture, Principal: srv.PrincipalOf}))
 	hs := &nethttp.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
@@ -182,6 +188,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	nats := fs.String("nats", env("nats", ""), "NATS URL to join a cluster; empty for the in-process hub [BLUEHELM_NATS]")
 	var tf takFlags
 	tf.register(fs, takFlags{cotTLS: ":8089", martiAddr: ":8443", enrollAddr: ":8446"})
+	var wf webFlags
+	wf.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -189,6 +197,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return fmt.Errorf("--nats %q: clustering over NATS is not available in this build", *nats)
 	}
 	log := newLogger(stderr)
+	basemap, err := wf.openBasemap(log)
+	if err != nil {
+		return err
+	}
+	defer basemap.Close()
 	a, err := openApp(ctx, sf, log)
 	if err != nil {
 		return err
@@ -212,7 +225,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, l := range tak.lines {
 		log.Info("TAK: " + l)
 	}
-	return a.serve(ctx, *listen, func(addr string) {
+	return a.serve(ctx, *listen, basemap, func(addr string) {
 		log.Info("bluehelm serving", "url", "http://"+addr, "data", sf.data, "version", Version)
 	})
 }

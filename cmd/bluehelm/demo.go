@@ -31,6 +31,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "scenario random seed")
 	var tf takFlags
 	tf.register(fs, takFlags{cotTLS: "127.0.0.1:8089", cotTCP: "127.0.0.1:8087", martiAddr: "127.0.0.1:8443", enrollAddr: "127.0.0.1:8446", hosts: "127.0.0.1,localhost"})
+	var wf webFlags
+	wf.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -44,6 +46,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		dir = tmp
 	}
 	log := newLogger(stderr)
+	basemap, err := wf.openBasemap(log)
+	if err != nil {
+		return err
+	}
+	defer basemap.Close()
 	a, err := openApp(ctx, storeFlags{data: dir}, log)
 	if err != nil {
 		return err
@@ -82,7 +89,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	defer stopSim()
 	go func() { simErr <- scen.Run(simCtx, a.pipeline, 2*time.Second, 45*time.Second) }()
 
-	return a.serve(ctx, *listen, func(addr string) {
+	return a.serve(ctx, *listen, basemap, func(addr string) {
 		fmt.Fprintf(stdout, "\nbluehelm demo — %s\n\n  open http://%s/\n\n", scen.Name, addr)
 		if len(logins) == 0 {
 			fmt.Fprintf(stdout, "  existing data directory %s: use its accounts\n", dir)

@@ -30,8 +30,8 @@ var Version = "dev"
 const usage = `bluehelm — the mission picture for UN peace operations
 
 Usage:
-  bluehelm serve   [--listen ADDR] [--data DIR]     run the server
-  bluehelm demo    [--listen ADDR] [--data DIR]     run a live demo scenario (South Sudan)
+  bluehelm serve   [--listen ADDR] [--data DIR] [--basemap FILE.mbtiles]  run the server
+  bluehelm demo    [--listen ADDR] [--data DIR] [--basemap FILE.mbtiles]  run a live demo scenario (South Sudan)
   bluehelm import  ucdp|acled FILE.csv [--data DIR] import UCDP GED or ACLED incidents
   bluehelm export  [--format geojson|csv|kml] [filters] [--as USER] [-o FILE]
   bluehelm user    create|list|disable|enable|token ...

@@ -121,7 +121,9 @@ export function t(key, vars) {
   return v.replace(/\{(\w+)\}/g, (m, name) => {
     if (!(name in vars)) return m;
     const x = vars[name];
-    return typeof x === "number" ? fmt.number.format(x) : String(x);
+    // Numbers in the language's notation, every digit kept (a coordinate must not
+    // be rounded to the default three decimals).
+    return typeof x === "number" ? fmt.numberFull.format(x) : String(x);
   });
 }
 
@@ -157,6 +159,7 @@ function makeFormatters(code) {
     utc: new Intl.DateTimeFormat(loc, { day: "numeric", month: "short", hour: "2-digit", minute: "2-digit", timeZone: "UTC", ...h23 }),
     month: new Intl.DateTimeFormat(loc, { month: "short", year: "numeric", timeZone: "UTC" }),
     number: new Intl.NumberFormat(loc),
+    numberFull: new Intl.NumberFormat(loc, { maximumFractionDigits: 20 }),
     coord: new Intl.NumberFormat(loc, { minimumFractionDigits: 5, maximumFractionDigits: 5 }),
     relative: new Intl.RelativeTimeFormat(loc, { numeric: "auto" }),
     plural: new Intl.PluralRules(loc),

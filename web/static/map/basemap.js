@@ -4,7 +4,8 @@
 import { loadScript, fc, glyphSafe } from "./util.js";
 
 // loadBasemap fetches and converts the countries; it resolves to the GeoJSON of the
-// land, the coastlines, the borders between countries and a label point per country.
+// land and the borders between countries, and a function that
+// makes a label point per country.
 export async function loadBasemap(signal) {
   const [topojson, topo] = await Promise.all([
     loadScript("/vendor/topojson-client/topojson-client.js", "topojson"),
@@ -17,23 +18,28 @@ export async function loadBasemap(signal) {
   const land = topo.objects.land
     ? topojson.feature(topo, topo.objects.land)
     : topojson.merge(topo, countries.geometries);
-  // An arc used by one country only is a coastline; one shared by two is a border.
-  const coast = topojson.mesh(topo, countries, (a, b) => a === b);
+  // An arc shared by two countries is a border. (Coastlines are the outline of the
+  // land, drawn by a line layer on the land source.)
   const borders = topojson.mesh(topo, countries, (a, b) => a !== b);
+  return {
+    land: land.type === "FeatureCollection" ? land : fc([land]),
+    borders: fc([{ type: "Feature", properties: {}, geometry: borders }]),
+    // Country names are not needed for the first picture and cost as much as the
+    // rest together: they are worked out when the page is idle.
+    labels: () => countryLabels(topojson, topo),
+  };
+}
+
+function countryLabels(topojson, topo) {
   const labels = [];
-  for (const g of countries.geometries) {
+  for (const g of topo.objects.countries.geometries) {
     const name = g.properties?.name;
     if (!name || !g.type) continue;
     const f = topojson.feature(topo, g);
     const p = labelPoint(f.geometry);
     if (p) labels.push({ type: "Feature", properties: { name: glyphSafe(name) }, geometry: { type: "Point", coordinates: p } });
   }
-  return {
-    land: land.type === "FeatureCollection" ? land : fc([land]),
-    coast: fc([{ type: "Feature", properties: {}, geometry: coast }]),
-    borders: fc([{ type: "Feature", properties: {}, geometry: borders }]),
-    labels: fc(labels),
-  };
+  return fc(labels);
 }
 
 // labelPoint picks a point inside the largest polygon of a (Multi)Polygon: its

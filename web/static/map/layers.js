@@ -30,7 +30,7 @@ export function baseStyle(theme, basemap) {
   const th = themes[theme];
   const origin = location.origin;
   const sources = {
-    land: empty(), coast: empty(), borders: empty(), "country-labels": empty(), graticule: { type: "geojson", data: graticule() },
+    land: empty(), borders: empty(), "country-labels": empty(), graticule: { type: "geojson", data: graticule() },
     areas: empty(), "area-labels": empty(),
     incidents: {
       type: "geojson", data: fc([]), cluster: true, clusterRadius: 45, clusterMaxZoom: 13,
@@ -79,7 +79,7 @@ function gridLayers(th) {
       paint: { "line-color": th.gratMinor, "line-width": 0.6, "line-dasharray": [3, 3] } },
     { id: "graticule-major", type: "line", source: "graticule", filter: ["==", ["get", "major"], true],
       paint: { "line-color": th.grat, "line-width": 0.8 } },
-    { id: "coastline", type: "line", source: "coast",
+    { id: "coastline", type: "line", source: "land",
       paint: { "line-color": th.coast, "line-width": ["interpolate", ["linear"], ["zoom"], 1, 0.5, 6, 1.2, 10, 2] } },
     { id: "borders", type: "line", source: "borders", layout: { "line-join": "round" },
       paint: { "line-color": th.border, "line-width": ["interpolate", ["linear"], ["zoom"], 1, 0.5, 6, 1.2, 10, 2], "line-dasharray": [4, 2] } },
@@ -179,8 +179,11 @@ function overlayLayers(th) {
       } },
     { id: "track-heading", type: "symbol", source: "tracks", filter: ["==", ["get", "moving"], true],
       layout: {
+        // A small arrow pushed out from the symbol's centre: the offset turns with
+        // the rotation, and a small image costs far less to draw 2,000 times than
+        // one as wide as the symbol.
         "icon-image": "bh-heading", "icon-rotate": ["get", "course"], "icon-rotation-alignment": "map",
-        "icon-allow-overlap": true, "icon-ignore-placement": true,
+        "icon-offset": [0, -23], "icon-allow-overlap": true, "icon-ignore-placement": true,
         "icon-size": ["interpolate", ["linear"], ["zoom"], 3, 0.65, 9, 1],
       },
       paint: { "icon-opacity": ["case", stale, 0.35, 1] } },
@@ -272,20 +275,20 @@ export function addStaticImages(map) {
     draw(ctx);
     return { data: ctx.getImageData(0, 0, c.width, c.height), pixelRatio: dpr };
   };
-  // The tick points up from the symbol's edge: rotated by the course it shows
-  // where the track is heading, whatever the symbol's shape.
-  const tick = img(64, 64, (ctx) => {
+  // The tick points up; placed beyond the symbol's edge and rotated by the course
+  // it shows where the track is heading, whatever the symbol's shape.
+  const tick = img(14, 16, (ctx) => {
     ctx.lineCap = "round";
     ctx.lineJoin = "round";
     for (const [color, width] of [["rgba(0,0,0,0.8)", 5], ["#ffffff", 2.5]]) {
       ctx.strokeStyle = color;
       ctx.lineWidth = width;
       ctx.beginPath();
-      ctx.moveTo(32, 17);
-      ctx.lineTo(32, 3);
-      ctx.moveTo(27, 8);
-      ctx.lineTo(32, 3);
-      ctx.lineTo(37, 8);
+      ctx.moveTo(7, 14);
+      ctx.lineTo(7, 3);
+      ctx.moveTo(3, 7);
+      ctx.lineTo(7, 3);
+      ctx.lineTo(11, 7);
       ctx.stroke();
     }
   });

@@ -14,7 +14,7 @@ import { TimeSlider } from "./timeslider.js";
 import { createSearch } from "./search.js";
 import { createToolbar, createCoords, createAttribution } from "./ui.js";
 import { formatMGRS } from "./coords.js";
-import { el, tr, onLang, retranslate, ensureStylesheet, fc, relTime, dateTime } from "./util.js";
+import { el, tr, onLang, retranslate, ensureStylesheet, fc, relTime, dateTime, FrameMeter } from "./util.js";
 
 const VIEW_KEY = "bluehelm.map.view";
 const LAYERS_KEY = "bluehelm.map.layers";
@@ -158,7 +158,8 @@ export async function createMap(container, opts = {}) {
   flags.loaded = true;
   addStaticImages(map);
 
-  const tracks = new Tracks(map, { staleAfterSeconds: staleAfter });
+  const frameMeter = new FrameMeter(map);
+  const tracks = new Tracks(map, { staleAfterSeconds: staleAfter, frameMeter });
   const incidents = new Incidents(map);
   const areas = new Areas(map);
   const alerts = new Alerts(map, maplibregl);
@@ -166,9 +167,9 @@ export async function createMap(container, opts = {}) {
 
   basemapPromise.then((b) => {
     map.getSource("land")?.setData(b.land);
-    map.getSource("coast")?.setData(b.coast);
     map.getSource("borders")?.setData(b.borders);
-    map.getSource("country-labels")?.setData(b.labels);
+    const labels = () => map.getSource("country-labels")?.setData(b.labels());
+    ready.then(() => (window.requestIdleCallback ? requestIdleCallback(labels, { timeout: 5000 }) : setTimeout(labels, 500)));
   }).catch((e) => console.error("basemap:", e)).finally(() => {
     flags.basemap = true;
     checkReady();
@@ -201,7 +202,7 @@ export async function createMap(container, opts = {}) {
     api,
     onGo({ lon, lat, zoom }) {
       map.getSource("search-pin")?.setData(fc([{ type: "Feature", properties: {}, geometry: { type: "Point", coordinates: [lon, lat] } }]));
-      map.flyTo({ center: [lon, lat], zoom: zoom ?? Math.max(map.getZoom(), 11), essential: true });
+      map.flyTo({ center: [lon, lat], zoom: zoom ?? Math.max(map.getZoom(), 11) });
     },
   });
 
@@ -263,6 +264,11 @@ export async function createMap(container, opts = {}) {
     interact.setCoarse(coarse);
   };
   container.addEventListener("pointerdown", onPointerDown, true);
+  // Esc closes a track's popup (pick and draw handle their own Esc first).
+  const onKeyDown = (e) => {
+    if (e.key === "Escape" && popup.isOpen() && !interact.active) popup.remove();
+  };
+  container.addEventListener("keydown", onKeyDown);
   interact.setCoarse(coarse);
 
   const clickable = ["alerts", "tracks", "incidents", "incident-clusters"];
@@ -481,7 +487,7 @@ export async function createMap(container, opts = {}) {
     },
     flyTo({ lon, lat, zoom } = {}) {
       if (!Number.isFinite(lon) || !Number.isFinite(lat)) return;
-      map.flyTo({ center: [lon, lat], zoom: zoom ?? Math.max(map.getZoom(), 11), essential: true });
+      map.flyTo({ center: [lon, lat], zoom: zoom ?? Math.max(map.getZoom(), 11) });
     },
     highlightIncident(id) {
       const it = incidents.get(id);
@@ -521,6 +527,7 @@ export async function createMap(container, opts = {}) {
       mq?.removeEventListener?.("change", onTheme);
       mo.disconnect();
       container.removeEventListener("pointerdown", onPointerDown, true);
+      container.removeEventListener("keydown", onKeyDown);
       clearTimeout(viewTimer);
       cancelAnimationFrame(hoverRaf);
       interact.destroy();
@@ -528,6 +535,7 @@ export async function createMap(container, opts = {}) {
       search.destroy();
       toolbar.destroy();
       tracks.destroy();
+      frameMeter.destroy();
       incidents.destroy();
       areas.destroy();
       alerts.destroy();

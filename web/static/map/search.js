@@ -3,7 +3,27 @@
 import { parseLatLon, parseMGRS, formatDD } from "./coords.js";
 import { el, tr, lang } from "./util.js";
 
-const placeZoom = { city: 11, capital: 10, town: 12, village: 13, hamlet: 14, locality: 13 };
+// placeZoom frames a place by its size: GeoNames' population where known, its
+// feature code (PPLC capital, PPLX part of a city) otherwise.
+function placeZoom(p) {
+  if (p.kind === "PPLX") return 14;
+  const n = p.population || 0;
+  if (n >= 1e6 || p.kind === "PPLC") return 10;
+  if (n >= 1e5) return 11;
+  if (n >= 1e4) return 12;
+  return 13;
+}
+
+// countryName turns an ISO 3166 alpha-2 code into the country's name in the page's
+// language ("SS" → "South Sudan" / "Soudan du Sud").
+function countryName(code) {
+  if (!/^[A-Z]{2}$/i.test(code || "")) return code || "";
+  try {
+    return new Intl.DisplayNames([lang()], { type: "region" }).of(code.toUpperCase()) || code;
+  } catch {
+    return code;
+  }
+}
 
 export function createSearch({ api, onGo }) {
   const input = el("input", {
@@ -95,8 +115,8 @@ export function createSearch({ api, onGo }) {
     const nf = new Intl.NumberFormat(lang());
     const places = (res?.places || []).filter((p) => Number.isFinite(p.lat) && Number.isFinite(p.lon));
     render(places.map((p) => ({
-      lon: p.lon, lat: p.lat, zoom: placeZoom[p.kind] ?? 11, label: p.name,
-      detail: [p.admin1, p.country, p.population ? tr("map.search.population", { n: nf.format(p.population) }) : ""].filter(Boolean).join(" · "),
+      lon: p.lon, lat: p.lat, zoom: placeZoom(p), label: p.name,
+      detail: [p.admin1, countryName(p.country), p.population ? tr("map.search.population", { n: nf.format(p.population) }) : ""].filter(Boolean).join(" · "),
     })), "map.search.none");
   }
 

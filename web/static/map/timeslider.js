@@ -8,7 +8,7 @@ const HOUR = 3600;
 const presets = { "24h": 24 * HOUR, "7d": 7 * 24 * HOUR };
 const speeds = [60, 300, 1800, 3600, 10800]; // seconds of history per second
 const MAX_STEPS = 720; // one fix per track per step: bounds the replay's size
-const MAX_WINDOW = 31 * 24 * HOUR;
+const MAX_WINDOW = 7 * 24 * HOUR; // what the server replays at most
 
 export class TimeSlider {
   // hooks: api, bbox() → [w,s,e,n], staleAfter, onLive(bool), onFrame(frame), onIncidentWindow(fromMs|null, toMs|null)
@@ -214,7 +214,12 @@ export class TimeSlider {
       if (ac.signal.aborted) return;
       this.replay = new Replay(data || {}, this.h.staleAfter);
       this.playBtn.disabled = false;
-      this.status.textContent = this.replay.tracks.length ? "" : tr("map.time.noHistory");
+      // The server may widen the step to keep the answer small; the slider follows.
+      if (Number(data?.step) > 0) {
+        this.step = Number(data.step);
+        this.range.step = String(this.step);
+      }
+      this.status.textContent = !this.replay.tracks.length ? tr("map.time.noHistory") : data?.truncated ? tr("map.time.truncated") : "";
       this.#seek(this.t);
     } catch (e) {
       if (ac.signal.aborted || e?.name === "AbortError") return;

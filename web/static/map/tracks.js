@@ -1,8 +1,9 @@
 // Live tracks: one feature per track uid, its short trail, and its staleness.
 // Updates are merged into a Map and drawn at most once per frame and twice a second
-// (see Coalescer): with 2,000 tracks reporting every 10 s the stream brings a few
-// positions every frame, each setData copies the whole collection to the worker
-// and each redraw costs a frame; vehicles do not move visibly faster than that.
+// (see Coalescer), less often when frames are dear (see FrameMeter): with 2,000
+// tracks reporting every 10 s the stream brings a few positions every frame, each
+// setData copies the whole collection to the worker and each redraw costs a frame;
+// vehicles do not move visibly faster than that.
 import { affiliation, sidcFor } from "./symbols.js";
 import { Coalescer, fc, glyphSafe } from "./util.js";
 
@@ -11,15 +12,16 @@ const TRAIL_POINTS = 40; // …and at most this many fixes
 const MOVING_SPEED = 0.5; // m/s: slower than this is parked, and has no heading tick
 
 export class Tracks {
-  constructor(map, { staleAfterSeconds = 300 } = {}) {
+  constructor(map, { staleAfterSeconds = 300, frameMeter = null } = {}) {
     this.map = map;
     this.staleMs = Math.max(1, staleAfterSeconds) * 1000;
     this.items = new Map();
     this.live = true;
     this.trailsOn = true;
     this.replay = null; // {features, trails} while the time slider shows the past
-    this.drawTracks = new Coalescer(() => this.#flushTracks(), 500);
-    this.drawTrails = new Coalescer(() => this.#flushTrails(), 2000);
+    const pace = (floor) => (frameMeter ? () => frameMeter.interval(floor) : floor);
+    this.drawTracks = new Coalescer(() => this.#flushTracks(), pace(500));
+    this.drawTrails = new Coalescer(() => this.#flushTrails(), pace(2000));
     // A track turns stale with no message arriving, so look again now and then.
     this.staleTimer = setInterval(() => this.#restale(), 5000);
   }

@@ -70,7 +70,8 @@ export function retranslate(root, selfOnly = false) {
 // minInterval ms, however often schedule() is called: the stream may deliver a few
 // positions every frame, and rebuilding a 2,000-feature source each frame is waste.
 // No frame runs while the page is hidden, so a background tab costs nothing; the
-// state is kept and drawn when the page shows again.
+// state is kept and drawn when the page shows again. minInterval may be a function,
+// asked each time.
 export class Coalescer {
   constructor(fn, minInterval = 0) {
     this.fn = fn;
@@ -87,7 +88,8 @@ export class Coalescer {
   }
   run() {
     this.raf = 0;
-    const wait = this.last + this.minInterval - performance.now();
+    const min = typeof this.minInterval === "function" ? this.minInterval() : this.minInterval;
+    const wait = this.last + min - performance.now();
     if (wait > 1) {
       this.timer = setTimeout(() => {
         this.timer = 0;
@@ -180,4 +182,36 @@ export function glyphSafe(s) {
     out += ok ? ch : "?";
   }
   return out;
+}
+
+// FrameMeter estimates what one map frame costs the page: from the map's "render"
+// event to the next animation frame, which is when the browser has taken the
+// picture. On a GPU that is a few milliseconds; on a software-rendered browser (an
+// old tablet, a headless test) it can be hundreds, and live updates must then come
+// less often or the page never answers a click.
+export class FrameMeter {
+  constructor(map) {
+    this.cost = 16;
+    this.onRender = () => {
+      if (this.pending) return;
+      this.pending = true;
+      const t0 = performance.now();
+      requestAnimationFrame(() => {
+        this.pending = false;
+        const c = performance.now() - t0;
+        // A slow moving average: one stalled frame does not change the pace.
+        this.cost = this.cost * 0.8 + c * 0.2;
+      });
+    };
+    map.on("render", this.onRender);
+    this.map = map;
+  }
+  // interval is the least time between redraws that keeps a map frame under about
+  // a quarter of the page's time, and never below floor.
+  interval(floor) {
+    return Math.min(5000, Math.max(floor, 4 * this.cost));
+  }
+  destroy() {
+    this.map.off("render", this.onRender);
+  }
 }

@@ -30,10 +30,13 @@ export function baseStyle(theme, basemap) {
   const th = themes[theme];
   const origin = location.origin;
   const sources = {
-    land: empty(), borders: empty(), "country-labels": empty(), graticule: { type: "geojson", data: graticule() },
+    // Natural Earth at 1:50m has no more detail past zoom 7: deeper tiles are
+    // stretched from those rather than cut again, which spares the worker.
+    land: { ...empty(), maxzoom: 7 }, borders: { ...empty(), maxzoom: 7 }, "country-labels": { ...empty(), maxzoom: 6 },
+    graticule: { type: "geojson", data: graticule(), maxzoom: 5 },
     areas: empty(), "area-labels": empty(),
     incidents: {
-      type: "geojson", data: fc([]), cluster: true, clusterRadius: 45, clusterMaxZoom: 13,
+      type: "geojson", data: fc([]), cluster: true, clusterRadius: 45, clusterMaxZoom: 12,
       // Clusters carry the casualties of what they hold, so that a cluster with
       // killed or injured people is marked before anyone zooms in.
       clusterProperties: { cas: ["+", ["get", "cas"]], killed: ["+", ["get", "killed"]] },

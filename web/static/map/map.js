@@ -35,7 +35,12 @@ const DEFAULT_VIEW = { lon: 20, lat: 5, zoom: 3 };
 // window.bluehelmMap is the maplibre Map, and window.bluehelmMapReady resolves at
 // the first "idle" after tracks (upsertTracks, even with []) and incidents
 // (setIncidents or upsertIncidents) have been given and the basemap is drawn.
+// Steps are marked on the performance timeline as "bluehelm-map:create", "style",
+// "milsymbol", "basemap", "data" (all given) and "ready".
 export async function createMap(container, opts = {}) {
+  // Marks on the page's performance timeline, for benchmarks and profiling.
+  const mark = (name) => performance.mark?.("bluehelm-map:" + name);
+  mark("create");
   ensureStylesheet("/vendor/maplibre-gl/maplibre-gl.css");
   ensureStylesheet("/map/map.css");
   const config = opts.config || {};
@@ -70,8 +75,8 @@ export async function createMap(container, opts = {}) {
   } catch { /* idem */ }
   const view = savedView || DEFAULT_VIEW;
 
-  const msPromise = loadMilsymbol();
-  const basemapPromise = loadBasemap();
+  const msPromise = loadMilsymbol().then((m) => (mark("milsymbol"), m));
+  const basemapPromise = loadBasemap().then((b) => (mark("basemap"), b));
   // Failures are reported where they are awaited; this keeps an early rejection
   // from counting as unhandled.
   msPromise.catch(() => {});
@@ -155,6 +160,7 @@ export async function createMap(container, opts = {}) {
     console.error(e);
   }
   await loaded;
+  mark("style");
   flags.loaded = true;
   addStaticImages(map);
 
@@ -430,12 +436,17 @@ export async function createMap(container, opts = {}) {
   function checkReady() {
     if (flags.armed || !flags.tracks || !flags.incidents || !flags.basemap || !flags.loaded) return;
     flags.armed = true;
+    mark("data");
     frameData();
     tracks.flushNow();
     incidents.flushNow();
     areas.flushNow();
     alerts.flushNow();
-    map.once("idle", () => readyResolve());
+    tracks.holdUntil(Promise.race([ready, new Promise((r) => setTimeout(r, 10000))]));
+    map.once("idle", () => {
+      mark("ready");
+      readyResolve();
+    });
     map.triggerRepaint();
   }
 

@@ -115,8 +115,19 @@ export class Tracks {
     this.drawTrails.cancel();
   }
 
+  // holdUntil keeps the drawn tracks as they are until promise settles (updates are
+  // kept): the first picture must come to rest once, even while positions stream.
+  holdUntil(promise) {
+    this.held = true;
+    const go = () => {
+      this.held = false;
+      this.#changed();
+    };
+    promise.then(go, go);
+  }
+
   #changed() {
-    if (!this.live) return;
+    if (!this.live || this.held) return;
     this.drawTracks.schedule();
     this.drawTrails.schedule();
   }

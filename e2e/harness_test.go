@@ -364,11 +364,6 @@ func (b *browser) allow(re string) {
 	b.mu.Unlock()
 }
 
-// sessionProbe is the one console error a page may cause: the browser itself logs a
-// 401 for the app's "am I signed in?" request before login. The app cannot stop the
-// browser from logging it, and it means nothing is wrong.
-var sessionProbe = regexp.MustCompile(`^network: .*status of 401.* \[` + `https?://[^/]+/api/v1/me\]$`)
-
 // onEvent runs on the tab's reader goroutine: it must only record.
 func (b *browser) onEvent(ev any) {
 	b.mu.Lock()
@@ -403,7 +398,7 @@ func (b *browser) onEvent(ev any) {
 		en := e.Entry
 		line := fmt.Sprintf("%s: %s [%s]", en.Source, en.Text, en.URL)
 		b.console = append(b.console, "log."+string(en.Level)+" "+line)
-		if en.Level == log.EntryLevelError && !sessionProbe.MatchString(line) && !b.isAllowed(line) {
+		if en.Level == log.EntryLevelError && !b.isAllowed(line) {
 			b.errs = append(b.errs, line)
 		}
 	case *network.EventRequestWillBeSent:

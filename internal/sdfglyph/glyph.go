@@ -14,8 +14,10 @@ import (
 )
 
 // Glyph is one character's field and metrics, in pixels at Size px per em, as MapLibre reads
-// them: Left and Top place the top-left corner of the unbuffered box relative to the pen on
-// the baseline (Top counts up), and Bitmap has (Width+2·Buffer)×(Height+2·Buffer) bytes. A
+// them: Left places the box's left edge relative to the pen; Top is the height of the box's
+// top edge above the baseline minus the font's ascender at Size px (node-fontnik's convention,
+// which MapLibre's shaping offsets assume: without the ascender every label sits about a line
+// too high); Bitmap has (Width+2·Buffer)×(Height+2·Buffer) bytes. A
 // glyph with no outline (a space) has a zero box, no bitmap and only an advance.
 type Glyph struct {
 	ID            rune
@@ -30,6 +32,8 @@ type Glyph struct {
 type Renderer struct {
 	font *sfnt.Font
 	buf  sfnt.Buffer
+	// ascent is the font's ascender at Size px, rounded up as FreeType does.
+	ascent int
 	// Oversample is how many times finer than the output the outline is rasterised before
 	// the distance transform, so that distances are measured to within a fraction of a
 	// pixel. 1 works (it is what a browser-side generator does); 4 gives cleaner curves.
@@ -42,7 +46,13 @@ func NewRenderer(ttf []byte) (*Renderer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("sdfglyph: parse font: %w", err)
 	}
-	return &Renderer{font: f, Oversample: 4}, nil
+	r := &Renderer{font: f, Oversample: 4}
+	m, err := f.Metrics(&r.buf, fixed.I(Size), font.HintingNone)
+	if err != nil {
+		return nil, fmt.Errorf("sdfglyph: font metrics: %w", err)
+	}
+	r.ascent = m.Ascent.Ceil()
+	return r, nil
 }
 
 // Glyph draws the field for code point c. ok is false when the font has no glyph for c (its
@@ -107,7 +117,7 @@ func (r *Renderer) Glyph(c rune) (g Glyph, ok bool, err error) {
 	if x1 <= x0 || y1 <= y0 {
 		return g, true, nil // degenerate outline (a zero-area mark): nothing to draw
 	}
-	g.Left, g.Top = x0, -y0
+	g.Left, g.Top = x0, -y0-r.ascent
 	g.Width, g.Height = x1-x0, y1-y0
 
 	bw, bh := g.Width+2*Buffer, g.Height+2*Buffer // bitmap size, output pixels

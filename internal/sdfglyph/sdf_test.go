@@ -204,8 +204,8 @@ func TestGlyph(t *testing.T) {
 			if g.Width < tc.minW || g.Width > tc.maxW || g.Height < tc.minH || g.Height > tc.maxH {
 				t.Errorf("box %d×%d, want %d..%d × %d..%d", g.Width, g.Height, tc.minW, tc.maxW, tc.minH, tc.maxH)
 			}
-			if tc.onBaseline && (g.Top-g.Height < -1 || g.Top-g.Height > 1) {
-				t.Errorf("top %d height %d: box does not sit on the baseline", g.Top, g.Height)
+			if above := g.Top + r.ascent; tc.onBaseline && (above-g.Height < -1 || above-g.Height > 1) {
+				t.Errorf("top %d (+ ascent %d) height %d: box does not sit on the baseline", g.Top, r.ascent, g.Height)
 			}
 			bw, bh := g.Width+2*Buffer, g.Height+2*Buffer
 			if len(g.Bitmap) != bw*bh {

@@ -77,6 +77,46 @@ func (db *DB) Positions(ctx context.Context, q bluehelm.PositionQuery) ([]bluehe
 	if err != nil {
 		return nil, err
 	}
+	from := int64(math.MinInt64)
+	if !q.From.IsZero() {
+		from = ceilMillis(q.From)
+	}
+	var (
+		hits []found
+		cut  bool // hits was cut to the earliest limit at least once
+	)
+	return db.readHistory(ctx, q, from, limit, historyVisitor{
+		// Once limit reports found are before a segment, stop. After a cut,
+		// hits[:limit] are sorted (later appends go after them), so
+		// hits[limit-1] tells.
+		stop: func(tMin int64) bool {
+			if len(hits) >= 2*limit {
+				hits, cut = earliest(hits, limit), true
+			}
+			return cut && hits[limit-1].t < tMin
+		},
+		visit: func(f found) { hits = append(hits, f) },
+		found: func() []found { return hits },
+	})
+}
+
+// historyVisitor is what one read of stored history does with the reports it
+// finds: visit gets every report of the query; before each segment (they come
+// in t_min order and hold nothing earlier), stop may end the walk over the
+// segments; found returns what the read answers.
+type historyVisitor struct {
+	stop  func(tMin int64) bool
+	visit func(found)
+	found func() []found
+}
+
+// readHistory is the read Positions and SamplePositions share: it checks q,
+// takes one snapshot (compaction moves reports from the log to segments, and a
+// read spanning two snapshots could see a report twice or not at all), walks the
+// segments that may hold reports of q in [from, q.To) and then the log's first
+// copies, and answers the found reports in time order (ties by uid), at most
+// limit of them.
+func (db *DB) readHistory(ctx context.Context, q bluehelm.PositionQuery, from int64, limit int, v historyVisitor) ([]bluehelm.Position, error) {
 	if q.UID == "" && q.BBox == nil {
 		return nil, bluehelm.Invalid("", "a positions query needs a uid or a bbox")
 	}
@@ -85,10 +125,7 @@ func (db *DB) Positions(ctx context.Context, q bluehelm.PositionQuery) ([]bluehe
 			return nil, err
 		}
 	}
-	from, to := int64(math.MinInt64), int64(math.MaxInt64)
-	if !q.From.IsZero() {
-		from = ceilMillis(q.From)
-	}
+	to := int64(math.MaxInt64)
 	if !q.To.IsZero() {
 		to = ceilMillis(q.To)
 	}
@@ -99,8 +136,6 @@ func (db *DB) Positions(ctx context.Context, q bluehelm.PositionQuery) ([]bluehe
 	if err != nil {
 		return nil, err
 	}
-	// One snapshot: compaction moves reports from the log to segments, and a
-	// read spanning two snapshots could see a report twice or not at all.
 	tx, err := r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
 		return nil, dbErr(err)
@@ -125,15 +160,11 @@ func (db *DB) Positions(ctx context.Context, q bluehelm.PositionQuery) ([]bluehe
 		lo -= segmentMaxSpan.Milliseconds()
 	}
 	segQ, segArgs := segmentQuery(q, trackID, lo, from, to)
-	var hits []found
 	rows, err := tx.QueryContext(ctx, segQ, segArgs...)
 	if err != nil {
 		return nil, dbErr(err)
 	}
-	var (
-		buf []point
-		cut bool // hits was cut to the earliest limit at least once
-	)
+	var buf []point
 	for rows.Next() {
 		var (
 			tid, tMin int64
@@ -143,13 +174,7 @@ func (db *DB) Positions(ctx context.Context, q bluehelm.PositionQuery) ([]bluehe
 			rows.Close()
 			return nil, dbErr(err)
 		}
-		// Segments come in t_min order and hold nothing earlier, so once limit
-		// reports found are before this one, stop. After a cut, hits[:limit]
-		// are sorted (later appends go after them), so hits[limit-1] tells.
-		if len(hits) >= 2*limit {
-			hits, cut = earliest(hits, limit), true
-		}
-		if cut && hits[limit-1].t < tMin {
+		if v.stop(tMin) {
 			break
 		}
 		if buf, err = decodeSegment(buf[:0], data, tMin); err != nil {
@@ -158,7 +183,7 @@ func (db *DB) Positions(ctx context.Context, q bluehelm.PositionQuery) ([]bluehe
 		}
 		for _, p := range buf {
 			if keep(p) {
-				hits = append(hits, found{point: p, trackID: tid})
+				v.visit(found{point: p, trackID: tid})
 			}
 		}
 	}
@@ -186,11 +211,12 @@ func (db *DB) Positions(ctx context.Context, q bluehelm.PositionQuery) ([]bluehe
 		}
 		for _, f := range logged {
 			if keep(f.point) {
-				hits = append(hits, f)
+				v.visit(f)
 			}
 		}
 	}
 
+	hits := v.found()
 	uids, err := trackUIDs(ctx, tx, hits)
 	if err != nil {
 		return nil, err

@@ -46,6 +46,24 @@ func (s *Server) listAlerts(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, map[string]any{"alerts": out})
 }
 
+// getAlert answers one alert, so that a client that lost an acknowledge race can
+// show who handled it. An alert the caller may not see is "not found", as for
+// incidents and areas: its existence is not for them to learn.
+func (s *Server) getAlert(w http.ResponseWriter, r *http.Request) error {
+	id, err := pathID(r, "id")
+	if err != nil {
+		return err
+	}
+	a, err := s.cfg.Store.Alert(r.Context(), id)
+	if err != nil {
+		return err
+	}
+	if !principal(r).CanSee(a.Marking) {
+		return bluehelm.Errorf(bluehelm.ENOTFOUND, "alert %d not found", id)
+	}
+	return writeAlert(w, http.StatusOK, a)
+}
+
 // raiseAlert is a person raising an alert: a manual one or an emergency ("troops in
 // contact"). Other sources (geofence, sensor, forecast, …) are raised by the rules
 // that own them, so the API refuses them rather than let a client impersonate one.

@@ -260,6 +260,7 @@ func (s *Server) apiRoutes() []route {
 
 		{method: "GET", path: v1 + "/alerts", h: s.listAlerts},
 		{method: "POST", path: v1 + "/alerts", h: s.raiseAlert},
+		{method: "GET", path: v1 + "/alerts/{id}", h: s.getAlert},
 		{method: "POST", path: v1 + "/alerts/{id}/acknowledge", h: s.acknowledgeAlert},
 		{method: "POST", path: v1 + "/alerts/{id}/resolve", h: s.resolveAlert},
 

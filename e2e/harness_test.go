@@ -38,6 +38,7 @@ import (
 	"github.com/bluehelm/bluehelm/http"
 	"github.com/bluehelm/bluehelm/ingest"
 	"github.com/bluehelm/bluehelm/live"
+	"github.com/bluehelm/bluehelm/mbtiles"
 	"github.com/bluehelm/bluehelm/ogcapi"
 	"github.com/bluehelm/bluehelm/sim"
 	"github.com/bluehelm/bluehelm/sqlite"
@@ -122,6 +123,11 @@ type serverOptions struct {
 	// demo lays out the South Sudan scenario (areas, an alert, a month of incidents,
 	// two dozen patrolling units) so that every layer of the page has something in it.
 	demo bool
+	// basemap is an offline tile file served at /basemap/ (as --basemap gives);
+	// places serves /api/v1/places (as serve and demo do). Both are off otherwise:
+	// the gazetteer takes a moment to load that most tests need not spend.
+	basemap *mbtiles.Tileset
+	places  http.Gazetteer
 }
 
 // startServer wires the server as cmd/bluehelm's openApp and serve do. That code is
@@ -156,6 +162,7 @@ func startServer(t testing.TB, o serverOptions) *server {
 		Logger: logger, Registry: reg, WebFS: web.FS(),
 		Ready:     func() error { return store.Ping(context.Background()) },
 		LoginRate: rate.Inf, LoginBurst: 1000,
+		Basemap: o.basemap, Places: o.places,
 	})
 	srv.SetOGC(ogcapi.New(ogcapi.Config{Store: store, Picture: s.picture, Principal: srv.PrincipalOf}))
 	hs := &nethttp.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,

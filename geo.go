@@ -98,6 +98,84 @@ func (b BBox) Intersects(o BBox) bool {
 	return b.MinLon <= o.MaxLon && o.MinLon <= b.MaxLon && b.MinLat <= o.MaxLat && o.MinLat <= b.MaxLat
 }
 
+// Ring is an area a person draws to search in (on the map, around a town or a
+// road): its corners in order, closed or not; the edge from the last corner back
+// to the first is implied.
+type Ring []Point
+
+// MaxRingCorners bounds a drawn ring: enough for any hand-drawn outline, few
+// enough that testing a point against it stays cheap.
+const MaxRingCorners = 500
+
+// ParseRing reads "lon,lat,lon,lat,…" (the bbox style of our query strings).
+func ParseRing(s string) (Ring, error) {
+	parts := strings.Split(s, ",")
+	if len(parts)%2 != 0 {
+		return nil, Invalid("", "want lon,lat pairs: an odd count of numbers")
+	}
+	r := make(Ring, 0, len(parts)/2)
+	for i := 0; i < len(parts); i += 2 {
+		var v [2]float64
+		for j := range v {
+			f, err := strconv.ParseFloat(strings.TrimSpace(parts[i+j]), 64)
+			if err != nil {
+				return nil, Invalid("", "%q is not a number", parts[i+j])
+			}
+			v[j] = f
+		}
+		r = append(r, Point{Lon: v[0], Lat: v[1]})
+	}
+	return r, r.Validate()
+}
+
+// Validate checks that the ring has at least three distinct corners on Earth
+// and at most MaxRingCorners.
+func (r Ring) Validate() error {
+	if len(r) > MaxRingCorners+1 {
+		return Invalid("", "more than %d corners", MaxRingCorners)
+	}
+	distinct := map[Point]bool{}
+	for i, p := range r {
+		if err := p.Validate(); err != nil {
+			return Invalid("", "corner %d: %s", i+1, ErrorMessage(err))
+		}
+		distinct[p] = true
+	}
+	if len(distinct) < 3 {
+		return Invalid("", "an area needs at least three distinct corners")
+	}
+	return nil
+}
+
+// Bound returns the ring's bounding box.
+func (r Ring) Bound() BBox {
+	b := BBox{math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)}
+	for _, p := range r {
+		b.MinLon, b.MaxLon = math.Min(b.MinLon, p.Lon), math.Max(b.MaxLon, p.Lon)
+		b.MinLat, b.MaxLat = math.Min(b.MinLat, p.Lat), math.Max(b.MaxLat, p.Lat)
+	}
+	return b
+}
+
+// Closed returns the corners with the first repeated at the end, as GeoJSON and
+// SQLite's geopoly want a ring.
+func (r Ring) Closed() []Point {
+	if len(r) > 0 && r[0] != r[len(r)-1] {
+		return append(r[:len(r):len(r)], r[0])
+	}
+	return r
+}
+
+// Contains reports whether p lies inside the ring or on its edge.
+func (r Ring) Contains(p Point) bool {
+	c := r.Closed()
+	ring := make(orb.Ring, len(c))
+	for i, q := range c {
+		ring[i] = orb.Point{q.Lon, q.Lat}
+	}
+	return planar.RingContains(ring, orb.Point{p.Lon, p.Lat})
+}
+
 // World is the box of the whole Earth.
 var World = BBox{-180, -90, 180, 90}
 

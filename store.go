@@ -18,6 +18,7 @@ import (
 type IncidentFilter struct {
 	Viewer     Principal
 	BBox       *BBox
+	Within     Ring      // inside this drawn area too (nil: anywhere)
 	From, To   time.Time // occurred_start within [From, To); zero means open
 	Categories []Category
 	Statuses   []Status

@@ -177,6 +177,11 @@ func incidentFilter(q *query, p bluehelm.Principal) (bluehelm.IncidentFilter, er
 	if f.BBox, err = q.bbox("bbox"); err != nil {
 		return f, err
 	}
+	if v := q.get("within"); v != "" {
+		if f.Within, err = bluehelm.ParseRing(v); err != nil {
+			return f, bluehelm.PrefixField("within", clearField(err))
+		}
+	}
 	if f.From, err = q.time("from"); err != nil {
 		return f, err
 	}

@@ -258,6 +258,10 @@ func TestSearchIncidents(t *testing.T) {
 		{"everything, newest first", "ops1", "", []int64{juba.ID, bor.ID, secret.ID, malakal.ID}},
 		{"invisible filtered", "viewer", "", []int64{juba.ID, bor.ID, malakal.ID}},
 		{"bbox", "ops1", "bbox=31,4,32,5", []int64{juba.ID, secret.ID}},
+		// A triangle whose bounding box holds both Juba incidents but whose
+		// diagonal leaves the armed group movement outside.
+		{"within drawn area", "ops1", "within=31.5,4.8,31.65,4.8,31.5,5.0", []int64{juba.ID}},
+		{"within and bbox disjoint", "ops1", "within=31.5,4.8,31.65,4.8,31.5,5.0&bbox=20,0,21,1", nil},
 		{"category comma list", "ops1", "category=protest,armed_robbery", []int64{juba.ID, bor.ID}},
 		{"category repeated", "ops1", "category=protest&category=explosive", []int64{juba.ID, malakal.ID}},
 		{"time window", "ops1", "from=" + url.QueryEscape(e.now.Add(-90*time.Minute).Format(time.RFC3339)) + "&to=" + url.QueryEscape(e.now.Format(time.RFC3339)), []int64{juba.ID}},
@@ -293,6 +297,9 @@ func TestSearchIncidents(t *testing.T) {
 		{"bbox not numbers", "bbox=a,b,c,d", "bbox"},
 		{"bbox out of range", "bbox=0,0,200,10", "bbox"},
 		{"bbox inverted", "bbox=10,10,0,0", "bbox"},
+		{"within odd count", "within=31,4,32,5,33", "within"},
+		{"within two corners", "within=31,4,32,5,31,4", "within"},
+		{"within off the Earth", "within=31,4,32,5,200,5", "within"},
 		{"from not RFC 3339", "from=2026-01-01", "from"},
 		{"to before from", "from=2026-01-02T00:00:00Z&to=2026-01-01T00:00:00Z", "to"},
 		{"unknown category", "category=protest,alien_landing", "category"},

@@ -135,7 +135,21 @@ func newFindQuery(f bluehelm.IncidentFilter, defLimit, maxLimit int) (*findQuery
 	if err != nil {
 		return nil, err
 	}
-	fq := &findQuery{limit: limit, bbox: f.BBox != nil}
+	// A drawn area searches its bounding box (the R*Tree's part, the box of
+	// every plan) and then tests each row against the ring.
+	box := f.BBox
+	if f.Within != nil {
+		if err := f.Within.Validate(); err != nil {
+			return nil, bluehelm.PrefixField("within", err)
+		}
+		b := f.Within.Bound()
+		if box != nil {
+			b = bluehelm.BBox{MinLon: max(b.MinLon, box.MinLon), MinLat: max(b.MinLat, box.MinLat),
+				MaxLon: min(b.MaxLon, box.MaxLon), MaxLat: min(b.MaxLat, box.MaxLat)}
+		}
+		box = &b
+	}
+	fq := &findQuery{limit: limit, bbox: box != nil}
 	var cur *cursor
 	if f.Cursor != "" {
 		c, err := decodeCursor(f.Cursor)
@@ -170,8 +184,16 @@ func newFindQuery(f bluehelm.IncidentFilter, defLimit, maxLimit int) (*findQuery
 		// Keyset paging: strictly after the last row in page order.
 		q.add("(i.occurred_start, i.id) < (?, ?)", cur.occurred, cur.id)
 	}
-	if b := f.BBox; b != nil {
+	if b := box; b != nil {
+		// A box and an area that do not overlap leave min > max: nothing matches,
+		// which is the right answer.
 		q.add("i.lon >= ? AND i.lon <= ? AND i.lat >= ? AND i.lat <= ?", b.MinLon, b.MaxLon, b.MinLat, b.MaxLat)
+	}
+	if f.Within != nil {
+		// geopoly_blob of a bound parameter is a constant, which SQLite works
+		// out once per statement; each row then costs a point-in-polygon test
+		// on the decoded ring, not a JSON parse. 1 is on the edge, 2 inside.
+		q.add("geopoly_contains_point(geopoly_blob(?), i.lon, i.lat) > 0", ringJSON(f.Within))
 	}
 	if len(f.Categories) > 0 {
 		args := make([]any, len(f.Categories))
@@ -191,7 +213,7 @@ func newFindQuery(f bluehelm.IncidentFilter, defLimit, maxLimit int) (*findQuery
 		q.add(cond, args...)
 	}
 
-	if b := f.BBox; b != nil {
+	if b := box; b != nil {
 		// Overlap, not containment: stored boxes are rounded outwards, so a
 		// point on the query's edge may be stored as a box sticking out of it.
 		fq.rt.add("r.maxlon >= ? AND r.minlon <= ? AND r.maxlat >= ? AND r.minlat <= ?", b.MinLon, b.MaxLon, b.MinLat, b.MaxLat)
@@ -211,6 +233,22 @@ func newFindQuery(f bluehelm.IncidentFilter, defLimit, maxLimit int) (*findQuery
 		}
 	}
 	return fq, nil
+}
+
+// ringJSON is a ring in geopoly's JSON form, closed: [[lon,lat],…].
+func ringJSON(r bluehelm.Ring) string {
+	b := []byte{'['}
+	for i, p := range r.Closed() {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, '[')
+		b = strconv.AppendFloat(b, p.Lon, 'f', -1, 64)
+		b = append(b, ',')
+		b = strconv.AppendFloat(b, p.Lat, 'f', -1, 64)
+		b = append(b, ']')
+	}
+	return string(append(b, ']'))
 }
 
 // candidates returns the query listing R*Tree candidates with the upper bound

@@ -129,6 +129,9 @@ func matches(inc *bluehelm.Incident, f bluehelm.IncidentFilter) bool {
 	if f.BBox != nil && !f.BBox.Contains(inc.Location) {
 		return false
 	}
+	if f.Within != nil && !f.Within.Contains(inc.Location) {
+		return false
+	}
 	if !f.From.IsZero() && inc.OccurredStart.Before(f.From) {
 		return false
 	}

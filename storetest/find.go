@@ -120,6 +120,10 @@ func testFind(t *testing.T, o Opener) {
 	box := &bluehelm.BBox{MinLon: 27, MinLat: 6, MaxLon: 31, MaxLat: 9}
 	edgeBox := &bluehelm.BBox{MinLon: 30.1, MinLat: 8.1, MaxLon: 31, MaxLat: 9} // edge sits on its corner
 	from, to := edge.OccurredStart, atTo.OccurredStart
+	// Drawn areas: a triangle (half the box, cut on the diagonal) and an L, which
+	// is concave, so its bounding box holds incidents it does not.
+	triangle := bluehelm.Ring{{Lon: 27, Lat: 6}, {Lon: 31, Lat: 6}, {Lon: 27, Lat: 9}}
+	ell := bluehelm.Ring{{Lon: 27, Lat: 6}, {Lon: 31, Lat: 6}, {Lon: 31, Lat: 7}, {Lon: 28, Lat: 7}, {Lon: 28, Lat: 9}, {Lon: 27, Lat: 9}, {Lon: 27, Lat: 6}}
 	filters := []struct {
 		name string
 		f    bluehelm.IncidentFilter
@@ -129,6 +133,11 @@ func testFind(t *testing.T, o Opener) {
 		{"bbox edges inclusive", bluehelm.IncidentFilter{BBox: edgeBox}},
 		{"bbox world", bluehelm.IncidentFilter{BBox: &bluehelm.World}},
 		{"bbox empty area", bluehelm.IncidentFilter{BBox: &bluehelm.BBox{MinLon: -10, MinLat: -10, MaxLon: -9, MaxLat: -9}}},
+		{"within triangle", bluehelm.IncidentFilter{Within: triangle}},
+		{"within concave", bluehelm.IncidentFilter{Within: ell}},
+		{"within and bbox", bluehelm.IncidentFilter{Within: ell, BBox: &bluehelm.BBox{MinLon: 27.5, MinLat: 6, MaxLon: 31, MaxLat: 9}}},
+		{"within and text time", bluehelm.IncidentFilter{Within: triangle, Text: "patrol", From: t0.Add(30 * 24 * time.Hour)}},
+		{"within disjoint bbox", bluehelm.IncidentFilter{Within: triangle, BBox: &bluehelm.BBox{MinLon: -10, MinLat: -10, MaxLon: -9, MaxLat: -9}}},
 		{"from", bluehelm.IncidentFilter{From: from}},
 		{"to", bluehelm.IncidentFilter{To: to}},
 		{"from to", bluehelm.IncidentFilter{From: from, To: to}},
@@ -151,7 +160,7 @@ func testFind(t *testing.T, o Opener) {
 		want := expected(incs, tc.f)
 		// A filter the oracle answers with nothing (or everything) could not
 		// tell a wrong store from a right one.
-		empty := tc.name == "bbox empty area" || tc.name == "text no hit"
+		empty := tc.name == "bbox empty area" || tc.name == "text no hit" || tc.name == "within disjoint bbox"
 		all := tc.name == "all" || tc.name == "bbox world"
 		if (len(want) == 0) != empty || (len(want) == len(incs)) != all {
 			t.Fatalf("test data: filter %q selects %d of %d incidents", tc.name, len(want), len(incs))
@@ -161,6 +170,11 @@ func testFind(t *testing.T, o Opener) {
 				checkIDs(t, collect(t, s, tc.f, limit), want, tc.name)
 			})
 		}
+	}
+	// The concave area must leave out part of its bounding box, or it tests
+	// nothing a box would not.
+	if b := ell.Bound(); len(expected(incs, bluehelm.IncidentFilter{Viewer: sys, Within: ell})) >= len(expected(incs, bluehelm.IncidentFilter{Viewer: sys, BBox: &b})) {
+		t.Fatal("test data: the L-shaped area holds every incident of its bounding box")
 	}
 	// The edge cases are only tested if the oracle agrees they are edge cases.
 	if !slices.Contains(expected(incs, bluehelm.IncidentFilter{Viewer: sys, BBox: edgeBox}), edge.ID) {

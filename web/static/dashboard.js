@@ -7,7 +7,7 @@
 import { t, formatMonth, formatNumber, onLangChange, lang } from "./i18n.js";
 import { optional, query, describe } from "./api.js";
 import { $, h, replace, debounce } from "./dom.js";
-import { state, can, on, filters, setFilters, filterParams, categoryLabel, categoryColour, CasualtyGroups, CasualtyKinds } from "./state.js";
+import { state, can, on, filters, setFilters, filterParams, areaRing, categoryLabel, categoryColour, CasualtyGroups, CasualtyKinds } from "./state.js";
 import { mountFilters, bboxOf } from "./filters.js";
 import { openAlertCount } from "./alerts.js";
 
@@ -236,12 +236,13 @@ function openMonth(cat, month) {
 function openArea(a) {
   const area = state.areas.get(a.area_id);
   const ring = area?.geometry?.coordinates;
-  let pts = null;
-  if (area?.geometry?.type === "Polygon") pts = ring[0];
-  else if (area?.geometry?.type === "MultiPolygon") pts = ring.flat(2);
-  else if (area?.geometry?.type === "LineString") pts = ring;
-  const bbox = pts ? bboxOf(pts) : null;
-  if (!bbox) return;
-  setFilters({ bbox, areaLabel: a.name });
+  // A polygon is searched by its outline (the stats counted incidents inside it);
+  // a multipolygon by the box around its parts, which may hold a few more.
+  let searched = null;
+  if (area?.geometry?.type === "Polygon") searched = areaRing(ring[0]);
+  else if (area?.geometry?.type === "MultiPolygon") searched = areaRing(bboxOf(ring.flat(2)));
+  else if (area?.geometry?.type === "LineString") searched = areaRing(bboxOf(ring));
+  if (!searched) return;
+  setFilters({ area: searched, areaLabel: a.name });
   location.hash = "#/map";
 }

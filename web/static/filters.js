@@ -3,7 +3,7 @@
 
 import { t, onLangChange, formatCoord } from "./i18n.js";
 import { h, replace, debounce } from "./dom.js";
-import { state, filters, setFilters, clearFilters, on, filtersActive, categoryLabel, statusLabel } from "./state.js";
+import { state, filters, setFilters, clearFilters, on, filtersActive, categoryLabel, statusLabel, areaRing } from "./state.js";
 
 // dateInput is the local calendar day of d for <input type=date>.
 function dateInput(d) {
@@ -21,7 +21,7 @@ function parseDay(v, endOfDay) {
   return new Date(y, m - 1, endOfDay ? d + 1 : d, 0, 0, 0, 0);
 }
 
-// mountFilters fills form with the controls. opts.drawArea: async () => bbox|null
+// mountFilters fills form with the controls. opts.drawArea: async () => ring|null
 // (present only where a map is at hand).
 export function mountFilters(form, opts = {}) {
   const build = () => {
@@ -68,17 +68,18 @@ export function mountFilters(form, opts = {}) {
         h(
           "button",
           { type: "button", id: opts.areaButtonId || null, class: "secondary", onclick: drawArea },
-          filters.bbox ? t("filters.redrawArea") : t("filters.drawArea"),
+          filters.area ? t("filters.redrawArea") : t("filters.drawArea"),
         ),
       );
     }
-    if (filters.bbox) {
+    if (filters.area) {
+      const [w, s, e, n] = bboxOf(filters.area);
       buttons.push(
         h(
           "span",
-          { class: "chip", title: filters.bbox.map(formatCoord).join(", ") },
+          { class: "chip", title: [w, s, e, n].map(formatCoord).join(", ") },
           filters.areaLabel || t("filters.areaDrawn"),
-          h("button", { type: "button", class: "chip-x", "aria-label": t("filters.clearArea"), onclick: () => setFilters({ bbox: null, areaLabel: "" }) }, "×"),
+          h("button", { type: "button", class: "chip-x", "aria-label": t("filters.clearArea"), onclick: () => setFilters({ area: null, areaLabel: "" }) }, "×"),
         ),
       );
     }
@@ -89,8 +90,8 @@ export function mountFilters(form, opts = {}) {
   };
 
   async function drawArea() {
-    const bbox = await opts.drawArea();
-    if (bbox) setFilters({ bbox, areaLabel: t("filters.areaDrawn") });
+    const area = areaRing(await opts.drawArea());
+    if (area) setFilters({ area, areaLabel: t("filters.areaDrawn") });
   }
 
   const typed = debounce(() => setFilters({ q: form.elements.namedItem("q").value }), 400);

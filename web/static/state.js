@@ -62,8 +62,44 @@ export function clearanceLevels() {
 // --- filters -------------------------------------------------------------------
 
 // filters: {category: [], status: [], from: Date|null, to: Date|null, q: "",
-//           bbox: [w,s,e,n]|null, areaLabel: ""}
-export const filters = { category: [], status: [], from: null, to: null, q: "", bbox: null, areaLabel: "" };
+//           area: [[lon,lat], …]|null (a drawn or chosen area, open ring), areaLabel: ""}
+export const filters = { category: [], status: [], from: null, to: null, q: "", area: null, areaLabel: "" };
+
+// maxAreaCorners is the server's limit on a searched area (bluehelm.MaxRingCorners).
+const maxAreaCorners = 500;
+
+// areaRing turns what a person drew or chose into the ring the API takes: an open
+// ring of at least three corners, thinned to the server's limit (a hand-drawn
+// outline loses nothing a search needs by keeping every k-th corner). A
+// [w,s,e,n] box becomes its rectangle.
+export function areaRing(a) {
+  if (!a) return null;
+  let ring = a;
+  if (a.length === 4 && a.every((x) => typeof x === "number")) {
+    const [w, s, e, n] = a;
+    ring = [[w, s], [e, s], [e, n], [w, n]];
+  }
+  ring = ring.filter((p) => Array.isArray(p) && Number.isFinite(p[0]) && Number.isFinite(p[1]));
+  if (ring.length > 1 && ring[0][0] === ring[ring.length - 1][0] && ring[0][1] === ring[ring.length - 1][1]) ring = ring.slice(0, -1);
+  if (ring.length > maxAreaCorners) {
+    const k = Math.ceil(ring.length / maxAreaCorners);
+    ring = ring.filter((_, i) => i % k === 0);
+  }
+  return ring.length >= 3 ? ring : null;
+}
+
+// inRing reports whether (lon, lat) is inside ring (crossing number; the server
+// also counts the edge as inside, which a live update on the edge may differ on
+// until the next reload — harmless).
+export function inRing(lon, lat, ring) {
+  let inside = false;
+  for (let i = 0, j = ring.length - 1; i < ring.length; j = i++) {
+    const [xi, yi] = ring[i];
+    const [xj, yj] = ring[j];
+    if (yi > lat !== yj > lat && lon < ((xj - xi) * (lat - yi)) / (yj - yi) + xi) inside = !inside;
+  }
+  return inside;
+}
 
 export function setFilters(patch) {
   Object.assign(filters, patch);
@@ -71,17 +107,17 @@ export function setFilters(patch) {
 }
 
 export function clearFilters() {
-  setFilters({ category: [], status: [], from: null, to: null, q: "", bbox: null, areaLabel: "" });
+  setFilters({ category: [], status: [], from: null, to: null, q: "", area: null, areaLabel: "" });
 }
 
 // filterParams is the API's query for the current filters (see http/incidents.go
-// incidentFilter: from, to, bbox, category, status, q).
+// incidentFilter: from, to, within, category, status, q).
 export function filterParams(f = filters) {
   const round = (x) => Math.round(x * 1e5) / 1e5;
   return {
     from: f.from ? f.from.toISOString().replace(/\.\d{3}Z$/, "Z") : "",
     to: f.to ? f.to.toISOString().replace(/\.\d{3}Z$/, "Z") : "",
-    bbox: f.bbox ? f.bbox.map(round).join(",") : "",
+    within: f.area ? f.area.flat().map(round).join(",") : "",
     category: f.category,
     status: f.status,
     q: f.q.trim(),
@@ -89,7 +125,7 @@ export function filterParams(f = filters) {
 }
 
 export function filtersActive(f = filters) {
-  return f.category.length > 0 || f.status.length > 0 || !!f.from || !!f.to || !!f.q.trim() || !!f.bbox;
+  return f.category.length > 0 || f.status.length > 0 || !!f.from || !!f.to || !!f.q.trim() || !!f.area;
 }
 
 // matchesFilters decides on the client whether a live incident belongs in the
@@ -100,10 +136,9 @@ export function matchesFilters(inc, f = filters) {
   const at = Date.parse(inc.occurred_start);
   if (f.from && at < f.from.getTime()) return false;
   if (f.to && at >= f.to.getTime()) return false;
-  if (f.bbox) {
+  if (f.area) {
     const [lon, lat] = inc.location?.coordinates || [NaN, NaN];
-    const [w, s, e, n] = f.bbox;
-    if (!(lon >= w && lon <= e && lat >= s && lat <= n)) return false;
+    if (!inRing(lon, lat, f.area)) return false;
   }
   const q = f.q.trim().toLowerCase();
   if (q) {

@@ -139,6 +139,9 @@ func firstPaint(b *testing.B, s *server) paintResult {
 
 	var r paintResult
 	r.paintMS = eval[float64](br, `window.__e2eReadyAt`)
+	// Where the time went: the map's own steps and the slowest requests, in the
+	// page's clock, so that a regression can be placed without a profiler.
+	b.Logf("timeline: %s", eval[string](br, timelineJS))
 	br.do("stragglers", stepTimeout, chromedp.Sleep(time.Second))
 	br.mu.Lock()
 	r.bytes, r.requests = br.bytes, len(br.requests)
@@ -179,6 +182,18 @@ func firstPaint(b *testing.B, s *server) paintResult {
 		r.paintMS, float64(wall.Milliseconds()), r.bytes, r.requests, nTracks, nIncidents, benchWatch, r.longTasks, r.longestTask, r.moved, r.fps)
 	return r
 }
+
+// timelineJS lists the bluehelm-map marks and the requests that took longest
+// (start → end, ms since navigation), in the page's clock.
+const timelineJS = `(() => {
+	const r = (x) => Math.round(x);
+	const marks = performance.getEntriesByType("mark").filter(m => m.name.startsWith("bluehelm-map:"))
+		.map(m => m.name.slice(13) + "=" + r(m.startTime));
+	const res = performance.getEntriesByType("resource").filter(e => e.startTime < window.__e2eReadyAt)
+		.sort((a, b) => (b.responseEnd - b.startTime) - (a.responseEnd - a.startTime)).slice(0, 8)
+		.map(e => new URL(e.name).pathname.replace(/^.*\//, "") + " " + r(e.startTime) + "→" + r(e.responseEnd));
+	return marks.join(" ") + " | " + res.join(", ");
+})()`
 
 // trackPositions maps each track uid to its position in the tracks source.
 func trackPositions(br *browser) map[string][2]float64 {

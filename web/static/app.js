@@ -8,7 +8,7 @@ import { createStream } from "./stream.js";
 import { $, h, replace, announce, toast, storageGet, storageSet } from "./dom.js";
 import { state, emit, on, roleLabel, componentLabel, clearFilters, setCategoryColours } from "./state.js";
 import { initAlerts, applyAlerts, snapshotAlerts, resetAlerts, startAlerts, focusAlert } from "./alerts.js";
-import { initIncidents, resetIncidents, startIncidents, feedMap, reloadAll, applyLiveIncidents, showList, openDetail, openNew, openEdit } from "./incidents.js";
+import { initIncidents, resetIncidents, startIncidents, feedMap, prefetchMap, reloadAll, applyLiveIncidents, showList, openDetail, openNew, openEdit } from "./incidents.js";
 import { initDashboard, resetDashboard, showDashboard } from "./dashboard.js";
 
 const signedInHint = "bluehelm.signedIn";
@@ -19,6 +19,7 @@ const tracks = new Set(); // uids on the map, to drop those a snapshot no longer
 let suspendedUser = ""; // who was signed in when the session ended, to resume their work
 let mapPromise = null;
 let started = false;
+let startGen = 0; // which sign-in a start() belongs to, for the steps it awaits
 
 // --- theme and text size (per device: a wall screen and a tablet differ) -------
 
@@ -126,10 +127,28 @@ function stubMap(reason) {
   };
 }
 
+// mapModule imports the map's code once (again after a failure).
+let mapImport = null;
+function mapModule() {
+  if (!mapImport) {
+    mapImport = import("/map/map.js");
+    mapImport.catch(() => { mapImport = null; });
+  }
+  return mapImport;
+}
+
+// warmMap loads the map's code and starts what it needs (see prewarm in map.js)
+// while nothing else is going on: the sign-in form is up, or /me is on its way.
+function warmMap() {
+  const go = () => mapModule().then((m) => m.prewarm?.()).catch(() => { /* createMapView reports it */ });
+  if (window.requestIdleCallback) requestIdleCallback(go, { timeout: 200 });
+  else setTimeout(go, 0);
+}
+
 async function createMapView() {
   const container = $("#map");
   try {
-    const mod = await import("/map/map.js");
+    const mod = await mapModule();
     state.map = await mod.createMap(container, {
       api: (path, init) => api(path, init),
       config: state.config,
@@ -395,7 +414,15 @@ async function start(me) {
     return;
   }
   started = true;
+  const gen = ++startGen;
   snapshots = 0;
+  // The first picture needs the map's code, the incidents and the stream's snapshot
+  // of the tracks: all three are asked for now, in parallel, rather than one after
+  // the other. The stream's batches are kept until the map can take them.
+  mapModule().catch(() => {});
+  prefetchMap();
+  stream.hold();
+  stream.start();
   const [config, taxonomy] = await Promise.all([
     optional("/api/v1/config").catch(() => null),
     api("/api/v1/taxonomy").catch((e) => {
@@ -416,10 +443,9 @@ async function start(me) {
   // The list does not need the map: it loads while the map starts.
   startIncidents();
   await mapPromise;
-  if (!started) return;
+  if (!started || gen !== startGen) return;
   feedMap();
-  // The stream starts once the map can take what it sends.
-  stream.start();
+  stream.release();
 }
 
 // --- header controls ---------------------------------------------------------------
@@ -507,6 +533,7 @@ async function boot() {
 
   // Without the hint this browser has not signed in lately: go straight to the
   // sign-in page instead of asking /me for a 401 that only fills the console.
+  warmMap();
   if (storageGet(signedInHint) === "1") {
     try {
       const me = await api("/api/v1/me", { quiet401: true });

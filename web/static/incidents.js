@@ -59,8 +59,8 @@ export function initIncidents(h0) {
 
   const reload = debounce(() => {
     if (!state.me) return; // signed out meanwhile (clearing the filters is part of it)
+    reloadMap(); // first: the list's count waits for it (see loadTotal)
     reloadList();
-    reloadMap();
   }, 150);
   on("filters", reload);
   // Rights can change while signed in (the stream's credential check): the
@@ -86,6 +86,8 @@ function go(hash) {
 
 export function resetIncidents() {
   list.gen++;
+  prefetched = null;
+  liveSinceAsked = null;
   Object.assign(list, { items: [], byId: new Map(), cursor: "", done: false, loading: false, total: null, error: "" });
   detail = null;
   mode = "list";
@@ -104,14 +106,16 @@ export function startIncidents() {
 }
 
 // feedMap gives the map the incidents matching the filters, once it exists.
+// It resolves once the map has them (or has given up on them).
 export function feedMap() {
-  reloadMap();
+  const done = reloadMap();
   if (mode === "detail" && detail) state.map?.highlightIncident?.(detail.id);
+  return done;
 }
 
 export function reloadAll() {
+  reloadMap(); // first: the list's count waits for it (see loadTotal)
   reloadList();
-  reloadMap();
   if (mode === "detail" && detail) refreshDetail(detail.id);
 }
 
@@ -162,6 +166,11 @@ async function loadTotal() {
   if (!state.features.stats) return;
   const gen = list.gen;
   try {
+    // The count reads every matching incident on the server, as the map's answer
+    // does: asked at the same time, the two share the server's CPU and the map's
+    // picture waits for both. The count is a nicety; it waits for the map.
+    await mapAnswered;
+    if (gen !== list.gen) return;
     const s = await optional("/api/v1/incidents/stats" + query(filterParams()));
     if (s === null) {
       state.features.stats = false;
@@ -323,6 +332,7 @@ function upsertLocal(incs) {
 
 // applyLiveIncidents takes incidents from the stream.
 export function applyLiveIncidents(incs) {
+  liveSinceAsked?.push(...incs);
   const shown = incs.filter((i) => matchesFilters(i));
   if (shown.length) state.map?.upsertIncidents?.(shown);
   // One that left the filtered set cannot be taken off the map one by one: refetch.
@@ -341,6 +351,27 @@ export function applyLiveIncidents(incs) {
 // --- map -----------------------------------------------------------------------
 
 let mapGen = 0;
+let prefetched = null; // {path, answer}: see prefetchMap
+let mapAnswered = Promise.resolve(); // settles when the last map request has
+
+// prefetchMap asks for the map's incidents before the map exists: the answer takes
+// the server a few hundred milliseconds for 20,000 incidents, and waiting for the
+// map's style to load first put that on the way to the first picture. The next
+// reloadMap for the same filters takes this answer instead of asking again.
+export function prefetchMap() {
+  if (!state.features.incidentsMap) return;
+  const path = "/api/v1/incidents/map" + query(filterParams());
+  const answer = optional(path);
+  answer.catch(() => {}); // reported by reloadMap, which awaits it
+  prefetched = { path, answer };
+  mapAnswered = answer.then(() => {}, () => {});
+  liveSinceAsked = [];
+}
+
+// Live incidents that came while the map's answer was on its way (null when none is):
+// the answer may be older than they are, so they are applied again on top of it.
+let liveSinceAsked = null;
+
 async function reloadMap() {
   const m = state.map;
   if (!m) return;
@@ -349,8 +380,14 @@ async function reloadMap() {
     mapFromList();
     return;
   }
+  const path = "/api/v1/incidents/map" + query(filterParams());
+  const early = prefetched?.path === path ? prefetched.answer : null;
+  prefetched = null;
+  if (!early) liveSinceAsked = [];
+  const answer = early || optional(path);
+  mapAnswered = answer.then(() => {}, () => {});
   try {
-    const fc = await optional("/api/v1/incidents/map" + query(filterParams()));
+    const fc = await answer;
     if (gen !== mapGen) return;
     if (fc === null) {
       // An older server: the map shows what the list has loaded.
@@ -359,6 +396,9 @@ async function reloadMap() {
       return;
     }
     m.setIncidents?.(fc);
+    const live = (liveSinceAsked || []).filter((i) => matchesFilters(i));
+    liveSinceAsked = null;
+    if (live.length) m.upsertIncidents?.(live);
   } catch (e) {
     if (gen !== mapGen) return;
     console.warn("map incidents", describe(e));

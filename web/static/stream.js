@@ -36,6 +36,10 @@ export function createStream(handlers) {
   let batch = emptyBatch();
   let scheduled = false;
   let timeoutFlush = 0;
+  // While held, batches are merged and kept rather than handed over: the app opens
+  // the stream while the map is still loading, so that the snapshot is on its way
+  // in parallel, and takes it in one batch once the map can draw it.
+  let held = false;
 
   function emptyBatch() {
     return { reset: false, tracks: new Map(), left: new Set(), incidents: new Map(), alerts: new Map(), areas: new Map(), areasDeleted: new Set(), snapshotEnd: null, size: 0 };
@@ -62,6 +66,7 @@ export function createStream(handlers) {
     if (!scheduled) return;
     scheduled = false;
     clearTimeout(timeoutFlush);
+    if (held) return;
     const b = batch;
     batch = emptyBatch();
     if (b.size === 0 && !b.reset && !b.snapshotEnd) return;
@@ -239,8 +244,22 @@ export function createStream(handlers) {
       window.addEventListener("offline", onOffline);
       connect();
     },
+    // hold keeps batches back until release, which hands over what came meanwhile
+    // at once.
+    hold() {
+      held = true;
+    },
+    release() {
+      if (!held) return;
+      held = false;
+      if (batch.size || batch.reset || batch.snapshotEnd) {
+        scheduled = true;
+        flush();
+      }
+    },
     stop() {
       stopped = true;
+      held = false;
       clearTimeout(retryTimer);
       window.removeEventListener("online", onOnline);
       window.removeEventListener("offline", onOffline);

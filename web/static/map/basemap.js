@@ -5,11 +5,22 @@ import { loadScript, fc, glyphSafe } from "./util.js";
 
 // loadBasemap fetches and converts the countries; it resolves to the GeoJSON of the
 // land and the borders between countries, and a function that
-// makes a label point per country.
-export async function loadBasemap(signal) {
+// makes a label point per country. The work is done once per page (the answer is
+// kept): it may start on the sign-in page (see prewarm in map.js), and a map made
+// again after signing out and in needs the same.
+let once = null;
+export function loadBasemap() {
+  if (!once) {
+    once = convert();
+    once.catch(() => { once = null; }); // a failure is tried again next time
+  }
+  return once;
+}
+
+async function convert() {
   const [topojson, topo] = await Promise.all([
     loadScript("/vendor/topojson-client/topojson-client.js", "topojson"),
-    fetch("/vendor/world-atlas/countries-50m.json", { signal }).then((r) => {
+    fetch("/vendor/world-atlas/countries-50m.json").then((r) => {
       if (!r.ok) throw new Error("countries-50m.json: HTTP " + r.status);
       return r.json();
     }),
@@ -21,12 +32,13 @@ export async function loadBasemap(signal) {
   // An arc shared by two countries is a border. (Coastlines are the outline of the
   // land, drawn by a line layer on the land source.)
   const borders = topojson.mesh(topo, countries, (a, b) => a !== b);
+  let labels = null;
   return {
     land: land.type === "FeatureCollection" ? land : fc([land]),
     borders: fc([{ type: "Feature", properties: {}, geometry: borders }]),
     // Country names are not needed for the first picture and cost as much as the
     // rest together: they are worked out when the page is idle.
-    labels: () => countryLabels(topojson, topo),
+    labels: () => (labels ??= countryLabels(topojson, topo)),
   };
 }
 

@@ -14,6 +14,10 @@ export class Incidents {
     this.slider = [null, null]; // the time slider's window
     this.shown = 0;
     this.draw = new Coalescer(() => this.#flush(), 100);
+    // Not drawn until flushNow (the map's first picture): the stream's few hundred
+    // latest incidents usually come before the whole set, and clustering them first
+    // is work thrown away a moment later.
+    this.held = true;
   }
 
   // set replaces everything with a FeatureCollection from /api/v1/incidents/map.
@@ -69,6 +73,7 @@ export class Incidents {
   }
 
   flushNow() {
+    this.held = false;
     this.draw.now(true);
   }
 
@@ -94,7 +99,7 @@ export class Incidents {
 
   #flush() {
     const src = this.map.getSource("incidents");
-    if (!src) return;
+    if (!src || this.held) return;
     const lo = Math.max(this.ext[0] ?? -Infinity, this.slider[0] ?? -Infinity);
     const hi = Math.min(this.ext[1] ?? Infinity, this.slider[1] ?? Infinity);
     const out = [];

@@ -19,6 +19,20 @@ import { el, tr, onLang, retranslate, ensureStylesheet, fc, relTime, dateTime, F
 const VIEW_KEY = "bluehelm.map.view";
 const LAYERS_KEY = "bluehelm.map.layers";
 const DEFAULT_VIEW = { lon: 20, lat: 5, zoom: 3 };
+const LOADING_PIXEL_RATIO = 0.125; // see reveal in createMap
+
+// prewarm starts what every map needs and nobody has to wait for: the worker that
+// cuts the map's sources into tiles, the symbol library, the basemap (fetched and
+// converted) and the stylesheets. The app calls it while the sign-in form is shown,
+// so that all of it is done, off the way to the first picture, by the time the user
+// has typed a password.
+export function prewarm() {
+  maplibregl.prewarm();
+  ensureStylesheet("/vendor/maplibre-gl/maplibre-gl.css");
+  ensureStylesheet("/map/map.css");
+  loadMilsymbol().catch(() => {}); // reported by createMap, which awaits them again
+  loadBasemap().catch(() => {});
+}
 
 // createMap builds the map inside container and resolves, once the style is loaded,
 // to the MapView the app drives:
@@ -33,8 +47,10 @@ const DEFAULT_VIEW = { lon: 20, lat: 5, zoom: 3 };
 // opts: {api(path, init) → json, config (GET /api/v1/config), onIncidentClick(id),
 // onAlertClick(id), onTrackClick(uid), onViewChange(bbox), onLiveChange(live)}.
 // window.bluehelmMap is the maplibre Map, and window.bluehelmMapReady resolves at
-// the first "idle" after tracks (upsertTracks, even with []) and incidents
-// (setIncidents or upsertIncidents) have been given and the basemap is drawn.
+// the first "idle" after tracks (upsertTracks, even with []) and the whole set of
+// incidents (setIncidents) have been given and the basemap is drawn. Incidents from
+// the stream (upsertIncidents) do not count: its snapshot carries only the latest
+// few hundred, and the first picture must not be called complete without the rest.
 // Steps are marked on the performance timeline as "bluehelm-map:create", "style",
 // "milsymbol", "basemap", "data" (all given) and "ready".
 export async function createMap(container, opts = {}) {
@@ -99,6 +115,8 @@ export async function createMap(container, opts = {}) {
     // Symbols appear without a fade: a fade is 300 ms of frames after every update,
     // and with 2,000 tracks updating that is a map that never rests.
     fadeDuration: 0,
+    // Drawn tiny while hidden (see reveal).
+    pixelRatio: LOADING_PIXEL_RATIO,
   });
   map.touchZoomRotate.disableRotation();
   window.bluehelmMap = map;
@@ -107,6 +125,15 @@ export async function createMap(container, opts = {}) {
   // while sources load is composited by the browser, and on a software-rendered
   // browser (a tablet without GPU acceleration, a headless test) each of those costs
   // more than the drawing itself. A loading notice stands in meanwhile.
+  //
+  // Hidden frames are not free either: the map draws a frame each time a tile of
+  // one of its sources arrives (two dozen before the first picture is complete), and
+  // a software renderer fills every pixel of each: ~100 ms of CPU a frame for a
+  // map of 720×720 pixels, which the page, the worker and the server then lack, and
+  // which the first visible frame waits for (it is queued behind them). So while hidden the map draws
+  // into a canvas an eighth the size (LOADING_PIXEL_RATIO): tiles, layout and symbol
+  // placement are the same (they work in CSS pixels), only the pixels are fewer.
+  // reveal draws the full-size frame once.
   container.classList.add("bh-loading");
   const loadingNote = el("div", { class: "bh-loading-note", role: "status", i18n: "map.loading" });
   container.append(loadingNote);
@@ -114,13 +141,17 @@ export async function createMap(container, opts = {}) {
   const reveal = () => {
     if (revealed) return;
     revealed = true;
+    map.setPixelRatio(null); // back to the device's
     container.classList.remove("bh-loading");
     loadingNote.remove();
     map.triggerRepaint();
   };
-  ready.then(reveal);
   // Whatever happens to the data (no stream, an error), the map shows after a while.
-  const revealTimer = setTimeout(reveal, 6000);
+  let unhold = null; // set once the overlays exist: draws them even if never armed
+  const revealTimer = setTimeout(() => {
+    reveal();
+    unhold?.();
+  }, 6000);
 
   // Errors the map can survive (a tile that failed) are logged once, quietly;
   // anything else is an error.
@@ -137,7 +168,7 @@ export async function createMap(container, opts = {}) {
   const dpr = Math.min(window.devicePixelRatio || 1, 3);
   // Track symbols are drawn on demand, one image per symbol code (and a grey one
   // for stale tracks), when the style first needs them.
-  map.setMissingStyleImageResolver((id) => {
+  const ensureSymbol = (id) => {
     if (!ms || !id.startsWith("ms:") || map.hasImage(id)) return;
     const stale = id.endsWith(":s");
     const sidc = id.slice(3, stale ? -2 : undefined);
@@ -149,7 +180,8 @@ export async function createMap(container, opts = {}) {
       img = symbolImage(ms, "SUGP-----------", { size: 22, dpr, stale });
     }
     map.addImage(id, img.data, { pixelRatio: img.pixelRatio });
-  });
+  };
+  map.setMissingStyleImageResolver(ensureSymbol);
 
   // The style is built here, not fetched, so "load" comes unless WebGL itself
   // failed, which the Map constructor has already thrown.
@@ -170,6 +202,11 @@ export async function createMap(container, opts = {}) {
   const areas = new Areas(map);
   const alerts = new Alerts(map, maplibregl);
   const interact = new Interactions(map, container);
+  unhold = () => {
+    if (flags.armed) return;
+    tracks.holdUntil(Promise.resolve());
+    incidents.flushNow();
+  };
 
   basemapPromise.then((b) => {
     map.getSource("land")?.setData(b.land);
@@ -416,7 +453,7 @@ export async function createMap(container, opts = {}) {
   }
 
   // Until the user has moved the map (now or in an earlier visit), the first data
-  // frames it: tracks, else areas.
+  // frames it: tracks, else areas (when everything has come; see checkReady).
   let framed = false;
   function frameData() {
     if (framed || userMoved) return;
@@ -443,9 +480,15 @@ export async function createMap(container, opts = {}) {
     areas.flushNow();
     alerts.flushNow();
     tracks.holdUntil(Promise.race([ready, new Promise((r) => setTimeout(r, 10000))]));
+    // Everything is loaded and placed at the first idle; the picture is shown, drawn
+    // at full size, and ready once that frame is done.
     map.once("idle", () => {
-      mark("ready");
-      readyResolve();
+      reveal();
+      map.once("idle", () => {
+        mark("ready");
+        readyResolve();
+      });
+      map.triggerRepaint(); // also when the timer below revealed it already
     });
     map.triggerRepaint();
   }
@@ -456,6 +499,18 @@ export async function createMap(container, opts = {}) {
     map,
     upsertTracks(states) {
       tracks.upsert(states || []);
+      // Framed as soon as there are tracks, not when everything has come: a jump
+      // throws away every tile loaded for the old view, and the basemap's tiles for
+      // the new one can load while the incidents are still on their way.
+      if (!flags.armed && states?.length) {
+        frameData();
+        // The symbols are drawn now, while the map waits for the incidents, rather
+        // than when the worker first asks for them on the way to the first picture.
+        for (const s of states) {
+          const pr = tracks.get(s?.uid)?.feature.properties;
+          if (pr) ensureSymbol(pr.stale ? pr.icon + ":s" : pr.icon);
+        }
+      }
       if (!flags.tracks) {
         flags.tracks = true;
         checkReady();
@@ -473,10 +528,6 @@ export async function createMap(container, opts = {}) {
     },
     upsertIncidents(list) {
       incidents.upsert(list || []);
-      if (!flags.incidents) {
-        flags.incidents = true;
-        checkReady();
-      }
     },
     setAreas(list) {
       areas.set(list || []);

@@ -19,6 +19,10 @@ export class Tracks {
     this.live = true;
     this.trailsOn = true;
     this.replay = null; // {features, trails} while the time slider shows the past
+    // Nothing is drawn until the map has everything for its first picture (see
+    // holdUntil): positions keep streaming meanwhile, and drawing each batch would
+    // keep the worker busy with pictures nobody sees.
+    this.held = true;
     const pace = (floor) => (frameMeter ? () => frameMeter.interval(floor) : floor);
     this.drawTracks = new Coalescer(() => this.#flushTracks(), pace(500));
     this.drawTrails = new Coalescer(() => this.#flushTrails(), pace(2000));

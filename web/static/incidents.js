@@ -10,7 +10,7 @@ import {
   state, can, username, filters, on, emit, filterParams, filtersActive, matchesFilters,
   categoryLabel, subcategoryLabel, statusLabel, classificationLabel, componentLabel, categoryColour,
 } from "./state.js";
-import { mountFilters, bboxOf } from "./filters.js";
+import { mountFilters } from "./filters.js";
 import { initForm, openForm, closeForm, formOpen, formDirty, formTarget, liveUpdate } from "./incident-form.js";
 import { askText } from "./dialogs.js";
 import { formatLatLon } from "./coords.js";
@@ -427,7 +427,7 @@ async function drawArea() {
   hooks.showPanel(false);
   try {
     const ring = await state.map?.drawPolygon?.();
-    return ring && ring.length >= 3 ? bboxOf(ring) : null;
+    return ring && ring.length >= 3 ? ring : null; // the filters search inside it (areaRing)
   } finally {
     hooks.showPanel(true);
   }

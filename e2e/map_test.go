@@ -9,10 +9,12 @@ import (
 	"image/png"
 	"math"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"sync"
 	"testing"
 
+	"github.com/bluehelm/bluehelm"
 	"github.com/bluehelm/bluehelm/http"
 	"github.com/bluehelm/bluehelm/mbtiles"
 	"github.com/bluehelm/bluehelm/places"
@@ -134,4 +136,42 @@ func rasterTiles(t *testing.T, maxZoom int) *mbtiles.Tileset {
 	}
 	t.Cleanup(func() { ts.Close() })
 	return ts
+}
+
+// TestIncidentListWithinDrawnArea draws a triangle on the map (with the
+// keyboard-and-touch path: move the map, "add the centre", finish) and checks
+// that the list keeps the incident inside it and drops the one that is only
+// inside its bounding box.
+func TestIncidentListWithinDrawnArea(t *testing.T) {
+	s := startServer(t, serverOptions{})
+	open := bluehelm.Marking{Component: bluehelm.Military}
+	inside := s.incident("Roadblock inside the drawn area", bluehelm.CatMovement, open, 31.57, 4.86)
+	corner := s.incident("Looting in the box's empty corner", bluehelm.CatRobbery, open, 31.62, 4.95)
+	far := s.incident("Clash far away in Malakal", bluehelm.CatArmedClash, open, 31.66, 9.53)
+
+	b := newBrowser(t, s, "ops")
+	b.login("ops")
+	b.waitMapReady()
+	want := func(what string, ids ...int64) {
+		t.Helper()
+		var ws []string
+		for _, id := range ids {
+			ws = append(ws, strconv.FormatInt(id, 10))
+		}
+		slices.Sort(ws)
+		waitUntil(t, what, stepTimeout, func() (bool, string) {
+			got := b.listIDs("ul#incident-list")
+			slices.Sort(got)
+			return slices.Equal(got, ws), fmt.Sprintf("list holds %v, want %v", got, ws)
+		})
+	}
+	want("all three incidents listed", inside.ID, corner.ID, far.ID)
+
+	b.do("starting to draw", stepTimeout, chromedp.Click(chromedp.CSS(`button#filter-area`)))
+	for _, c := range [][2]float64{{31.5, 4.8}, {31.65, 4.8}, {31.5, 5.0}} {
+		eval[bool](b, fmt.Sprintf(`(window.bluehelmMap.jumpTo({center: [%v, %v]}), true)`, c[0], c[1]))
+		b.do("adding a corner", stepTimeout, chromedp.Click(chromedp.CSS(`button[data-bh-i18n="map.draw.addCentre"]`)))
+	}
+	b.do("finishing the area", stepTimeout, chromedp.Click(chromedp.CSS(`button[data-bh-i18n="map.draw.finish"]`)))
+	want("only the incident inside the triangle", inside.ID)
 }

@@ -37,21 +37,38 @@ async function convert() {
     land: land.type === "FeatureCollection" ? land : fc([land]),
     borders: fc([{ type: "Feature", properties: {}, geometry: borders }]),
     // Country names are not needed for the first picture and cost as much as the
-    // rest together: they are worked out when the page is idle.
+    // rest together: they are worked out when the page is idle (a promise).
     labels: () => (labels ??= countryLabels(topojson, topo)),
   };
 }
 
-function countryLabels(topojson, topo) {
+// countryLabels works in slices of idle time, a few countries each: all at once it
+// was a task of up to a second on a slow machine, blocking the page just after the
+// first picture.
+async function countryLabels(topojson, topo) {
   const labels = [];
-  for (const g of topo.objects.countries.geometries) {
-    const name = g.properties?.name;
-    if (!name || !g.type) continue;
-    const f = topojson.feature(topo, g);
-    const p = labelPoint(f.geometry);
-    if (p) labels.push({ type: "Feature", properties: { name: glyphSafe(name) }, geometry: { type: "Point", coordinates: p } });
+  const geoms = topo.objects.countries.geometries;
+  let i = 0;
+  while (i < geoms.length) {
+    const idle = await idleSlice();
+    do {
+      const g = geoms[i++];
+      const name = g.properties?.name;
+      if (!name || !g.type) continue;
+      const p = labelPoint(topojson.feature(topo, g).geometry);
+      if (p) labels.push({ type: "Feature", properties: { name: glyphSafe(name) }, geometry: { type: "Point", coordinates: p } });
+    } while (i < geoms.length && idle.timeRemaining() > 2);
   }
   return fc(labels);
+}
+
+// idleSlice resolves with an idle deadline (one country at least is done per slice,
+// so the work ends even on a page that is never idle).
+function idleSlice() {
+  return new Promise((resolve) => {
+    if (window.requestIdleCallback) requestIdleCallback(resolve, { timeout: 1000 });
+    else setTimeout(() => resolve({ timeRemaining: () => 8 }), 0);
+  });
 }
 
 // labelPoint picks a point inside the largest polygon of a (Multi)Polygon: its

@@ -147,6 +147,7 @@ export async function createMap(container, opts = {}) {
     map.triggerRepaint();
   };
   // Whatever happens to the data (no stream, an error), the map shows after a while.
+  let destroyed = false;
   let unhold = null; // set once the overlays exist: draws them even if never armed
   const revealTimer = setTimeout(() => {
     reveal();
@@ -211,8 +212,9 @@ export async function createMap(container, opts = {}) {
   basemapPromise.then((b) => {
     map.getSource("land")?.setData(b.land);
     map.getSource("borders")?.setData(b.borders);
-    const labels = () => map.getSource("country-labels")?.setData(b.labels());
-    ready.then(() => (window.requestIdleCallback ? requestIdleCallback(labels, { timeout: 5000 }) : setTimeout(labels, 500)));
+    ready.then(() => b.labels()).then((l) => {
+      if (!destroyed) map.getSource("country-labels")?.setData(l);
+    }).catch((e) => console.error("country labels:", e));
   }).catch((e) => console.error("basemap:", e)).finally(() => {
     flags.basemap = true;
     checkReady();
@@ -584,6 +586,7 @@ export async function createMap(container, opts = {}) {
       map.resize();
     },
     destroy() {
+      destroyed = true;
       clearTimeout(revealTimer);
       offLang();
       mq?.removeEventListener?.("change", onTheme);

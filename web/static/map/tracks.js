@@ -1,15 +1,21 @@
 // Live tracks: one feature per track uid, its short trail, and its staleness.
-// Updates are merged into a Map and drawn at most once per frame and twice a second
-// (see Coalescer), less often when frames are dear (see FrameMeter): with 2,000
-// tracks reporting every 10 s the stream brings a few positions every frame, each
-// setData copies the whole collection to the worker and each redraw costs a frame;
-// vehicles do not move visibly faster than that.
+// Updates are merged into a Map and drawn at most once a second (see Coalescer),
+// less often when frames are dear (see FrameMeter): with 2,000 tracks reporting
+// every 10 s the stream brings a few positions every frame, each setData copies the
+// whole collection to the worker, and each redraw costs the map a frame per tile it
+// reloads (on a software-rendered browser ~100 ms each, blocking the page); a
+// track moves a few pixels between two of its reports. Tracks and trails are drawn
+// together, so that their tiles reload in the same frames.
 import { affiliation, sidcFor } from "./symbols.js";
 import { Coalescer, fc, glyphSafe } from "./util.js";
 
 const TRAIL_SECONDS = 600; // trails show the last ten minutes…
 const TRAIL_POINTS = 40; // …and at most this many fixes
 const MOVING_SPEED = 0.5; // m/s: slower than this is parked, and has no heading tick
+// Trails are drawn from this zoom on (the "trails" layer's minzoom). Below it ten
+// minutes of a vehicle's trail is a few pixels, under its own symbol, and keeping a
+// source of 2,000 lines current for it would cost a frame per redraw.
+export const TRAILS_MINZOOM = 6;
 
 export class Tracks {
   constructor(map, { staleAfterSeconds = 300, frameMeter = null } = {}) {
@@ -23,9 +29,19 @@ export class Tracks {
     // holdUntil): positions keep streaming meanwhile, and drawing each batch would
     // keep the worker busy with pictures nobody sees.
     this.held = true;
-    const pace = (floor) => (frameMeter ? () => frameMeter.interval(floor) : floor);
-    this.drawTracks = new Coalescer(() => this.#flushTracks(), pace(500));
-    this.drawTrails = new Coalescer(() => this.#flushTrails(), pace(2000));
+    // One pace for both: a redraw at least a second apart, and twenty frames' cost
+    // apart when frames are dear (2 s at ~100 ms a frame).
+    const pace = frameMeter ? () => frameMeter.interval(1000, 20) : 1000;
+    this.draw = new Coalescer(() => {
+      this.#flushTracks();
+      this.#flushTrails();
+    }, pace);
+    // Trails below TRAILS_MINZOOM are not kept current; crossing it draws them.
+    this.trailsShown = false;
+    this.onZoom = () => {
+      if (!this.held && (map.getZoom() >= TRAILS_MINZOOM) !== this.trailsShown) this.draw.schedule();
+    };
+    map.on("zoomend", this.onZoom);
     // A track turns stale with no message arriving, so look again now and then.
     this.staleTimer = setInterval(() => this.#restale(), 5000);
   }
@@ -98,25 +114,23 @@ export class Tracks {
   // showReplay draws a frame of the past: features and trails built by the replay.
   showReplay(features, trails) {
     this.replay = { features, trails };
-    this.drawTracks.schedule();
-    this.drawTrails.schedule();
+    this.draw.schedule();
   }
 
   setTrailsVisible(on) {
     this.trailsOn = on;
-    this.drawTrails.schedule();
+    this.draw.schedule();
   }
 
   // flushNow draws what is pending at once (for the first paint).
   flushNow() {
-    this.drawTracks.now(true);
-    this.drawTrails.now(true);
+    this.draw.now(true);
   }
 
   destroy() {
     clearInterval(this.staleTimer);
-    this.drawTracks.cancel();
-    this.drawTrails.cancel();
+    this.map.off("zoomend", this.onZoom);
+    this.draw.cancel();
   }
 
   // holdUntil keeps the drawn tracks as they are until promise settles (updates are
@@ -132,8 +146,7 @@ export class Tracks {
 
   #changed() {
     if (!this.live || this.held) return;
-    this.drawTracks.schedule();
-    this.drawTrails.schedule();
+    this.draw.schedule();
   }
 
   #restale() {
@@ -170,10 +183,13 @@ export class Tracks {
   #flushTrails() {
     const src = this.map.getSource("trails");
     if (!src) return;
-    if (!this.trailsOn) {
-      src.setData(fc([]));
+    const shown = this.trailsOn && this.map.getZoom() >= TRAILS_MINZOOM;
+    if (!shown) {
+      if (this.trailsShown !== false) src.setData(fc([]));
+      this.trailsShown = false;
       return;
     }
+    this.trailsShown = true;
     if (!this.live) {
       src.setData(fc(this.replay?.trails || []));
       return;

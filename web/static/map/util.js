@@ -207,9 +207,9 @@ export class FrameMeter {
     this.map = map;
   }
   // interval is the least time between redraws that keeps a map frame under about
-  // a quarter of the page's time, and never below floor.
-  interval(floor) {
-    return Math.min(5000, Math.max(floor, 4 * this.cost));
+  // 1/frames of the page's time (a quarter by default), and never below floor.
+  interval(floor, frames = 4) {
+    return Math.min(5000, Math.max(floor, frames * this.cost));
   }
   destroy() {
     this.map.off("render", this.onRender);

@@ -526,38 +526,50 @@ func decodeAll(hits []hit, docs [][]byte) ([]*bluehelm.Incident, error) {
 // newest occurred_start first (ties: higher id first). Access is part of the
 // query, so pages are full. NextCursor is set exactly when more rows follow.
 func (db *DB) FindIncidents(ctx context.Context, f bluehelm.IncidentFilter) (*bluehelm.IncidentPage, error) {
-	fq, err := newFindQuery(f, 100, 1000)
+	page := &bluehelm.IncidentPage{Incidents: []*bluehelm.Incident{}}
+	next, err := db.findPage(ctx, f, 100, 1000, func(tx *sql.Tx, hits []hit) error {
+		docs, err := fetchDocs(ctx, tx, hits)
+		if err != nil {
+			return err
+		}
+		page.Incidents, err = decodeAll(hits, docs)
+		return err
+	})
 	if err != nil {
 		return nil, err
+	}
+	page.NextCursor = next
+	return page, nil
+}
+
+// findPage searches one page of f (limit defLimit when unset, at most maxLimit)
+// and hands its hits, if any, to read, in the snapshot the search used: the
+// candidates, the page and what is read of it must agree. next is the cursor of
+// the following page, "" on the last.
+func (db *DB) findPage(ctx context.Context, f bluehelm.IncidentFilter, defLimit, maxLimit int, read func(tx *sql.Tx, hits []hit) error) (next string, err error) {
+	fq, err := newFindQuery(f, defLimit, maxLimit)
+	if err != nil {
+		return "", err
 	}
 	r, err := db.reader()
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	// One snapshot for the candidates, the page and its documents.
 	tx, err := r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
 	if err != nil {
-		return nil, dbErr(err)
+		return "", dbErr(err)
 	}
 	defer tx.Rollback()
 	hits, err := fq.search(ctx, tx, db.opt)
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	page := &bluehelm.IncidentPage{Incidents: []*bluehelm.Incident{}}
 	if len(hits) > fq.limit {
 		hits = hits[:fq.limit]
-		page.NextCursor = encodeCursor(hits[len(hits)-1].cursor)
+		next = encodeCursor(hits[len(hits)-1].cursor)
 	}
 	if len(hits) == 0 {
-		return page, nil
+		return next, nil
 	}
-	docs, err := fetchDocs(ctx, tx, hits)
-	if err != nil {
-		return nil, err
-	}
-	if page.Incidents, err = decodeAll(hits, docs); err != nil {
-		return nil, err
-	}
-	return page, nil
+	return next, read(tx, hits)
 }

@@ -23,31 +23,20 @@ const sqlFetchSummaries = `SELECT j.key, i.status, i.category, i.lon, i.lat, i.c
 // FindIncidentSummaries is FindIncidents (same plans, order, access rule and
 // cursors) answering summaries, in pages of up to 10,000 (default 1000).
 func (db *DB) FindIncidentSummaries(ctx context.Context, f bluehelm.IncidentFilter) (*bluehelm.IncidentSummaryPage, error) {
-	fq, err := newFindQuery(f, 1000, 10000)
-	if err != nil {
-		return nil, err
-	}
-	r, err := db.reader()
-	if err != nil {
-		return nil, err
-	}
-	tx, err := r.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return nil, dbErr(err)
-	}
-	defer tx.Rollback()
-	hits, err := fq.search(ctx, tx, db.opt)
-	if err != nil {
-		return nil, err
-	}
 	page := &bluehelm.IncidentSummaryPage{Summaries: []*bluehelm.IncidentSummary{}}
-	if len(hits) > fq.limit {
-		hits = hits[:fq.limit]
-		page.NextCursor = encodeCursor(hits[len(hits)-1].cursor)
+	next, err := db.findPage(ctx, f, 1000, 10000, func(tx *sql.Tx, hits []hit) (err error) {
+		page.Summaries, err = fetchSummaries(ctx, tx, hits)
+		return err
+	})
+	if err != nil {
+		return nil, err
 	}
-	if len(hits) == 0 {
-		return page, nil
-	}
+	page.NextCursor = next
+	return page, nil
+}
+
+// fetchSummaries reads the summaries of a page's hits, in the hits' order.
+func fetchSummaries(ctx context.Context, tx *sql.Tx, hits []hit) ([]*bluehelm.IncidentSummary, error) {
 	b := []byte{'['}
 	for i, h := range hits {
 		if i > 0 {
@@ -95,6 +84,5 @@ func (db *DB) FindIncidentSummaries(ctx context.Context, f bluehelm.IncidentFilt
 			return nil, fmt.Errorf("sqlite: incident %d: row is missing", hits[i].id)
 		}
 	}
-	page.Summaries = out
-	return page, nil
+	return out, nil
 }

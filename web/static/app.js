@@ -116,11 +116,11 @@ function showPanel(open, remember = false) {
 
 // A stand-in with the MapView methods, for when the map module cannot load: the
 // panels keep working and the user is told why there is no map.
-function stubMap(reason) {
+function unavailableMap(reason) {
   const noop = () => {};
   replace($("#map"), h("div", { class: "map-missing" }, h("p", {}, t("map.unavailable")), reason ? h("p", { class: "muted small" }, reason) : null));
   return {
-    stub: true, upsertTracks: noop, removeTracks: noop, setIncidents: noop, upsertIncidents: noop, setAreas: noop, upsertAreas: noop,
+    unavailable: true, upsertTracks: noop, removeTracks: noop, setIncidents: noop, upsertIncidents: noop, setAreas: noop, upsertAreas: noop,
     removeArea: noop, setAlerts: noop, upsertAlerts: noop, setIncidentTimeFilter: noop, flyTo: noop, highlightIncident: noop,
     highlightAlert: noop, pickPoint: async () => { toast(t("map.unavailable"), "error"); return null; },
     drawPolygon: async () => { toast(t("map.unavailable"), "error"); return null; }, setLive: noop, bbox: () => [-180, -90, 180, 90], resize: noop, destroy: noop,
@@ -159,12 +159,12 @@ async function createMapView() {
         showPanel(true);
         focusAlert(id);
       },
-      onTrackClick: () => {},
+      onTrackClick: () => {}, // the map opens the track's own popup; the panels have nothing to add
       onViewChange: () => {},
     });
   } catch (e) {
     console.warn("map module not available", e);
-    state.map = stubMap(String(e?.message || ""));
+    state.map = unavailableMap(String(e?.message || ""));
   }
   return state.map;
 }
@@ -388,7 +388,7 @@ function teardown() {
   resetIncidents();
   resetDashboard();
   clearFilters();
-  if (state.map && !state.map.stub) {
+  if (state.map && !state.map.unavailable) {
     try {
       state.map.destroy?.();
     } catch (e) {

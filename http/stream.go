@@ -209,14 +209,18 @@ type inbound struct {
 }
 
 func (st *streamConn) run(ctx context.Context) error {
-	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
+	// The reader reads with the request's context, not one cancelled when run
+	// returns: cancelling a pending Read makes the library drop the TCP connection
+	// at once, and the close frame the caller sends next (4001 tells the client
+	// why it must sign in again) would race it and be lost. The caller's Close
+	// ends the reader instead; stop only frees it if it is handing over a message.
+	stop := make(chan struct{})
+	defer close(stop)
 	in := make(chan inbound, 4)
 	readErr := make(chan error, 1)
 	go func() {
 		// The reader owns reading: it also lets the library answer pings and see
 		// pongs and the close handshake.
-		defer cancel()
 		for {
 			typ, b, err := st.c.Read(ctx)
 			if err != nil {
@@ -231,7 +235,7 @@ func (st *streamConn) run(ctx context.Context) error {
 			}
 			select {
 			case in <- m:
-			case <-ctx.Done():
+			case <-stop:
 				return
 			}
 		}
@@ -247,13 +251,10 @@ func (st *streamConn) run(ctx context.Context) error {
 	var ready <-chan struct{}
 	for {
 		select {
+		case err := <-readErr:
+			return err
 		case <-ctx.Done():
-			select {
-			case err := <-readErr:
-				return err
-			default:
-				return ctx.Err()
-			}
+			return ctx.Err()
 		case m := <-in:
 			// A client panning the map sends subscribes faster than snapshots can be
 			// sent: only the last view waiting is worth a snapshot.

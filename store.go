@@ -161,6 +161,44 @@ type AuditStore interface {
 	AuditLog(ctx context.Context, afterSeq int64, limit int) ([]AuditEntry, error)
 }
 
+// UnitStore holds the units that patrols and tasks are assigned to. Code is
+// unique (ECONFLICT on a duplicate).
+type UnitStore interface {
+	CreateUnit(ctx context.Context, u *Unit, e AuditEntry) error
+	UpdateUnit(ctx context.Context, u *Unit, e AuditEntry) error // optimistic on u.Version
+	Unit(ctx context.Context, id int64) (*Unit, error)
+	UnitByCode(ctx context.Context, code string) (*Unit, error)
+	Units(ctx context.Context) ([]*Unit, error) // by code
+}
+
+// PatrolStore holds patrol plans and their execution.
+type PatrolStore interface {
+	CreatePatrol(ctx context.Context, p *Patrol, e AuditEntry) error
+	// UpdatePatrol stores p as version p.Version+1 if the stored version is still
+	// p.Version (ECONFLICT otherwise).
+	UpdatePatrol(ctx context.Context, p *Patrol, e AuditEntry) error
+	Patrol(ctx context.Context, id int64) (*Patrol, error)
+	// FindPatrols returns patrols by planned start, earliest first.
+	FindPatrols(ctx context.Context, f PatrolFilter) ([]*Patrol, error)
+}
+
+// TaskStore holds response tasks.
+type TaskStore interface {
+	CreateTask(ctx context.Context, t *Task, e AuditEntry) error
+	UpdateTask(ctx context.Context, t *Task, e AuditEntry) error // optimistic on t.Version
+	Task(ctx context.Context, id int64) (*Task, error)
+	// FindTasks returns tasks newest assigned first.
+	FindTasks(ctx context.Context, f TaskFilter) ([]*Task, error)
+}
+
+// MedicalStore is the medical facility registry.
+type MedicalStore interface {
+	CreateFacility(ctx context.Context, f *MedicalFacility, e AuditEntry) error
+	UpdateFacility(ctx context.Context, f *MedicalFacility, e AuditEntry) error // optimistic on f.Version
+	Facility(ctx context.Context, id int64) (*MedicalFacility, error)
+	Facilities(ctx context.Context) ([]*MedicalFacility, error) // by name
+}
+
 // Store is everything a storage backend provides.
 type Store interface {
 	IncidentStore

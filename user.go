@@ -42,18 +42,23 @@ const (
 	ActExport          Action = "export"
 	ActImport          Action = "import"
 	ActManageUsers     Action = "user.manage"
-	ActManageDevices   Action = "device.manage" // issue and revoke TAK device certificates
-	ActSendMessage     Action = "message.send"  // GeoChat and file shares from TAK devices
+	ActManageDevices   Action = "device.manage"  // issue and revoke TAK device certificates
+	ActSendMessage     Action = "message.send"   // GeoChat and file shares from TAK devices
+	ActPlanPatrol      Action = "patrol.plan"    // draft, change and submit patrol plans
+	ActApprovePatrol   Action = "patrol.approve" // approve or reject plans of others
+	ActDispatch        Action = "task.dispatch"  // send units to incidents and alerts
+	ActManageUnits     Action = "unit.manage"
+	ActManageMedical   Action = "medical.manage" // the medical facility registry
 )
 
 var permissions = map[Role][]Action{
-	RoleAdmin:      {ActManageUsers, ActManageDevices, ActSendMessage, ActImport, ActExport, ActWriteArea, ActPostPosition},
-	RoleCommander:  {ActSendMessage, ActReportIncident, ActEditIncident, ActVerifyIncident, ActApproveIncident, ActRejectIncident, ActWriteArea, ActRaiseAlert, ActHandleAlert, ActExport, ActPostPosition},
-	RoleOperations: {ActSendMessage, ActReportIncident, ActEditIncident, ActVerifyIncident, ActApproveIncident, ActRejectIncident, ActWriteArea, ActRaiseAlert, ActHandleAlert, ActExport, ActPostPosition, ActImport},
+	RoleAdmin:      {ActManageUsers, ActManageDevices, ActSendMessage, ActImport, ActExport, ActWriteArea, ActPostPosition, ActManageUnits, ActManageMedical},
+	RoleCommander:  {ActSendMessage, ActReportIncident, ActEditIncident, ActVerifyIncident, ActApproveIncident, ActRejectIncident, ActWriteArea, ActRaiseAlert, ActHandleAlert, ActExport, ActPostPosition, ActPlanPatrol, ActApprovePatrol, ActDispatch},
+	RoleOperations: {ActSendMessage, ActReportIncident, ActEditIncident, ActVerifyIncident, ActApproveIncident, ActRejectIncident, ActWriteArea, ActRaiseAlert, ActHandleAlert, ActExport, ActPostPosition, ActImport, ActPlanPatrol, ActApprovePatrol, ActDispatch, ActManageUnits},
 	RoleAnalyst:    {ActSendMessage, ActReportIncident, ActEditIncident, ActVerifyIncident, ActRejectIncident, ActExport, ActImport},
-	RoleReporter:   {ActSendMessage, ActReportIncident, ActPostPosition, ActRaiseAlert},
+	RoleReporter:   {ActSendMessage, ActReportIncident, ActPostPosition, ActRaiseAlert, ActPlanPatrol},
 	RoleCamp:       {ActSendMessage, ActReportIncident, ActPostPosition, ActWriteArea, ActRaiseAlert, ActHandleAlert},
-	RoleMedical:    {ActSendMessage, ActReportIncident, ActPostPosition, ActRaiseAlert, ActHandleAlert},
+	RoleMedical:    {ActSendMessage, ActReportIncident, ActPostPosition, ActRaiseAlert, ActHandleAlert, ActManageMedical},
 	RoleViewer:     {},
 }
 

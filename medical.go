@@ -1,0 +1,97 @@
+package bluehelm
+
+import (
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+	"unicode/utf8"
+)
+
+// MedicalLevel is a UN medical support level: 1 (primary care, resuscitation), 2
+// (damage-control surgery), 3 (specialist care), 4 (definitive care, usually out
+// of the mission area); the "+" levels add capabilities to the one below.
+type MedicalLevel string
+
+// MedicalLevels lists the levels in increasing order of care.
+var MedicalLevels = []MedicalLevel{"1", "1+", "2", "2+", "3", "4"}
+
+func (l MedicalLevel) Valid() bool { return slices.Contains(MedicalLevels, l) }
+
+// AtLeast reports whether l gives at least the care of level m: a Level 2
+// hospital also provides Level 1 care.
+func (l MedicalLevel) AtLeast(m MedicalLevel) bool {
+	return slices.Index(MedicalLevels, l) >= slices.Index(MedicalLevels, m)
+}
+
+// Medical capabilities a facility may declare.
+const (
+	CapSurgery     = "surgery" // damage-control surgery
+	CapBlood       = "blood"
+	CapICU         = "icu"
+	CapAeromedical = "aeromedical" // an aeromedical evacuation team
+	CapLab         = "lab"
+	CapImaging     = "imaging"
+	CapDental      = "dental"
+)
+
+// Capabilities lists the capabilities a facility may declare.
+var Capabilities = []string{CapSurgery, CapBlood, CapICU, CapAeromedical, CapLab, CapImaging, CapDental}
+
+// MedicalFacility is a place that gives care: a Level 1 clinic in a company
+// base, a Level 2 hospital, a host-nation hospital. Patrol risk and CASEVAC use
+// the same registry.
+type MedicalFacility struct {
+	ID           int64        `json:"id"`
+	Version      int          `json:"version"`
+	Name         string       `json:"name"`
+	Level        MedicalLevel `json:"level"`
+	Location     Point        `json:"location"`
+	Capabilities []string     `json:"capabilities,omitempty"`
+	Beds         int          `json:"beds,omitempty"`
+	// HelicopterLandingSites are where a helicopter can set down: the facility is
+	// reachable by air only if it has one.
+	HelicopterLandingSites []Point `json:"helicopter_landing_sites,omitempty"`
+	Operator               string  `json:"operator,omitempty"` // contingent or organisation
+	// OutOfService facilities are kept but not counted on.
+	OutOfService bool `json:"out_of_service,omitempty"`
+	Marking
+	UpdatedBy string    `json:"updated_by"`
+	UpdatedAt time.Time `json:"updated_at"`
+}
+
+// Validate checks a facility.
+func (f *MedicalFacility) Validate() error {
+	if strings.TrimSpace(f.Name) == "" {
+		return Invalid("name", "is required")
+	}
+	if utf8.RuneCountInString(f.Name) > 200 {
+		return Invalid("name", "longer than 200 characters")
+	}
+	if !f.Level.Valid() {
+		return Invalid("level", "unknown medical level %q (want 1, 1+, 2, 2+, 3 or 4)", f.Level)
+	}
+	if err := f.Location.Validate(); err != nil {
+		return PrefixField("location", err)
+	}
+	for i, c := range f.Capabilities {
+		if !slices.Contains(Capabilities, c) {
+			return Invalid("capabilities["+strconv.Itoa(i)+"]", "unknown capability %q (want one of %s)", c, strings.Join(Capabilities, ", "))
+		}
+	}
+	if f.Beds < 0 || f.Beds > 10000 {
+		return Invalid("beds", "must be between 0 and 10000")
+	}
+	if len(f.HelicopterLandingSites) > 10 {
+		return Invalid("helicopter_landing_sites", "at most 10")
+	}
+	for i, p := range f.HelicopterLandingSites {
+		if err := p.Validate(); err != nil {
+			return PrefixField("helicopter_landing_sites["+strconv.Itoa(i)+"]", err)
+		}
+	}
+	if utf8.RuneCountInString(f.Operator) > 200 {
+		return Invalid("operator", "longer than 200 characters")
+	}
+	return f.Marking.Validate()
+}

@@ -210,5 +210,9 @@ type Store interface {
 	DeviceStore
 	ChatStore
 	AttachmentStore
+	UnitStore
+	PatrolStore
+	TaskStore
+	MedicalStore
 	Close() error
 }

@@ -25,6 +25,7 @@ var migrations = []migration{
 	{1, "initial schema", schemaV1},
 	{2, "tak devices, chat and attachments", schemaV2},
 	{3, "user language preference", schemaV3},
+	{4, "units, patrols, response tasks and medical facilities", schemaV4},
 }
 
 // SchemaVersion is the schema version this binary creates and understands.
@@ -275,6 +276,73 @@ CREATE TABLE attachment_keywords (
 // the browser's own preference applies); existing users get "".
 const schemaV3 = `
 ALTER TABLE users ADD COLUMN language TEXT NOT NULL DEFAULT '';
+`
+
+// schemaV4 holds what patrol planning and incident response need. Each record
+// is its JSON document plus the columns queries filter and sort on; times are
+// unix µs, and the window and assignment columns equal the documents' times
+// (the store truncates those to whole µs). Patrols and tasks carry the marking
+// columns so that FindPatrols and FindTasks apply the access rule in the query
+// (see accessSQL). None of these records is deleted (units are disabled, plans
+// aborted), so plain rowids never name a removed record.
+const schemaV4 = `
+-- code is the designation patrols and tasks name units by.
+CREATE TABLE units (
+	id      INTEGER PRIMARY KEY,
+	version INTEGER NOT NULL,
+	code    TEXT NOT NULL UNIQUE,
+	doc     TEXT NOT NULL
+);
+
+CREATE TABLE patrols (
+	id             INTEGER PRIMARY KEY,
+	version        INTEGER NOT NULL,
+	status         TEXT NOT NULL,
+	planned_start  INTEGER NOT NULL,      -- unix µs
+	planned_end    INTEGER NOT NULL,      -- unix µs, after planned_start
+	classification INTEGER NOT NULL,
+	component      TEXT NOT NULL,
+	releasability  TEXT NOT NULL,
+	doc            TEXT NOT NULL
+);
+-- Plans in planned order; a window's lower bound is turned into a range on
+-- planned_start with the longest stored window, which patrols_length gives
+-- from its last entry (see patrolQuery).
+CREATE INDEX patrols_start ON patrols (planned_start, id);
+CREATE INDEX patrols_length ON patrols (planned_end - planned_start);
+-- One row per unit a patrol names, so "patrols of a unit" is an index range.
+CREATE TABLE patrol_units (
+	unit      TEXT NOT NULL,
+	patrol_id INTEGER NOT NULL REFERENCES patrols (id),
+	PRIMARY KEY (unit, patrol_id)
+) WITHOUT ROWID;
+
+-- incident_id is NULL for a task raised from an alert alone. No REFERENCES:
+-- whether the incident exists is the dispatcher's check, and a task's history
+-- must not depend on it.
+CREATE TABLE tasks (
+	id             INTEGER PRIMARY KEY,
+	version        INTEGER NOT NULL,
+	status         TEXT NOT NULL,
+	unit           TEXT NOT NULL,
+	incident_id    INTEGER,
+	assigned_at    INTEGER NOT NULL,      -- unix µs
+	classification INTEGER NOT NULL,
+	component      TEXT NOT NULL,
+	releasability  TEXT NOT NULL,
+	doc            TEXT NOT NULL
+);
+CREATE INDEX tasks_assigned ON tasks (assigned_at, id);
+CREATE INDEX tasks_unit ON tasks (unit, assigned_at, id);
+CREATE INDEX tasks_incident ON tasks (incident_id, assigned_at, id);
+
+CREATE TABLE medical_facilities (
+	id      INTEGER PRIMARY KEY,
+	version INTEGER NOT NULL,
+	name    TEXT NOT NULL,
+	doc     TEXT NOT NULL
+);
+CREATE INDEX medical_facilities_name ON medical_facilities (name, id);
 `
 
 // migrate brings db to the last version in ms. Each step runs in its own

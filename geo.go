@@ -205,7 +205,10 @@ func (g Geometry) Contains(p Point) bool {
 	return false
 }
 
-// Validate checks type, ring closure, minimum sizes and coordinate ranges.
+// Validate checks type, ring closure, minimum sizes and coordinate ranges, and that
+// every polygon ring is simple: at least three distinct positions and no edge that
+// crosses or touches another (see checkRing). Lines (routes) may cross themselves:
+// a patrol may well come back through the same village.
 func (g Geometry) Validate() error {
 	checkLine := func(field string, ls []orb.Point, ring bool) error {
 		min := 2
@@ -225,6 +228,9 @@ func (g Geometry) Validate() error {
 		}
 		if ring && ls[0] != ls[len(ls)-1] {
 			return Invalid(field, "linear ring is not closed (first and last positions differ)")
+		}
+		if ring {
+			return checkRing(field, ls)
 		}
 		return nil
 	}
@@ -319,4 +325,195 @@ func (g *Geometry) UnmarshalJSON(b []byte) error {
 		return Invalid("geometry.type", "must be Polygon, MultiPolygon or LineString, not %q", raw.Type)
 	}
 	return nil
+}
+
+// checkRing refuses a closed ring that has fewer than three distinct positions or
+// that is not simple: two edges that cross or touch, other than consecutive edges
+// meeting at their shared corner, and consecutive edges that fold back over each
+// other (a spike). Point-in-polygon tests, areas and the geofences' edge index all
+// assume simple rings; a bow-tie has no well-defined inside.
+//
+// Rings have up to 100,000 positions, so testing every pair of edges (5·10⁹ tests)
+// is out of the question. The edges are bucketed into a uniform grid of about one
+// cell per edge over the ring's box and only edges sharing a cell are compared,
+// each pair once (in the first cell of the overlap of their boxes). For the rings
+// people draw or import, which have short edges compared to their extent, that is
+// linear; a ring of a few very long edges costs more cells but has few edges.
+func checkRing(field string, ring []orb.Point) error {
+	// Positions with their index in the input, consecutive repeats dropped (they
+	// are harmless, and a zero-length edge would "touch" its neighbours).
+	type corner struct {
+		p orb.Point
+		i int
+	}
+	pts := make([]corner, 0, len(ring))
+	for i, p := range ring {
+		if len(pts) == 0 || pts[len(pts)-1].p != p {
+			pts = append(pts, corner{p, i})
+		}
+	}
+	// The ring is closed, so pts ends on its first corner again (unless every
+	// position is the same one).
+	distinct := map[orb.Point]bool{}
+	for _, c := range pts {
+		if distinct[c.p] = true; len(distinct) >= 3 {
+			break
+		}
+	}
+	if len(distinct) < 3 {
+		return Invalid(field, "a ring needs at least three distinct positions")
+	}
+	m := len(pts) - 1 // edges: k runs from pts[k] to pts[k+1]
+	edge := func(k int) (orb.Point, orb.Point) { return pts[k].p, pts[k+1].p }
+	describe := func(k int) string {
+		return "the edge from position " + strconv.Itoa(pts[k].i) + " to " + strconv.Itoa(pts[k+1].i)
+	}
+	fail := func(a, b int, at orb.Point) error {
+		return Invalid(field, "the ring crosses itself: %s meets %s near %s,%s (a polygon's outline must not cross or touch itself)",
+			describe(a), describe(b), strconv.FormatFloat(at[0], 'f', -1, 64), strconv.FormatFloat(at[1], 'f', -1, 64))
+	}
+
+	// Consecutive edges share a corner; they are wrong only when they run back
+	// along each other.
+	for k := range m {
+		next := (k + 1) % m
+		a, p := edge(k)
+		_, c := edge(next)
+		if orient(a, p, c) == 0 && (a[0]-p[0])*(c[0]-p[0])+(a[1]-p[1])*(c[1]-p[1]) > 0 {
+			return fail(k, next, p)
+		}
+	}
+	if m <= 3 {
+		return nil // a triangle's edges are all consecutive
+	}
+
+	// The grid: about m cells over the ring's box, square cells.
+	minX, minY, maxX, maxY := math.Inf(1), math.Inf(1), math.Inf(-1), math.Inf(-1)
+	for _, c := range pts {
+		minX, maxX = math.Min(minX, c.p[0]), math.Max(maxX, c.p[0])
+		minY, maxY = math.Min(minY, c.p[1]), math.Max(maxY, c.p[1])
+	}
+	w, h := maxX-minX, maxY-minY
+	cell := math.Sqrt(w * h / float64(m))
+	if cell == 0 || math.IsNaN(cell) {
+		cell = math.Max(w, h) / float64(m) // a flat ring: all corners on one line
+	}
+	var nx, ny int
+	var start, list []int32
+	for {
+		nx, ny = int(w/cell)+1, int(h/cell)+1
+		// Count, then fill: one flat array of edge numbers by cell.
+		start = make([]int32, nx*ny+1)
+		total := 0
+		for k := range m {
+			p, q := edge(k)
+			x0, y0, x1, y1 := cellBox(p, q, minX, minY, cell)
+			n := (x1 - x0 + 1) * (y1 - y0 + 1)
+			total += n
+			if total > 32*m+1<<20 {
+				break
+			}
+			for y := y0; y <= y1; y++ {
+				for x := x0; x <= x1; x++ {
+					start[y*nx+x+1]++
+				}
+			}
+		}
+		if total <= 32*m+1<<20 {
+			break
+		}
+		cell *= 2 // a few long edges span too many cells: coarser cells
+	}
+	for c := 1; c < len(start); c++ {
+		start[c] += start[c-1]
+	}
+	list = make([]int32, start[len(start)-1])
+	fill := append([]int32(nil), start[:len(start)-1]...)
+	for k := range m {
+		p, q := edge(k)
+		x0, y0, x1, y1 := cellBox(p, q, minX, minY, cell)
+		for y := y0; y <= y1; y++ {
+			for x := x0; x <= x1; x++ {
+				list[fill[y*nx+x]] = int32(k)
+				fill[y*nx+x]++
+			}
+		}
+	}
+	for c := 0; c < nx*ny; c++ {
+		es := list[start[c]:start[c+1]]
+		cx, cy := c%nx, c/nx
+		for i, ka := range es {
+			a0, a1 := edge(int(ka))
+			ax0, ay0, _, _ := cellBox(a0, a1, minX, minY, cell)
+			for _, kb := range es[i+1:] {
+				a, b := int(ka), int(kb)
+				if a > b {
+					a, b = b, a
+				}
+				if b == a+1 || (a == 0 && b == m-1) {
+					continue // consecutive: checked above
+				}
+				b0, b1 := edge(int(kb))
+				bx0, by0, _, _ := cellBox(b0, b1, minX, minY, cell)
+				// Compare each pair once: in the first cell both boxes cover.
+				if max(ax0, bx0) != cx || max(ay0, by0) != cy {
+					continue
+				}
+				if at, ok := segmentsMeet(a0, a1, b0, b1); ok {
+					return fail(a, b, at)
+				}
+			}
+		}
+	}
+	return nil
+}
+
+// cellBox returns the range of grid cells the box of segment p-q covers.
+func cellBox(p, q orb.Point, minX, minY, cell float64) (x0, y0, x1, y1 int) {
+	lx, hx := math.Min(p[0], q[0]), math.Max(p[0], q[0])
+	ly, hy := math.Min(p[1], q[1]), math.Max(p[1], q[1])
+	return int((lx - minX) / cell), int((ly - minY) / cell), int((hx - minX) / cell), int((hy - minY) / cell)
+}
+
+// orient is the sign of the turn a→b→c: 1 left, -1 right, 0 straight.
+func orient(a, b, c orb.Point) int {
+	v := (b[0]-a[0])*(c[1]-a[1]) - (b[1]-a[1])*(c[0]-a[0])
+	switch {
+	case v > 0:
+		return 1
+	case v < 0:
+		return -1
+	}
+	return 0
+}
+
+// onSegment reports whether c, collinear with a-b, lies within the box of a-b.
+func onSegment(a, b, c orb.Point) bool {
+	return math.Min(a[0], b[0]) <= c[0] && c[0] <= math.Max(a[0], b[0]) &&
+		math.Min(a[1], b[1]) <= c[1] && c[1] <= math.Max(a[1], b[1])
+}
+
+// segmentsMeet reports whether the closed segments p1-p2 and q1-q2 share a point,
+// and one such point.
+func segmentsMeet(p1, p2, q1, q2 orb.Point) (orb.Point, bool) {
+	d1, d2 := orient(q1, q2, p1), orient(q1, q2, p2)
+	d3, d4 := orient(p1, p2, q1), orient(p1, p2, q2)
+	if d1 != d2 && d3 != d4 && d1 != 0 && d2 != 0 && d3 != 0 && d4 != 0 {
+		// A proper crossing: where the lines meet.
+		rx, ry := p2[0]-p1[0], p2[1]-p1[1]
+		sx, sy := q2[0]-q1[0], q2[1]-q1[1]
+		t := ((q1[0]-p1[0])*sy - (q1[1]-p1[1])*sx) / (rx*sy - ry*sx)
+		return orb.Point{p1[0] + t*rx, p1[1] + t*ry}, true
+	}
+	switch {
+	case d1 == 0 && onSegment(q1, q2, p1):
+		return p1, true
+	case d2 == 0 && onSegment(q1, q2, p2):
+		return p2, true
+	case d3 == 0 && onSegment(p1, p2, q1):
+		return q1, true
+	case d4 == 0 && onSegment(p1, p2, q2):
+		return q2, true
+	}
+	return orb.Point{}, false
 }

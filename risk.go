@@ -60,12 +60,15 @@ type SegmentRisk struct {
 // RiskReport is the assessment of a planned route: per segment and overall. It is
 // stored with a patrol's approval, so that what the approver saw is on record.
 type RiskReport struct {
-	ComputedAt time.Time     `json:"computed_at"`
-	LengthKm   float64       `json:"length_km"`
-	Score      float64       `json:"score"` // 0–100
-	Level      RiskLevel     `json:"level"`
-	Segments   []SegmentRisk `json:"segments"`
-	Reasons    []RiskReason  `json:"reasons,omitempty"` // the route's main reasons
+	ComputedAt time.Time `json:"computed_at"`
+	// At is the time the route was assessed for (the planned start): incident
+	// recency, near repeat and night flying are judged at it.
+	At       time.Time     `json:"at"`
+	LengthKm float64       `json:"length_km"`
+	Score    float64       `json:"score"` // 0–100
+	Level    RiskLevel     `json:"level"`
+	Segments []SegmentRisk `json:"segments"`
+	Reasons  []RiskReason  `json:"reasons,omitempty"` // the route's main reasons
 	// Medical is the worst reach along the route.
 	Medical MedicalReach `json:"medical"`
 	// IncidentsConsidered counts the incidents near enough to weigh; ForecastUsed

@@ -21,10 +21,16 @@ func testAudit(t *testing.T, o Opener) {
 			alert = newAlert("Audited alert", t0, unclassified)
 			user  = &bluehelm.User{Username: "auditee", Name: "A", Role: bluehelm.RoleViewer, Component: bluehelm.Civilian, CreatedAt: t0}
 			tok   = &bluehelm.Token{Name: "t", Hash: "sha256:audit", CreatedAt: t0}
+			unit  = newUnit("AUDIT-1")
+			pat   = newPatrol("Audited patrol", []string{"AUDIT-1"}, t0, 4*time.Hour, unclassified)
+			task  = newTask("Audited task", "AUDIT-1", 0, t0, unclassified)
+			fac   = newFacility("Audited clinic", "1")
 		)
 		idOf := map[string]func() int64{
 			"incident": func() int64 { return inc.ID }, "area": func() int64 { return area.ID },
 			"alert": func() int64 { return alert.ID }, "user": func() int64 { return user.ID }, "token": func() int64 { return tok.ID },
+			"unit": func() int64 { return unit.ID }, "patrol": func() int64 { return pat.ID }, "task": func() int64 { return task.ID },
+			"facility": func() int64 { return fac.ID },
 		}
 		steps := []struct {
 			action  string
@@ -66,6 +72,26 @@ func testAudit(t *testing.T, o Opener) {
 				return s.CreateToken(ctx, tok, e)
 			}, "", "token"},
 			{"token.revoke", func(e bluehelm.AuditEntry) error { return s.RevokeToken(ctx, tok.ID, e) }, "", "token"},
+			{"unit.create", func(e bluehelm.AuditEntry) error { return s.CreateUnit(ctx, unit, e) }, "", "unit"},
+			{"unit.create", func(e bluehelm.AuditEntry) error { return s.CreateUnit(ctx, newUnit("AUDIT-1"), e) }, bluehelm.ECONFLICT, ""},
+			{"unit.update", func(e bluehelm.AuditEntry) error { return s.UpdateUnit(ctx, unit, e) }, "", "unit"},
+			{"patrol.create", func(e bluehelm.AuditEntry) error { return s.CreatePatrol(ctx, pat, e) }, "", "patrol"},
+			{"patrol.submit", func(e bluehelm.AuditEntry) error {
+				pat.Status = bluehelm.PatrolSubmitted
+				return s.UpdatePatrol(ctx, pat, e)
+			}, "", "patrol"},
+			{"patrol.approve", func(e bluehelm.AuditEntry) error {
+				stale := *pat
+				stale.Version--
+				return s.UpdatePatrol(ctx, &stale, e)
+			}, bluehelm.ECONFLICT, ""},
+			{"task.dispatch", func(e bluehelm.AuditEntry) error { return s.CreateTask(ctx, task, e) }, "", "task"},
+			{"task.en_route", func(e bluehelm.AuditEntry) error {
+				task.Status = bluehelm.TaskEnRoute
+				return s.UpdateTask(ctx, task, e)
+			}, "", "task"},
+			{"facility.create", func(e bluehelm.AuditEntry) error { return s.CreateFacility(ctx, fac, e) }, "", "facility"},
+			{"facility.update", func(e bluehelm.AuditEntry) error { return s.UpdateFacility(ctx, fac, e) }, "", "facility"},
 			{"login.failed", func(e bluehelm.AuditEntry) error {
 				e.Object = "user/nobody"
 				return s.AppendAudit(ctx, e)

@@ -70,6 +70,10 @@ func Run(t *testing.T, open func(t *testing.T) bluehelm.Store) {
 		{"Devices", testDevices},
 		{"Chat", testChat},
 		{"Attachments", testAttachments},
+		{"Units", testUnits},
+		{"Facilities", testFacilities},
+		{"Patrols", testPatrols},
+		{"Tasks", testTasks},
 	} {
 		t.Run(g.name, func(t *testing.T) { g.fn(t, o) })
 	}

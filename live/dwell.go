@@ -88,17 +88,18 @@ func (g *Geofencer) unschedule(s *stay) {
 	}
 }
 
-// updateStays opens and ends stays after a track moved from was to in.
-func (g *Geofencer) updateStays(prev *bluehelm.TrackState, was []*fence, cur bluehelm.TrackState, in []*fence) {
+// updateStays opens and ends stays after a Check that found the track inside the
+// fences of in (with the start of a stay that begins now).
+func (g *Geofencer) updateStays(cur bluehelm.TrackState, in []member) {
 	ts := g.stays[cur.UID]
 	if ts != nil {
 		kindChanged := ts.state.Kind != cur.Kind
 		ts.state = cur
 		// End the stays in every area the track is no longer inside. Iterating the
-		// stays rather than the areas of prev also ends stays that prev cannot
-		// explain (a caller that skipped a Check).
+		// stays rather than the areas left also ends stays that the states cannot
+		// explain (an area replaced in between).
 		for id, s := range ts.areas {
-			if !slices.ContainsFunc(in, func(f *fence) bool { return f.area.ID == id }) {
+			if !slices.ContainsFunc(in, func(m member) bool { return m.f.area.ID == id }) {
 				g.unschedule(s)
 				delete(ts.areas, id)
 			} else if kindChanged {
@@ -106,7 +107,8 @@ func (g *Geofencer) updateStays(prev *bluehelm.TrackState, was []*fence, cur blu
 			}
 		}
 	}
-	for _, f := range in {
+	for _, m := range in {
+		f := m.f
 		if !f.dwell {
 			continue
 		}
@@ -117,13 +119,9 @@ func (g *Geofencer) updateStays(prev *bluehelm.TrackState, was []*fence, cur blu
 		if _, ok := ts.areas[f.area.ID]; ok {
 			continue
 		}
-		since := cur.Position.Time
-		if prev != nil && slices.Contains(was, f) && prev.Position.Time.Before(since) {
-			// Inside already at prev without a stay: the stay was lost in a restart
-			// or the area is new. It has lasted at least since prev.
-			since = prev.Position.Time
-		}
-		s := &stay{uid: cur.UID, area: f.area.ID, since: since, fired: make([]bool, len(f.area.Rules)), idx: -1}
+		// A track inside already at prev without a stay (the stay was lost in a
+		// restart, or the area is new) has stayed at least since prev: m.since says so.
+		s := &stay{uid: cur.UID, area: f.area.ID, since: m.since, fired: make([]bool, len(f.area.Rules)), idx: -1}
 		ts.areas[f.area.ID] = s
 		g.schedule(s, f, cur.Kind)
 	}

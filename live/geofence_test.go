@@ -3,7 +3,9 @@ package live
 import (
 	"fmt"
 	"maps"
+	"math"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -80,43 +82,58 @@ func TestGeofenceCheck(t *testing.T) {
 		kind bluehelm.TrackKind
 		prev *pt // nil: first position
 		cur  pt
-		want []string
+		want []string // trigger:area@seconds after prev (which is at 0, cur at 10)
 	}{
-		{"outside to inside", bluehelm.KindUnit, &pt{-1, 5}, pt{5, 5}, []string{"enter:1"}},
-		{"inside to outside", bluehelm.KindUnit, &pt{5, 5}, pt{-1, 5}, []string{"exit:1"}},
+		{"outside to inside", bluehelm.KindUnit, &pt{-1, 5}, pt{9, 5}, []string{"enter:1@1", "enter:4@9"}},
+		{"inside to outside", bluehelm.KindUnit, &pt{5, 5}, pt{-5, 5}, []string{"exit:1@5"}},
 		{"inside to inside", bluehelm.KindUnit, &pt{5, 5}, pt{6, 6}, nil},
 		{"outside to outside", bluehelm.KindUnit, &pt{-5, 5}, pt{-1, -1}, nil},
 		{"first position inside raises nothing", bluehelm.KindUnit, nil, pt{5, 5}, nil},
-		{"jump across the camp", bluehelm.KindUnit, &pt{-1, 5}, pt{16, 5}, nil},
-		{"into the overlap", bluehelm.KindUnit, &pt{-1, 5}, pt{9, 5}, []string{"enter:1", "enter:4"}},
-		{"from one area to the next", bluehelm.KindUnit, &pt{5, 5}, pt{12, 5}, []string{"exit:1", "enter:4"}},
-		{"on the edge counts as inside", bluehelm.KindUnit, &pt{-1, 5}, pt{0, 5}, []string{"enter:1"}},
-		{"vehicle into the restricted ring", bluehelm.KindVehicle, &pt{19, 5}, pt{21, 5}, []string{"enter:2"}},
-		{"vehicle from the ring into the hole", bluehelm.KindVehicle, &pt{21, 5}, pt{25, 5}, []string{"exit:2"}},
-		{"vehicle from the hole into the ring", bluehelm.KindVehicle, &pt{25, 5}, pt{21, 5}, []string{"enter:2"}},
-		{"vehicle straight into the hole", bluehelm.KindVehicle, &pt{19, 5}, pt{25, 5}, nil},
+		// The line between the fixes crosses the camp and area 4: in, in, out of 1.
+		{"jump across the camp", bluehelm.KindUnit, &pt{-4, 5}, pt{16, 5}, []string{"enter:1@2", "enter:4@6", "exit:1@7"}},
+		{"diagonal jump across a corner", bluehelm.KindUnit, &pt{-2, 6}, pt{8, 16}, []string{"enter:1@2", "exit:1@4"}},
+		// The line cuts the corner at (0,10) less than 25 m deep: no more than jitter.
+		{"clipping a corner raises nothing", bluehelm.KindUnit, &pt{-1, 8.9997}, pt{1, 10.9997}, nil},
+		{"from one area to the next", bluehelm.KindUnit, &pt{5, 5}, pt{15, 5}, []string{"enter:4@3", "exit:1@5"}},
+		{"onto the edge is not in yet", bluehelm.KindUnit, &pt{-1, 5}, pt{0, 5}, nil},
+		{"vehicle into the restricted ring", bluehelm.KindVehicle, &pt{19, 5}, pt{21, 5}, []string{"enter:2@5"}},
+		{"vehicle from the ring into the hole", bluehelm.KindVehicle, &pt{21, 5}, pt{25, 5}, []string{"exit:2@2.5"}},
+		{"vehicle from the hole into the ring", bluehelm.KindVehicle, &pt{25, 5}, pt{21, 5}, []string{"enter:2@7.5"}},
+		{"vehicle through the ring into the hole", bluehelm.KindVehicle, &pt{19, 5}, pt{25, 5}, []string{"enter:2@1.667", "exit:2@5"}},
 		{"person ignored by a vehicle rule", bluehelm.KindPerson, &pt{19, 5}, pt{21, 5}, nil},
-		{"person into a multipolygon part", bluehelm.KindPerson, &pt{43, 1}, pt{45, 1}, []string{"enter:3"}},
+		{"person into a multipolygon part", bluehelm.KindPerson, &pt{43, 1}, pt{45, 1}, []string{"enter:3@5"}},
+		{"person through both parts", bluehelm.KindPerson, &pt{39, 1}, pt{47, 1}, []string{"enter:3@1.25", "enter:3@6.25"}},
 		{"vehicle ignored by the multipolygon", bluehelm.KindVehicle, &pt{43, 1}, pt{45, 1}, nil},
-		{"between the parts is outside", bluehelm.KindPerson, &pt{41, 1}, pt{43, 1}, nil},
+		{"between the parts is outside", bluehelm.KindPerson, &pt{42.5, 1}, pt{43.5, 1}, nil},
 		{"along a route fires nothing", bluehelm.KindUnit, &pt{35, -1}, pt{35, 0}, nil},
 	}
-	for _, tc := range tests {
+	for i, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			cur := state("u", tc.kind, 10, tc.cur.lon, tc.cur.lat)
+			uid := fmt.Sprint("u", i) // each case its own track: the geofencer keeps state
+			cur := state(uid, tc.kind, 10, tc.cur.lon, tc.cur.lat)
 			var prev *bluehelm.TrackState
 			if tc.prev != nil {
-				p := state("u", tc.kind, 0, tc.prev.lon, tc.prev.lat)
+				p := state(uid, tc.kind, 0, tc.prev.lon, tc.prev.lat)
 				prev = &p
 			}
 			got := g.Check(prev, cur)
-			if !slices.Equal(describe(got), tc.want) {
-				t.Errorf("got %v, want %v", describe(got), tc.want)
-			}
+			var desc []string
 			for _, c := range got {
-				if c.State.UID != "u" || !c.At.Equal(cur.Position.Time) || c.Area == nil {
-					t.Errorf("crossing %+v: want state u at %v", c, cur.Position.Time)
+				desc = append(desc, fmt.Sprintf("%s:%d@%s", c.Rule.Trigger, c.Area.ID,
+					strconv.FormatFloat(math.Round(c.At.Sub(t0).Seconds()*1000)/1000, 'f', -1, 64)))
+				if c.State.UID != uid || !c.State.Position.Time.Equal(cur.Position.Time) || c.Area == nil {
+					t.Errorf("crossing %+v: want the state of %s at %v", c, uid, cur.Position.Time)
 				}
+				// Where lies on the line between the fixes, at the fraction At says.
+				f := c.At.Sub(t0).Seconds() / 10
+				wantLon := tc.prev.lon + f*(tc.cur.lon-tc.prev.lon)
+				wantLat := tc.prev.lat + f*(tc.cur.lat-tc.prev.lat)
+				if math.Abs(c.Where.Lon-wantLon) > 1e-6 || math.Abs(c.Where.Lat-wantLat) > 1e-6 {
+					t.Errorf("%s at %v, want %v,%v", c.Rule.Trigger, c.Where, wantLon, wantLat)
+				}
+			}
+			if !slices.Equal(desc, tc.want) {
+				t.Errorf("got %v, want %v", desc, tc.want)
 			}
 		})
 	}
@@ -198,8 +215,8 @@ func TestGeofenceDwell(t *testing.T) {
 	t.Run("fires once per stay and rule", func(t *testing.T) {
 		g := newG()
 		m := &mover{g: g}
-		move(m, state("p", bluehelm.KindPerson, 0, -1, 5))
-		move(m, state("p", bluehelm.KindPerson, 10, 5, 5)) // enters at 10
+		move(m, state("p", bluehelm.KindPerson, 0, -5, 5))
+		move(m, state("p", bluehelm.KindPerson, 20, 5, 5)) // enters at 10, half way
 		for _, c := range []struct {
 			sec  int
 			want string
@@ -220,17 +237,17 @@ func TestGeofenceDwell(t *testing.T) {
 		if got := ticks(g, 1000); got != "" {
 			t.Errorf("after leaving: %q", got)
 		}
-		move(m, state("p", bluehelm.KindPerson, 400, 5, 5))
-		if got := ticks(g, 460); got != "p/60@460" {
-			t.Errorf("second stay: got %q, want p/60@460", got)
+		move(m, state("p", bluehelm.KindPerson, 400, 5, 5)) // crosses x=0 at 325
+		if got := ticks(g, 385); got != "p/60@385" {
+			t.Errorf("second stay: got %q, want p/60@385", got)
 		}
 	})
 
 	t.Run("kind filter", func(t *testing.T) {
 		g := newG()
 		m := &mover{g: g}
-		move(m, state("v", bluehelm.KindVehicle, 0, -1, 5))
-		move(m, state("v", bluehelm.KindVehicle, 10, 5, 5))
+		move(m, state("v", bluehelm.KindVehicle, 0, -5, 5))
+		move(m, state("v", bluehelm.KindVehicle, 20, 5, 5))
 		if got := ticks(g, 1000); got != "v/120@130" {
 			t.Errorf("vehicle: got %q, want only the any-kind rule v/120@130", got)
 		}

@@ -33,12 +33,12 @@ type vec struct{ x, y float64 }
 // outline costs about what a square does.
 type shape struct {
 	lon0, lat0, kx float64 // projection: x = (lon-lon0)*kx, y = (lat-lat0)*metresPerDegree
-	edges      []edge
-	minX, maxX float64
-	minY, maxY float64
-	bandH      float64
-	start      []int32 // band b's edges are list[start[b]:start[b+1]]
-	list       []int32
+	edges          []edge
+	minX, maxX     float64
+	minY, maxY     float64
+	bandH          float64
+	start          []int32 // band b's edges are list[start[b]:start[b+1]]
+	list           []int32
 	// thick is twice the area over the perimeter: the radius of a disc, half the
 	// width of a long strip. It bounds the hysteresis margin of small areas.
 	thick float64

@@ -19,9 +19,11 @@ var MedicalLevels = []MedicalLevel{"1", "1+", "2", "2+", "3", "4"}
 func (l MedicalLevel) Valid() bool { return slices.Contains(MedicalLevels, l) }
 
 // AtLeast reports whether l gives at least the care of level m: a Level 2
-// hospital also provides Level 1 care.
+// hospital also provides Level 1 care. An unknown level on either side is
+// false, so that a requirement that is not a level is met by no facility.
 func (l MedicalLevel) AtLeast(m MedicalLevel) bool {
-	return slices.Index(MedicalLevels, l) >= slices.Index(MedicalLevels, m)
+	i, j := slices.Index(MedicalLevels, l), slices.Index(MedicalLevels, m)
+	return i >= 0 && j >= 0 && i >= j
 }
 
 // Medical capabilities a facility may declare.

@@ -65,7 +65,7 @@ func newRisk() *bluehelm.RiskReport {
 	reach := bluehelm.MedicalReach{Level1RoadMinutes: 35.5, Level1AirMinutes: 22, Level2RoadMinutes: 140, Level2AirMinutes: -1,
 		Level1FacilityID: 3, Level2FacilityID: 4, RoadEstimated: true, Within1h: true}
 	return &bluehelm.RiskReport{
-		ComputedAt: t0.Add(90 * time.Minute), LengthKm: 48.2, Score: 61.5, Level: bluehelm.RiskHigh,
+		ComputedAt: t0.Add(90 * time.Minute), At: t0.Add(24 * time.Hour), LengthKm: 48.2, Score: 61.5, Level: bluehelm.RiskHigh,
 		Segments: []bluehelm.SegmentRisk{
 			{From: bluehelm.Point{Lon: 31.58, Lat: 4.86}, To: bluehelm.Point{Lon: 31.70, Lat: 4.95}, LengthKm: 16.6, Score: 20, Level: bluehelm.RiskLow, Medical: reach},
 			{From: bluehelm.Point{Lon: 31.70, Lat: 4.95}, To: bluehelm.Point{Lon: 31.95, Lat: 5.10}, StartKm: 16.6, LengthKm: 31.6, Score: 61.5, Level: bluehelm.RiskHigh, Medical: reach,

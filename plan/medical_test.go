@@ -146,8 +146,8 @@ func TestIsNight(t *testing.T) {
 		{day(23, 30), 0, true},
 		{day(5, 59), 0, true},
 		{day(6, 0), 0, false},
-		{day(16, 30), 2 * time.Hour, true}, // 18:30 local
-		{day(4, 30), 2 * time.Hour, false}, // 06:30 local
+		{day(16, 30), 2 * time.Hour, true},  // 18:30 local
+		{day(4, 30), 2 * time.Hour, false},  // 06:30 local
 		{day(20, 0), -3 * time.Hour, false}, // 17:00 local
 	}
 	for _, c := range cases {

@@ -88,7 +88,20 @@ func Assess(route orb.LineString, in Inputs, cfg Config, at time.Time) (*bluehel
 		rep.Segments[i] = a.segment(s)
 	}
 	a.summarise(rep)
+	capitalise(rep.Reasons)
+	for i := range rep.Segments {
+		capitalise(rep.Segments[i].Reasons)
+	}
 	return rep, nil
+}
+
+// capitalise starts each reason's text with a capital, as a sentence.
+func capitalise(rs []bluehelm.RiskReason) {
+	for i := range rs {
+		if t := rs[i].Text; t != "" && t[0] >= 'a' && t[0] <= 'z' {
+			rs[i].Text = string(t[0]-'a'+'A') + t[1:]
+		}
+	}
 }
 
 // seg is a stretch of the route.

@@ -199,6 +199,16 @@ type MedicalStore interface {
 	Facilities(ctx context.Context) ([]*MedicalFacility, error) // by name
 }
 
+// ProximityRuleStore holds the proximity (roaming geofence) rules. A deleted
+// rule's id is never reused.
+type ProximityRuleStore interface {
+	CreateProximityRule(ctx context.Context, r *ProximityRule, e AuditEntry) error
+	UpdateProximityRule(ctx context.Context, r *ProximityRule, e AuditEntry) error // optimistic on r.Version
+	DeleteProximityRule(ctx context.Context, id int64, version int, e AuditEntry) error
+	ProximityRule(ctx context.Context, id int64) (*ProximityRule, error)
+	ProximityRules(ctx context.Context) ([]*ProximityRule, error) // by id
+}
+
 // Store is everything a storage backend provides.
 type Store interface {
 	IncidentStore
@@ -214,5 +224,6 @@ type Store interface {
 	PatrolStore
 	TaskStore
 	MedicalStore
+	ProximityRuleStore
 	Close() error
 }

@@ -34,6 +34,10 @@ type docTable[T any] struct {
 	// after runs in the write transaction once the row is written (a patrol's
 	// units); nil for none.
 	after func(ctx context.Context, tx *sql.Tx, id int64, v *T) error
+	// autoID: the table's records are deleted and its ids come from
+	// AUTOINCREMENT, so that a deleted record's id never names a new one.
+	// Otherwise records are never deleted and max(id)+1 is fresh.
+	autoID bool
 }
 
 func (d *docTable[T]) object(id int64) string { return d.kind + "/" + strconv.FormatInt(id, 10) }
@@ -47,9 +51,9 @@ func (d *docTable[T]) values(v *T) ([]any, error) {
 	return append(d.row(v), doc), nil
 }
 
-// create stores v as version 1 and sets its ID and Version. The records are
-// never deleted, so max(id)+1 (inside the IMMEDIATE transaction) is a fresh id,
-// and the document carries it.
+// create stores v as version 1 and sets its ID and Version. The id is chosen
+// first (see autoID), inside the IMMEDIATE transaction, so that the document
+// carries it.
 func (d *docTable[T]) create(ctx context.Context, db *DB, v *T, e bluehelm.AuditEntry) error {
 	next := *v
 	if d.norm != nil {
@@ -57,7 +61,15 @@ func (d *docTable[T]) create(ctx context.Context, db *DB, v *T, e bluehelm.Audit
 	}
 	id, version := d.ident(&next)
 	err := db.writeTx(ctx, func(tx *sql.Tx) error {
-		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM `+d.table).Scan(id); err != nil {
+		if d.autoID {
+			// Reserve the id AUTOINCREMENT gives; the row is written below.
+			if err := tx.QueryRowContext(ctx, `INSERT INTO `+d.table+` (version, doc) VALUES (0, '') RETURNING id`).Scan(id); err != nil {
+				return dbErr(err)
+			}
+			if _, err := tx.ExecContext(ctx, `DELETE FROM `+d.table+` WHERE id = ?`, *id); err != nil {
+				return dbErr(err)
+			}
+		} else if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM `+d.table).Scan(id); err != nil {
 			return dbErr(err)
 		}
 		*version = 1
@@ -136,6 +148,27 @@ func (d *docTable[T]) update(ctx context.Context, db *DB, v *T, e bluehelm.Audit
 		return fmt.Errorf("update %s %d: %w", d.kind, id, err)
 	}
 	*v = next
+	return nil
+}
+
+// delete deletes record id if it is still at version (ECONFLICT otherwise,
+// ENOTFOUND for an unknown id).
+func (d *docTable[T]) delete(ctx context.Context, db *DB, id int64, version int, e bluehelm.AuditEntry) error {
+	err := db.writeTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `DELETE FROM `+d.table+` WHERE id = ? AND version = ?`, id, version)
+		if err != nil {
+			return dbErr(err)
+		}
+		if n, err := res.RowsAffected(); err != nil {
+			return dbErr(err)
+		} else if n == 0 {
+			return staleOrMissing(ctx, tx, d.table, d.kind, id, version)
+		}
+		return appendAudit(ctx, tx, e, d.object(id))
+	})
+	if err != nil {
+		return fmt.Errorf("delete %s %d: %w", d.kind, id, err)
+	}
 	return nil
 }
 

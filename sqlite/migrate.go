@@ -26,6 +26,7 @@ var migrations = []migration{
 	{2, "tak devices, chat and attachments", schemaV2},
 	{3, "user language preference", schemaV3},
 	{4, "units, patrols, response tasks and medical facilities", schemaV4},
+	{5, "proximity rules", schemaV5},
 }
 
 // SchemaVersion is the schema version this binary creates and understands.
@@ -343,6 +344,18 @@ CREATE TABLE medical_facilities (
 	doc     TEXT NOT NULL
 );
 CREATE INDEX medical_facilities_name ON medical_facilities (name, id);
+`
+
+// schemaV5 holds the proximity (roaming geofence) rules: documents, read whole
+// by the live monitor. AUTOINCREMENT as for areas: rules are deleted, and a
+// deleted rule's id must never name a new one (audit entries and alerts name
+// rules by id).
+const schemaV5 = `
+CREATE TABLE proximity_rules (
+	id      INTEGER PRIMARY KEY AUTOINCREMENT,
+	version INTEGER NOT NULL,
+	doc     TEXT NOT NULL
+);
 `
 
 // migrate brings db to the last version in ms. Each step runs in its own

@@ -11,10 +11,10 @@ import (
 	"github.com/paulmach/orb"
 )
 
-// TestResponseReopen checks that units, patrols, tasks and facilities written
-// before Close are there after Open, on a database created at schema 3 (before
-// they existed) and upgraded: the storetest suite opens a new store each time,
-// so it can check neither.
+// TestResponseReopen checks that units, patrols, tasks, facilities and
+// proximity rules written before Close are there after Open, on a database
+// created at schema 3 (before they existed) and upgraded: the storetest suite
+// opens a new store each time, so it can check neither.
 func TestResponseReopen(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "db")
 	raw, err := sql.Open("sqlite", path)
@@ -41,14 +41,24 @@ func TestResponseReopen(t *testing.T) {
 	task := &bluehelm.Task{Title: "Respond", Location: bluehelm.Point{Lon: 31.6, Lat: 4.9}, Unit: u.Code, IncidentID: 7,
 		Status: bluehelm.TaskAssigned, AssignedAt: t0, Marking: m}
 	f := &bluehelm.MedicalFacility{Name: "Bor clinic", Level: "1", Location: bluehelm.Point{Lon: 31.55, Lat: 6.2}, Marking: m}
-	for name, err := range map[string]error{
-		"CreateUnit":     db.CreateUnit(ctx, u, audit("unit.create")),
-		"CreatePatrol":   db.CreatePatrol(ctx, p, audit("patrol.create")),
-		"CreateTask":     db.CreateTask(ctx, task, audit("task.dispatch")),
-		"CreateFacility": db.CreateFacility(ctx, f, audit("facility.create")),
+	rules := []*bluehelm.ProximityRule{
+		{Name: "deleted", A: bluehelm.TrackSelector{Units: []string{"A"}}, B: bluehelm.TrackSelector{Units: []string{"B"}}, DistanceMeters: 100, Severity: bluehelm.SevInfo, Marking: m},
+		{Name: "kept", A: bluehelm.TrackSelector{Units: []string{"A"}}, B: bluehelm.TrackSelector{Units: []string{"C"}}, DistanceMeters: 100, Severity: bluehelm.SevInfo, Marking: m},
+	}
+	for _, step := range []struct {
+		name string
+		err  error
+	}{
+		{"CreateUnit", db.CreateUnit(ctx, u, audit("unit.create"))},
+		{"CreatePatrol", db.CreatePatrol(ctx, p, audit("patrol.create"))},
+		{"CreateTask", db.CreateTask(ctx, task, audit("task.dispatch"))},
+		{"CreateFacility", db.CreateFacility(ctx, f, audit("facility.create"))},
+		{"CreateProximityRule", db.CreateProximityRule(ctx, rules[0], audit("proximity.create"))},
+		{"CreateProximityRule", db.CreateProximityRule(ctx, rules[1], audit("proximity.create"))},
+		{"DeleteProximityRule", db.DeleteProximityRule(ctx, rules[1].ID, 1, audit("proximity.delete"))},
 	} {
-		if err != nil {
-			t.Fatalf("%s: %v", name, err)
+		if step.err != nil {
+			t.Fatalf("%s: %v", step.name, step.err)
 		}
 	}
 	if err := db.Close(); err != nil {
@@ -74,8 +84,17 @@ func TestResponseReopen(t *testing.T) {
 	if fs, err := db.Facilities(ctx); err != nil || len(fs) != 1 || fs[0].ID != f.ID {
 		t.Errorf("facilities after reopen: %v, %v", fs, err)
 	}
-	if n, err := db.VerifyAudit(ctx); n != 4 || err != nil {
-		t.Errorf("VerifyAudit after reopen = %d, %v; want 4, nil", n, err)
+	// The deleted rule had the largest id: a new rule does not take it, after
+	// a reopen either.
+	again := *rules[0]
+	if err := db.CreateProximityRule(ctx, &again, audit("proximity.create")); err != nil || again.ID == rules[1].ID {
+		t.Errorf("rule created after reopen: id %d, %v; the deleted rule had id %d", again.ID, err, rules[1].ID)
+	}
+	if rs, err := db.ProximityRules(ctx); err != nil || len(rs) != 2 || rs[0].ID != rules[0].ID {
+		t.Errorf("proximity rules after reopen: %v, %v", rs, err)
+	}
+	if n, err := db.VerifyAudit(ctx); n != 8 || err != nil {
+		t.Errorf("VerifyAudit after reopen = %d, %v; want 8, nil", n, err)
 	}
 }
 

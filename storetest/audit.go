@@ -25,12 +25,13 @@ func testAudit(t *testing.T, o Opener) {
 			pat   = newPatrol("Audited patrol", []string{"AUDIT-1"}, t0, 4*time.Hour, unclassified)
 			task  = newTask("Audited task", "AUDIT-1", 0, t0, unclassified)
 			fac   = newFacility("Audited clinic", "1")
+			rule  = newProximityRule("Audited rule")
 		)
 		idOf := map[string]func() int64{
 			"incident": func() int64 { return inc.ID }, "area": func() int64 { return area.ID },
 			"alert": func() int64 { return alert.ID }, "user": func() int64 { return user.ID }, "token": func() int64 { return tok.ID },
 			"unit": func() int64 { return unit.ID }, "patrol": func() int64 { return pat.ID }, "task": func() int64 { return task.ID },
-			"facility": func() int64 { return fac.ID },
+			"facility": func() int64 { return fac.ID }, "proximity_rule": func() int64 { return rule.ID },
 		}
 		steps := []struct {
 			action  string
@@ -92,6 +93,9 @@ func testAudit(t *testing.T, o Opener) {
 			}, "", "task"},
 			{"facility.create", func(e bluehelm.AuditEntry) error { return s.CreateFacility(ctx, fac, e) }, "", "facility"},
 			{"facility.update", func(e bluehelm.AuditEntry) error { return s.UpdateFacility(ctx, fac, e) }, "", "facility"},
+			{"proximity.create", func(e bluehelm.AuditEntry) error { return s.CreateProximityRule(ctx, rule, e) }, "", "proximity_rule"},
+			{"proximity.update", func(e bluehelm.AuditEntry) error { return s.UpdateProximityRule(ctx, rule, e) }, "", "proximity_rule"},
+			{"proximity.delete", func(e bluehelm.AuditEntry) error { return s.DeleteProximityRule(ctx, rule.ID, rule.Version, e) }, "", "proximity_rule"},
 			{"login.failed", func(e bluehelm.AuditEntry) error {
 				e.Object = "user/nobody"
 				return s.AppendAudit(ctx, e)

@@ -10,11 +10,12 @@ import (
 	"github.com/paulmach/orb"
 )
 
-// Units, patrols, response tasks and medical facilities. Beyond the rules in
-// the package comment:
+// Units, patrols, response tasks, medical facilities and proximity rules.
+// Beyond the rules in the package comment:
 //
 //   - A unit's code is unique (ECONFLICT on create or update, exact match).
-//   - Units are listed by code, facilities by name then id.
+//   - Units are listed by code, facilities by name then id, proximity rules
+//     by id; a deleted proximity rule's id is never given to a new one.
 //   - FindPatrols: a patrol matches a unit when any of its Units is it; its
 //     planned window [PlannedStart, PlannedEnd) matches when it overlaps
 //     [From, To) (a patrol ending exactly at From or starting exactly at To
@@ -553,4 +554,71 @@ func testTasks(t *testing.T, o Opener) {
 		_, err := s.FindTasks(ctx, bluehelm.TaskFilter{Viewer: sys, Limit: -1})
 		wantCode(t, err, bluehelm.EINVALID, "FindTasks with a negative limit")
 	})
+}
+
+func newProximityRule(name string) *bluehelm.ProximityRule {
+	return &bluehelm.ProximityRule{
+		Name: name, Description: "Hostile vehicles near a patrol",
+		A:              bluehelm.TrackSelector{CoTTypes: []string{"a-h-G"}, Kinds: []bluehelm.TrackKind{bluehelm.KindVehicle}},
+		B:              bluehelm.TrackSelector{Units: []string{"BANBATT-2/B", "FPU-3"}},
+		DistanceMeters: 2000, Severity: bluehelm.SevWarning,
+		Marking:   bluehelm.Marking{Classification: bluehelm.Confidential, Component: bluehelm.Military, Releasability: []bluehelm.Component{bluehelm.Police}},
+		CreatedBy: "ops1", CreatedAt: t0, UpdatedAt: t0,
+	}
+}
+
+func testProximityRules(t *testing.T, o Opener) {
+	s, ctx := o.store(t), ctxOf(t)
+	a, b := newProximityRule("Hostiles near B company"), newProximityRule("Convoys apart")
+	b.A, b.Disabled, b.Description = bluehelm.TrackSelector{Units: []string{"CONVOY-1"}}, true, ""
+	for _, r := range []*bluehelm.ProximityRule{a, b} {
+		before := auditCount(t, s)
+		must(t, s.CreateProximityRule(ctx, r, entry("proximity.create")), "CreateProximityRule")
+		if r.ID == 0 || r.Version != 1 {
+			t.Fatalf("after create: id %d version %d", r.ID, r.Version)
+		}
+		checkAudited(t, s, before, "proximity.create", "proximity_rule", r.ID)
+		got, err := s.ProximityRule(ctx, r.ID)
+		must(t, err, "ProximityRule")
+		sameJSON(t, got, r, "stored proximity rule")
+	}
+
+	stale := *b
+	b.DistanceMeters, b.Disabled = 500, false
+	before := auditCount(t, s)
+	must(t, s.UpdateProximityRule(ctx, b, entry("proximity.update")), "UpdateProximityRule")
+	checkAudited(t, s, before, "proximity.update", "proximity_rule", b.ID)
+	if b.Version != 2 {
+		t.Errorf("version after update %d, want 2", b.Version)
+	}
+	before = auditCount(t, s)
+	wantCode(t, s.UpdateProximityRule(ctx, &stale, entry("proximity.update")), bluehelm.ECONFLICT, "UpdateProximityRule from a stale version")
+	wantCode(t, s.DeleteProximityRule(ctx, b.ID, 1, entry("proximity.delete")), bluehelm.ECONFLICT, "DeleteProximityRule of a stale version")
+	checkNoAudit(t, s, before, "stale writes")
+	got, err := s.ProximityRule(ctx, b.ID)
+	must(t, err, "ProximityRule")
+	sameJSON(t, got, b, "proximity rule after update")
+
+	// Delete the newest rule: its id, the largest, is not given again.
+	before = auditCount(t, s)
+	must(t, s.DeleteProximityRule(ctx, b.ID, 2, entry("proximity.delete")), "DeleteProximityRule")
+	checkAudited(t, s, before, "proximity.delete", "proximity_rule", b.ID)
+	_, err = s.ProximityRule(ctx, b.ID)
+	wantCode(t, err, bluehelm.ENOTFOUND, "ProximityRule after delete")
+	wantCode(t, s.DeleteProximityRule(ctx, b.ID, 2, entry("proximity.delete")), bluehelm.ENOTFOUND, "DeleteProximityRule twice")
+	wantCode(t, s.UpdateProximityRule(ctx, b, entry("proximity.update")), bluehelm.ENOTFOUND, "UpdateProximityRule of a deleted rule")
+	c := newProximityRule("UAV over the camp")
+	must(t, s.CreateProximityRule(ctx, c, entry("proximity.create")), "CreateProximityRule")
+	if c.ID == b.ID || c.ID == a.ID {
+		t.Errorf("new rule reuses id %d (deleted %d, kept %d)", c.ID, b.ID, a.ID)
+	}
+	got, err = s.ProximityRule(ctx, c.ID)
+	must(t, err, "ProximityRule")
+	sameJSON(t, got, c, "rule created after a delete")
+
+	all, err := s.ProximityRules(ctx)
+	must(t, err, "ProximityRules")
+	sameJSON(t, all, []*bluehelm.ProximityRule{a, c}, "ProximityRules (by id)")
+	_, err = s.ProximityRule(ctx, 424242)
+	wantCode(t, err, bluehelm.ENOTFOUND, "ProximityRule of unknown id")
 }

@@ -74,6 +74,7 @@ func Run(t *testing.T, open func(t *testing.T) bluehelm.Store) {
 		{"Facilities", testFacilities},
 		{"Patrols", testPatrols},
 		{"Tasks", testTasks},
+		{"ProximityRules", testProximityRules},
 	} {
 		t.Run(g.name, func(t *testing.T) { g.fn(t, o) })
 	}

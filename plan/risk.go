@@ -28,8 +28,8 @@ type Inputs struct {
 	// caller may pass every area.
 	Areas      []*bluehelm.Area
 	Facilities []*bluehelm.MedicalFacility
-	// Surface is the early-warning surface; nil when there is none (the report
-	// then says ForecastUsed false).
+	// Surface is the early-warning surface; nil when there is none. The report
+	// says ForecastUsed only when the surface covered some point of the route.
 	Surface Surface
 	// Until is the end of the planned window. When set, air evacuation counts
 	// only if helicopters may fly for the whole of [at, Until]: a patrol out at
@@ -82,12 +82,13 @@ func Assess(route orb.LineString, in Inputs, cfg Config, at time.Time) (*bluehel
 	}
 	a := assessor{cfg: cfg, in: in, at: at, atUnix: at.Unix(), considered: map[int64]float64{}}
 	a.prepare()
-	rep := &bluehelm.RiskReport{At: at, LengthKm: round(total, 3), ForecastUsed: in.Surface != nil}
+	rep := &bluehelm.RiskReport{At: at, LengthKm: round(total, 3)}
 	rep.Segments = make([]bluehelm.SegmentRisk, len(segs))
 	for i, s := range segs {
 		rep.Segments[i] = a.segment(s)
 	}
 	a.summarise(rep)
+	rep.ForecastUsed = a.forecastSeen
 	capitalise(rep.Reasons)
 	for i := range rep.Segments {
 		capitalise(rep.Segments[i].Reasons)
@@ -180,14 +181,17 @@ type assessor struct {
 	nearRepeat map[int64]nearHit
 	crossings  map[int64]*crossing
 	maxProb    float64
-	probSegs   int
-	beyond1h   int
-	beyond2h   int
-	worst1     bluehelm.MedicalReach
-	worst2     bluehelm.MedicalReach
-	worst1Min  float64
-	worst2Min  float64
-	medSet     bool
+	// forecastSeen says the surface covered some point of the route: only
+	// then was it part of the score.
+	forecastSeen bool
+	probSegs     int
+	beyond1h     int
+	beyond2h     int
+	worst1       bluehelm.MedicalReach
+	worst2       bluehelm.MedicalReach
+	worst1Min    float64
+	worst2Min    float64
+	medSet       bool
 }
 
 type nearHit struct {
@@ -349,6 +353,7 @@ func (a *assessor) segment(s seg) bluehelm.SegmentRisk {
 	if a.in.Surface != nil {
 		for _, p := range []bluehelm.Point{s.from, mid, s.to} {
 			if v, ok := a.in.Surface.Probability(p, a.at); ok && !math.IsNaN(v) {
+				a.forecastSeen = true
 				prob = math.Max(prob, math.Min(1, math.Max(0, v)))
 			}
 		}

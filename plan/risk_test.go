@@ -271,6 +271,10 @@ type flatSurface float64
 
 func (f flatSurface) Probability(bluehelm.Point, time.Time) (float64, bool) { return float64(f), true }
 
+type noSurface struct{}
+
+func (noSurface) Probability(bluehelm.Point, time.Time) (float64, bool) { return 0.9, false }
+
 func TestForecast(t *testing.T) {
 	cases := []struct {
 		name   string
@@ -283,6 +287,7 @@ func TestForecast(t *testing.T) {
 		{"0.5", flatSurface(0.5), true, 50, true},
 		{"below the reason threshold", flatSurface(0.05), true, 5, false},
 		{"out of range is clamped", flatSurface(3), true, 100, true},
+		{"not covering the route", noSurface{}, false, 0, false},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

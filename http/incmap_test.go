@@ -59,24 +59,52 @@ func (e *testEnv) seedDashboard(t *testing.T) map[string]*bluehelm.Incident {
 }
 
 type mapResult struct {
-	Type     string
-	Features []struct {
-		Type       string
-		ID         int64
-		Geometry   bluehelm.Point
-		Properties struct {
-			ID             int64
-			Category       string
-			Status         string
-			Title          string
-			Occurred       time.Time
-			Killed         int
-			Injured        int
-			Classification bluehelm.Classification
-			Version        int
+	Count      int
+	Truncated  bool
+	Categories []string
+	Statuses   []string
+	ID         []int64
+	Lon, Lat   []float64
+	Occurred   []int64
+	Category   []int
+	Status     []int
+	Killed     []int
+	Injured    []int
+	Version    []int
+	Title      []string
+}
+
+// rows checks that every column has count entries and that the indexes point
+// into the dictionaries, and gives the rows back one by one.
+func (m *mapResult) rows(t *testing.T) []mapRow {
+	t.Helper()
+	for name, n := range map[string]int{"id": len(m.ID), "lon": len(m.Lon), "lat": len(m.Lat), "occurred": len(m.Occurred),
+		"category": len(m.Category), "status": len(m.Status), "killed": len(m.Killed), "injured": len(m.Injured),
+		"version": len(m.Version), "title": len(m.Title)} {
+		if n != m.Count {
+			t.Fatalf("column %s has %d entries, count is %d", name, n, m.Count)
 		}
 	}
-	Truncated bool
+	out := make([]mapRow, m.Count)
+	for i := range out {
+		if m.Category[i] < 0 || m.Category[i] >= len(m.Categories) || m.Status[i] < 0 || m.Status[i] >= len(m.Statuses) {
+			t.Fatalf("row %d: category %d of %q, status %d of %q", i, m.Category[i], m.Categories, m.Status[i], m.Statuses)
+		}
+		out[i] = mapRow{ID: m.ID[i], Lon: m.Lon[i], Lat: m.Lat[i], Occurred: time.UnixMilli(m.Occurred[i]).UTC(),
+			Category: m.Categories[m.Category[i]], Status: m.Statuses[m.Status[i]], Killed: m.Killed[i], Injured: m.Injured[i],
+			Version: m.Version[i], Title: m.Title[i]}
+	}
+	return out
+}
+
+type mapRow struct {
+	ID               int64
+	Lon, Lat         float64
+	Occurred         time.Time
+	Category, Status string
+	Killed, Injured  int
+	Version          int
+	Title            string
 }
 
 func TestIncidentsMap(t *testing.T) {
@@ -100,14 +128,38 @@ func TestIncidentsMap(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			var res mapResult
 			r := e.ok(req{method: "GET", path: "/api/v1/incidents/map?" + c.query, as: c.as}, http.StatusOK, &res)
-			if res.Type != "FeatureCollection" || res.Truncated || !strings.Contains(string(r.body), `"features":[`) {
+			if res.Truncated || !strings.Contains(string(r.body), `"id":[`) {
 				t.Fatalf("%s", r.body)
 			}
 			titles := []string{}
-			for _, f := range res.Features {
-				titles = append(titles, f.Properties.Title)
-				if f.Type != "Feature" || f.ID != f.Properties.ID {
-					t.Errorf("feature %+v", f)
+			for _, row := range res.rows(t) {
+				titles = append(titles, row.Title)
+				var inc *bluehelm.Incident
+				for _, x := range incs {
+					if x.ID == row.ID {
+						inc = x
+					}
+				}
+				if inc == nil {
+					t.Fatalf("row %+v: no such incident", row)
+				}
+				killed, injured := 0, 0
+				for _, k := range inc.Casualties {
+					if k.Kind == "killed" {
+						killed += k.Best
+					} else if k.Kind == "injured" {
+						injured += k.Best
+					}
+				}
+				want := mapRow{ID: inc.ID, Lon: inc.Location.Lon, Lat: inc.Location.Lat, Occurred: inc.OccurredStart.UTC(),
+					Category: string(inc.Category), Status: row.Status, Killed: killed, Injured: injured, Version: row.Version, Title: inc.Title}
+				if inc.ID == incs["ied"].ID {
+					want.Status, want.Version = string(bluehelm.StatusSubmitted), 2
+				} else {
+					want.Status, want.Version = string(bluehelm.StatusDraft), 1
+				}
+				if row != want {
+					t.Errorf("row %+v\nwant %+v", row, want)
 				}
 			}
 			if fmt.Sprint(titles) != fmt.Sprint(c.want) {
@@ -118,9 +170,9 @@ func TestIncidentsMap(t *testing.T) {
 	t.Run("properties", func(t *testing.T) {
 		r := e.ok(req{method: "GET", path: "/api/v1/incidents/map?category=armed_clash&bbox=31,6,32,7", as: "viewer"}, http.StatusOK, nil)
 		clash := incs["clash"]
-		want := fmt.Sprintf(`{"type":"FeatureCollection","features":[{"type":"Feature","id":%d,"geometry":{"type":"Point","coordinates":[31.56,6.21]},`+
-			`"properties":{"id":%d,"category":"armed_clash","status":"draft","title":"Clash at Bor market","occurred":"2026-05-10T08:00:00Z",`+
-			`"killed":4,"injured":6,"classification":"UNCLASSIFIED","version":1}}],"truncated":false}`, clash.ID, clash.ID)
+		want := fmt.Sprintf(`{"count":1,"truncated":false,"categories":["armed_clash"],"statuses":["draft"],"id":[%d],"lon":[31.56],"lat":[6.21],`+
+			`"occurred":[%d],"category":[0],"status":[0],"killed":[4],"injured":[6],"version":[1],"title":["Clash at Bor market"]}`,
+			clash.ID, clash.OccurredStart.UnixMilli())
 		if got := strings.TrimSpace(string(r.body)); got != want {
 			t.Errorf("got  %s\nwant %s", got, want)
 		}

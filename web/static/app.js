@@ -436,6 +436,9 @@ async function start(me) {
     emit("taxonomy", taxonomy);
   }
   if (!mapPromise) mapPromise = createMapView();
+  // What is not part of the first picture waits for it (see loadTotal): on a
+  // laptop's two cores every request answered meanwhile is CPU the picture lacks.
+  state.mapShown = mapPromise.then((m) => Promise.race([m?.ready, new Promise((r) => setTimeout(r, 10000))])).catch(() => {});
   const panelPref = storageGet("bluehelm.panel");
   showPanel(panelPref ? panelPref === "open" : window.innerWidth >= 1100, true);
   route();

@@ -168,8 +168,10 @@ async function loadTotal() {
   try {
     // The count reads every matching incident on the server, as the map's answer
     // does: asked at the same time, the two share the server's CPU and the map's
-    // picture waits for both. The count is a nicety; it waits for the map.
+    // picture waits for both; asked once the answer is in, it takes CPU from the
+    // page drawing it. The count is a nicety; it waits for the first picture.
     await mapAnswered;
+    await state.mapShown;
     if (gen !== list.gen) return;
     const s = await optional("/api/v1/incidents/stats" + query(filterParams()));
     if (s === null) {
@@ -284,7 +286,9 @@ function upsertLocal(incs) {
   let changed = false;
   for (const inc of incs) {
     const had = list.byId.get(inc.id);
-    if (had && had.version > inc.version) continue;
+    // The same version is the same report: the stream's snapshot repeats most of
+    // the first page, and redrawing those rows is work on the way to the map.
+    if (had && had.version >= inc.version) continue;
     const li = ul.querySelector(`li[data-id="${inc.id}"]`);
     if (!matchesFilters(inc)) {
       if (had) {
@@ -387,15 +391,15 @@ async function reloadMap() {
   const answer = early || optional(path);
   mapAnswered = answer.then(() => {}, () => {});
   try {
-    const fc = await answer;
+    const cols = await answer;
     if (gen !== mapGen) return;
-    if (fc === null) {
+    if (cols === null) {
       // An older server: the map shows what the list has loaded.
       state.features.incidentsMap = false;
       mapFromList();
       return;
     }
-    m.setIncidents?.(fc);
+    m.setIncidents?.(cols);
     const live = (liveSinceAsked || []).filter((i) => matchesFilters(i));
     liveSinceAsked = null;
     if (live.length) m.upsertIncidents?.(live);
@@ -408,19 +412,9 @@ async function reloadMap() {
 const reloadMapSoon = debounce(reloadMap, 3000);
 
 function mapFromList() {
-  const features = list.items
-    .filter((i) => i.location?.coordinates)
-    .map((i) => ({
-      type: "Feature",
-      geometry: i.location,
-      properties: {
-        id: i.id, category: i.category, status: i.status, title: i.title, occurred: i.occurred_start,
-        killed: (i.casualties || []).filter((c) => c.kind === "killed").reduce((n, c) => n + c.best, 0),
-        injured: (i.casualties || []).filter((c) => c.kind === "injured").reduce((n, c) => n + c.best, 0),
-        classification: i.classification, version: i.version,
-      },
-    }));
-  state.map?.setIncidents?.({ type: "FeatureCollection", features });
+  const m = state.map;
+  m?.setIncidents?.({ count: 0 });
+  m?.upsertIncidents?.(list.items.filter((i) => i.location?.coordinates));
 }
 
 async function drawArea() {

@@ -21,6 +21,7 @@ export const state = {
   config: { basemap: null, stale_after_seconds: 600 },
   taxonomy: { categories: [], statuses: Statuses },
   map: null, // the MapView (or a stand-in when the map module is missing)
+  mapShown: Promise.resolve(), // settles once the map's first picture is shown (or it never will be)
   alerts: new Map(), // id → Alert (open and acknowledged)
   areas: new Map(), // id → Area
   trackCount: 0,

@@ -1,8 +1,9 @@
 // Incidents: every incident the page was given, filtered by time in the page and
 // handed to a clustered source. A clustered source cannot be filtered by a layer
 // filter (the clusters are made before layers see anything), so the source data is
-// rebuilt from the matching features; a loop over 20,000 prepared features takes
-// well under a millisecond, the copy to the worker a few.
+// rebuilt from the matching features. A loop over 20,000 prepared features takes
+// well under a millisecond; the copy to the worker, value by value, is what costs
+// (see #put).
 import { categoryColors } from "./palette.js";
 import { Coalescer, fc } from "./util.js";
 
@@ -20,14 +21,18 @@ export class Incidents {
     this.held = true;
   }
 
-  // set replaces everything with a FeatureCollection from /api/v1/incidents/map.
-  set(collection) {
+  // set replaces everything with the answer of /api/v1/incidents/map: one array per
+  // field (see mapColumns in the server), with categories and statuses as indexes
+  // into its dictionaries.
+  set(cols) {
     this.all.clear();
-    for (const f of collection?.features || []) {
-      const p = f.properties || {};
-      const c = f.geometry?.coordinates;
-      if (p.id == null || !Array.isArray(c)) continue;
-      this.#put(p.id, c, p, p.occurred, p.killed, p.injured);
+    const n = Number(cols?.count) || 0;
+    const c = cols || {};
+    const cats = c.categories || [], statuses = c.statuses || [];
+    for (let i = 0; i < n; i++) {
+      const id = c.id[i], lon = c.lon[i], lat = c.lat[i];
+      if (id == null || !Number.isFinite(lon) || !Number.isFinite(lat)) continue;
+      this.#put(id, lon, lat, cats[c.category[i]], statuses[c.status[i]], c.title[i], c.version[i], c.occurred[i], c.killed[i], c.injured[i]);
     }
     this.draw.schedule();
   }
@@ -45,10 +50,7 @@ export class Incidents {
         if (k.kind === "killed") killed += k.best || 0;
         else if (k.kind === "injured") injured += k.best || 0;
       }
-      this.#put(inc.id, c, {
-        id: inc.id, category: inc.category, status: inc.status, title: inc.title, occurred: inc.occurred_start,
-        classification: inc.classification, version: inc.version,
-      }, inc.occurred_start, killed, injured);
+      this.#put(inc.id, c[0], c[1], inc.category, inc.status, inc.title, inc.version, Date.parse(inc.occurred_start), killed, injured);
     }
     this.draw.schedule();
   }
@@ -81,18 +83,21 @@ export class Incidents {
     this.draw.cancel();
   }
 
-  #put(id, coords, p, occurred, killed, injured) {
+  // #put keeps one incident: t (ms occurred) for the time filter, p for people (the
+  // hover text) and f, the feature given to the map. The feature carries only what
+  // the style and the clicks read: the map copies every value of every feature to
+  // its worker, and at 20,000 incidents that copy is on the way to the first picture.
+  #put(id, lon, lat, category, status, title, version, occurred, killed, injured) {
     killed = Number(killed) || 0;
     injured = Number(injured) || 0;
-    const category = categoryColors[p.category] ? p.category : "other";
+    status = status || "";
     this.all.set(id, {
-      t: Date.parse(occurred) || 0,
-      p: { ...p, killed, injured },
-      // Only what the style reads goes to the worker: the copy is the cost.
+      t: Number(occurred) || 0,
+      p: { id, category, status, title, version, killed, injured },
       f: {
-        type: "Feature", id: typeof id === "number" ? id : undefined,
-        geometry: { type: "Point", coordinates: [coords[0], coords[1]] },
-        properties: { id, category, status: p.status || "", killed, cas: killed + injured },
+        type: "Feature",
+        geometry: { type: "Point", coordinates: [lon, lat] },
+        properties: { id, category: categoryColors[category] ? category : "other", status, killed, cas: killed + injured },
       },
     });
   }

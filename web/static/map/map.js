@@ -37,12 +37,13 @@ export function prewarm() {
 // createMap builds the map inside container and resolves, once the style is loaded,
 // to the MapView the app drives:
 //
-//   upsertTracks(trackStates) removeTracks(uids) setIncidents(featureCollection)
+//   upsertTracks(trackStates) removeTracks(uids) setIncidents(columns)
 //   upsertIncidents(incidents) setAreas(areas) upsertAreas(areas) removeArea(id)
 //   setAlerts(alerts) upsertAlerts(alerts) setIncidentTimeFilter(from, to)
 //   flyTo({lon, lat, zoom}) highlightIncident(id) highlightAlert(id)
 //   pickPoint() → {lon, lat}|null   drawPolygon() → [[lon, lat], …, first]|null
 //   setLive(bool) bbox() → [w, s, e, n] resize() destroy()
+//   ready: a promise, as window.bluehelmMapReady below
 //
 // opts: {api(path, init) → json, config (GET /api/v1/config), onIncidentClick(id),
 // onAlertClick(id), onTrackClick(uid), onViewChange(bbox), onLiveChange(live)}.
@@ -499,6 +500,7 @@ export async function createMap(container, opts = {}) {
 
   const mv = {
     map,
+    ready,
     upsertTracks(states) {
       tracks.upsert(states || []);
       // Framed as soon as there are tracks, not when everything has come: a jump

@@ -25,6 +25,7 @@ export function createToolbar({ map, layerState, hasBasemap, onLayerToggle, ms }
   const panels = [];
   const toggles = [];
   function openPanel(i) {
+    if (panels[i] === legendPanel && !legendBuilt) buildLegend();
     panels.forEach((p, k) => {
       const open = k === i && p.hidden;
       p.hidden = !open;
@@ -53,8 +54,13 @@ export function createToolbar({ map, layerState, hasBasemap, onLayerToggle, ms }
     }));
 
   const legendPanel = el("div", { id: "map-legend", class: "bh-panel bh-legend", hidden: true, role: "group", tabindex: "-1", i18nAria: "map.legend.title" });
-  const buildLegend = () => legendPanel.replaceChildren(...legendContent(ms));
-  buildLegend();
+  // Built when first opened: its track symbols are drawn by milsymbol, tens of
+  // milliseconds on the way to the map's first picture otherwise.
+  let legendBuilt = false;
+  const buildLegend = () => {
+    legendBuilt = true;
+    legendPanel.replaceChildren(...legendContent(ms));
+  };
 
   const layersBtn = iconButton("layers", "map.layers.title", () => openPanel(0), { "aria-expanded": "false", "aria-controls": "map-layers" });
   const legendBtn = iconButton("legend", "map.legend.title", () => openPanel(1), { "aria-expanded": "false", "aria-controls": "map-legend" });
@@ -83,7 +89,7 @@ export function createToolbar({ map, layerState, hasBasemap, onLayerToggle, ms }
     destroy: () => document.removeEventListener("keydown", onKey),
     relabel() {
       retranslate(root);
-      buildLegend();
+      if (legendBuilt) buildLegend();
     },
   };
 }

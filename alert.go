@@ -38,13 +38,18 @@ const (
 	AlertForecast  = "forecast"
 	AlertCasevac   = "casevac"
 	AlertManual    = "manual"
+	AlertPatrol    = "patrol"    // patrol monitoring: off route, silent, late, no-go entry
+	AlertProximity = "proximity" // a proximity (roaming) rule between tracks
 )
 
 // Alert is something that needs a person's attention now.
 type Alert struct {
-	ID         int64      `json:"id"`
-	Version    int        `json:"version"`
-	Source     string     `json:"source"`
+	ID      int64  `json:"id"`
+	Version int    `json:"version"`
+	Source  string `json:"source"`
+	// Rule names what raised it within its source ("enter", "silent", "off_route",
+	// …): one open alert per rule, track, area and patrol is enough.
+	Rule       string     `json:"rule,omitempty"`
 	Severity   Severity   `json:"severity"`
 	State      AlertState `json:"state"`
 	Title      string     `json:"title"`
@@ -53,6 +58,7 @@ type Alert struct {
 	TrackUID   string     `json:"track_uid,omitempty"`
 	AreaID     int64      `json:"area_id,omitempty"`
 	IncidentID int64      `json:"incident_id,omitempty"`
+	PatrolID   int64      `json:"patrol_id,omitempty"`
 	Marking
 	RaisedAt   time.Time  `json:"raised_at"`
 	RaisedBy   string     `json:"raised_by"`
@@ -65,7 +71,7 @@ type Alert struct {
 
 // Validate checks a new alert.
 func (a *Alert) Validate() error {
-	if !slices.Contains([]string{AlertGeofence, AlertEmergency, AlertOverdue, AlertSensor, AlertForecast, AlertCasevac, AlertManual}, a.Source) {
+	if !slices.Contains([]string{AlertGeofence, AlertEmergency, AlertOverdue, AlertSensor, AlertForecast, AlertCasevac, AlertManual, AlertPatrol, AlertProximity}, a.Source) {
 		return Invalid("source", "unknown alert source %q", a.Source)
 	}
 	if !a.Severity.Valid() {

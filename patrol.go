@@ -144,17 +144,8 @@ func (p *Patrol) Validate() error {
 	if p.Women < 0 || p.Women > p.Strength {
 		return Invalid("women", "must be between 0 and the strength (%d)", p.Strength)
 	}
-	if p.Route.Geometry == nil {
-		return Invalid("route", "is required: a LineString of at least two points")
-	}
-	if p.Route.GeoJSONType() != "LineString" {
-		return Invalid("route.type", "must be a LineString, not %s", p.Route.GeoJSONType())
-	}
-	if err := p.Route.Validate(); err != nil {
-		return PrefixField("route", unprefix(err, "geometry"))
-	}
-	if len(p.RouteLine()) > 10000 {
-		return Invalid("route.coordinates", "more than 10000 points")
+	if err := ValidateRoute(p.Route); err != nil {
+		return err
 	}
 	if p.PlannedStart.IsZero() {
 		return Invalid("planned_start", "is required")
@@ -178,6 +169,24 @@ func (p *Patrol) Validate() error {
 		return Invalid("purpose", "longer than 2000 characters")
 	}
 	return p.Marking.Validate()
+}
+
+// ValidateRoute checks a planned route: a LineString of 2 to 10,000 valid
+// points. Errors name the field "route…".
+func ValidateRoute(g Geometry) error {
+	if g.Geometry == nil {
+		return Invalid("route", "is required: a LineString of at least two points")
+	}
+	if g.GeoJSONType() != "LineString" {
+		return Invalid("route.type", "must be a LineString, not %s", g.GeoJSONType())
+	}
+	if err := g.Validate(); err != nil {
+		return PrefixField("route", unprefix(err, "geometry"))
+	}
+	if ls, _ := g.Geometry.(orb.LineString); len(ls) > 10000 {
+		return Invalid("route.coordinates", "more than 10000 points")
+	}
+	return nil
 }
 
 // unprefix removes a leading "geometry" from an error's field, so that a route's

@@ -41,6 +41,16 @@ type Store interface {
 	Areas(ctx context.Context) ([]*bluehelm.Area, error)
 	Alert(ctx context.Context, id int64) (*bluehelm.Alert, error)
 	Alerts(ctx context.Context, f bluehelm.AlertFilter) ([]*bluehelm.Alert, error)
+	Unit(ctx context.Context, id int64) (*bluehelm.Unit, error)
+	Units(ctx context.Context) ([]*bluehelm.Unit, error)
+	Facility(ctx context.Context, id int64) (*bluehelm.MedicalFacility, error)
+	Facilities(ctx context.Context) ([]*bluehelm.MedicalFacility, error)
+	Patrol(ctx context.Context, id int64) (*bluehelm.Patrol, error)
+	FindPatrols(ctx context.Context, f bluehelm.PatrolFilter) ([]*bluehelm.Patrol, error)
+	Task(ctx context.Context, id int64) (*bluehelm.Task, error)
+	FindTasks(ctx context.Context, f bluehelm.TaskFilter) ([]*bluehelm.Task, error)
+	ProximityRule(ctx context.Context, id int64) (*bluehelm.ProximityRule, error)
+	ProximityRules(ctx context.Context) ([]*bluehelm.ProximityRule, error)
 	User(ctx context.Context, id int64) (*bluehelm.User, error)
 	Users(ctx context.Context) ([]*bluehelm.User, error)
 	Tokens(ctx context.Context, userID int64) ([]*bluehelm.Token, error)
@@ -251,6 +261,35 @@ func (s *Server) apiRoutes() []route {
 		{method: "GET", path: v1 + "/positions/latest", h: s.latestPositions},
 		{method: "GET", path: v1 + "/positions/replay", h: s.replayPositions},
 		{method: "GET", path: v1 + "/tracks/{uid}/history", h: s.trackHistory},
+
+		{method: "GET", path: v1 + "/units", h: s.listUnits},
+		{method: "POST", path: v1 + "/units", h: s.createUnit},
+		{method: "GET", path: v1 + "/units/{id}", h: s.getUnit},
+		{method: "PUT", path: v1 + "/units/{id}", h: s.updateUnit},
+		{method: "GET", path: v1 + "/medical-facilities", h: s.listFacilities},
+		{method: "POST", path: v1 + "/medical-facilities", h: s.createFacility},
+		{method: "GET", path: v1 + "/medical-facilities/{id}", h: s.getFacility},
+		{method: "PUT", path: v1 + "/medical-facilities/{id}", h: s.updateFacility},
+		{method: "GET", path: v1 + "/patrols", h: s.listPatrols},
+		{method: "POST", path: v1 + "/patrols", h: s.createPatrol},
+		{method: "GET", path: v1 + "/patrols/export", h: s.exportPatrols},
+		{method: "GET", path: v1 + "/patrols/figures", h: s.patrolFigures},
+		{method: "GET", path: v1 + "/patrols/{id}", h: s.getPatrol},
+		{method: "PUT", path: v1 + "/patrols/{id}", h: s.updatePatrol},
+		{method: "POST", path: v1 + "/patrols/{id}/actions/{action}", h: s.patrolAction},
+		{method: "POST", path: v1 + "/routes/risk", h: s.assessRoute},
+		{method: "POST", path: v1 + "/routes/import", h: s.importRoute},
+		{method: "GET", path: v1 + "/responders", h: s.responders},
+		{method: "GET", path: v1 + "/tasks", h: s.listTasks},
+		{method: "POST", path: v1 + "/tasks", h: s.createTask},
+		{method: "GET", path: v1 + "/tasks/{id}", h: s.getTask},
+		{method: "POST", path: v1 + "/tasks/{id}/actions/{action}", h: s.taskAction},
+
+		{method: "GET", path: v1 + "/proximity-rules", h: s.listProximityRules},
+		{method: "POST", path: v1 + "/proximity-rules", h: s.createProximityRule},
+		{method: "GET", path: v1 + "/proximity-rules/{id}", h: s.getProximityRule},
+		{method: "PUT", path: v1 + "/proximity-rules/{id}", h: s.updateProximityRule},
+		{method: "DELETE", path: v1 + "/proximity-rules/{id}", h: s.deleteProximityRule},
 
 		{method: "GET", path: v1 + "/areas", h: s.listAreas},
 		{method: "POST", path: v1 + "/areas", h: s.createArea},

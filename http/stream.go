@@ -19,9 +19,10 @@ import (
 //
 // Client → server:
 //
-//	{"type":"subscribe","bbox":[minLon,minLat,maxLon,maxLat],"layers":["tracks","incidents","alerts","areas"]}
+//	{"type":"subscribe","bbox":[minLon,minLat,maxLon,maxLat],"layers":["tracks","incidents","alerts","areas","operations"]}
 //
-// bbox defaults to the world and layers to all four. Sending it again changes the
+// bbox defaults to the world and layers to all five ("operations" are the
+// approved and underway patrols and the open response tasks). Sending it again changes the
 // view. Nothing is sent until the first subscribe.
 //
 // Server → client, for every subscribe and after every resync:
@@ -29,6 +30,7 @@ import (
 //	{"type":"snapshot.begin","bbox":[…],"layers":[…]}
 //	{"type":"position","data":TrackState} … {"type":"incident","data":Incident} …
 //	{"type":"alert","data":Alert} … {"type":"area","data":Area} …
+//	{"type":"patrol","data":Patrol} … {"type":"task","data":Task} …
 //	{"type":"snapshot.end"}
 //
 // then live messages of the same shapes plus {"type":"area.deleted","data":{"id":n}},
@@ -60,7 +62,7 @@ const (
 	closeCredentials      = websocket.StatusCode(4001)
 )
 
-var allLayers = []string{live.LayerTracks, live.LayerIncidents, live.LayerAlerts, live.LayerAreas}
+var allLayers = []string{live.LayerTracks, live.LayerIncidents, live.LayerAlerts, live.LayerAreas, live.LayerOperations}
 
 type clientMessage struct {
 	Type   string    `json:"type"`
@@ -97,7 +99,7 @@ func parseSubscribe(b []byte) (view, error) {
 		v.layers = nil
 		for _, l := range m.Layers {
 			if !slices.Contains(allLayers, l) {
-				return view{}, invalid("layers", "unknown layer %q (want tracks, incidents, alerts or areas)", l)
+				return view{}, invalid("layers", "unknown layer %q (want tracks, incidents, alerts, areas or operations)", l)
 			}
 			if !slices.Contains(v.layers, l) {
 				v.layers = append(v.layers, l)
@@ -438,5 +440,42 @@ func (st *streamConn) snapshot(ctx context.Context) error {
 			}
 		}
 	}
+	if v.has(live.LayerOperations) {
+		if err := st.snapshotOperations(ctx); err != nil {
+			return err
+		}
+	}
 	return st.writeMessage(ctx, "snapshot.end", nil)
+}
+
+// snapshotOperations sends the patrols that are approved or underway and the
+// open response tasks: what the JOC watches now. Plans in draft and finished
+// patrols are in the planner, not on the live map.
+func (st *streamConn) snapshotOperations(ctx context.Context) error {
+	v, p := st.view, st.id.principal
+	patrols, err := st.s.cfg.Store.FindPatrols(ctx, bluehelm.PatrolFilter{Viewer: p,
+		Statuses: []bluehelm.PatrolStatus{bluehelm.PatrolApproved, bluehelm.PatrolUnderway}, Limit: 5000})
+	if err != nil {
+		return err
+	}
+	for _, pt := range patrols {
+		if p.CanSee(pt.Marking) && v.bbox.Intersects(pt.Route.Bound()) {
+			if err := st.writeMessage(ctx, "patrol", pt); err != nil {
+				return err
+			}
+		}
+	}
+	tasks, err := st.s.cfg.Store.FindTasks(ctx, bluehelm.TaskFilter{Viewer: p,
+		Statuses: []bluehelm.TaskStatus{bluehelm.TaskAssigned, bluehelm.TaskEnRoute, bluehelm.TaskOnScene}, Limit: 5000})
+	if err != nil {
+		return err
+	}
+	for _, t := range tasks {
+		if p.CanSee(t.Marking) && v.bbox.Contains(t.Location) {
+			if err := st.writeMessage(ctx, "task", t); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
 }

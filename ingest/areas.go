@@ -35,6 +35,7 @@ func (p *Pipeline) CreateArea(ctx context.Context, by bluehelm.Principal, a *blu
 		return p.reject("area", err)
 	}
 	p.fence.SetArea(a)
+	p.monitor.SetArea(a)
 	p.publishArea("area", a)
 	return nil
 }
@@ -62,6 +63,7 @@ func (p *Pipeline) UpdateArea(ctx context.Context, by bluehelm.Principal, id int
 		return nil, p.reject("area", err)
 	}
 	p.fence.SetArea(next)
+	p.monitor.SetArea(next)
 	p.publishArea("area", next)
 	return next, nil
 }
@@ -79,6 +81,7 @@ func (p *Pipeline) DeleteArea(ctx context.Context, by bluehelm.Principal, id int
 		return p.reject("area", err)
 	}
 	p.fence.RemoveArea(id)
+	p.monitor.RemoveArea(id)
 	p.hub.Publish(live.Event{Layer: live.LayerAreas, Key: objectID("area", id), Marking: cur.Marking,
 		Where: cur.Geometry.Bound(), Data: encode("area.deleted", map[string]int64{"id": id})})
 	return nil
@@ -180,7 +183,7 @@ func (p *Pipeline) raiseCrossing(ctx context.Context, c live.Crossing) {
 	verb := map[bluehelm.Trigger]string{bluehelm.TriggerEnter: "entered", bluehelm.TriggerExit: "left", bluehelm.TriggerDwell: "is staying in"}[c.Rule.Trigger]
 	pt := c.State.Position.Point()
 	a := &bluehelm.Alert{
-		Source: bluehelm.AlertGeofence, Severity: c.Rule.Severity,
+		Source: bluehelm.AlertGeofence, Rule: string(c.Rule.Trigger), Severity: c.Rule.Severity,
 		Title:    fmt.Sprintf("%s %s %s", name, verb, c.Area.Name),
 		Detail:   fmt.Sprintf("%s (%s) %s %s %q at %s.", name, c.State.Kind, verb, c.Area.Kind, c.Area.Name, c.At.UTC().Format("2006-01-02 15:04:05Z")),
 		Location: &pt, TrackUID: c.State.UID, AreaID: c.Area.ID,
@@ -197,17 +200,26 @@ func (p *Pipeline) raiseCrossing(ctx context.Context, c live.Crossing) {
 	// One open alert per track, area and rule is enough: a patrol shuttling through a
 	// no-go area, or dwell clocks restarted after a restart, must not bury the duty
 	// officer in copies of an alert nobody has resolved yet.
-	open, err := p.store.Alerts(ctx, bluehelm.AlertFilter{Viewer: bluehelm.SystemPrincipal("geofence"),
+	p.raiseOnce(ctx, "geofence", a)
+}
+
+// raiseOnce raises a rule's alert unless the same one (source, rule, track, area
+// and patrol; the title too for alerts without a rule) is still open or
+// acknowledged.
+func (p *Pipeline) raiseOnce(ctx context.Context, rule string, a *bluehelm.Alert) {
+	by := bluehelm.SystemPrincipal(rule)
+	open, err := p.store.Alerts(ctx, bluehelm.AlertFilter{Viewer: by,
 		States: []bluehelm.AlertState{bluehelm.AlertOpen, bluehelm.AlertAcknowledged}, Limit: 1000})
 	if err != nil {
-		p.log.Error("checking open geofence alerts", "err", err)
+		p.log.Error("checking open alerts", "err", err, "rule", rule)
 	}
 	for _, o := range open {
-		if o.Source == bluehelm.AlertGeofence && o.TrackUID == a.TrackUID && o.AreaID == a.AreaID && o.Title == a.Title {
+		if o.Source == a.Source && o.Rule == a.Rule && o.TrackUID == a.TrackUID && o.AreaID == a.AreaID && o.PatrolID == a.PatrolID &&
+			(a.Rule != "" || o.Title == a.Title) {
 			return
 		}
 	}
-	if err := p.RaiseAlert(ctx, bluehelm.SystemPrincipal("geofence"), a); err != nil {
-		p.log.Error("raising geofence alert", "err", err, "area", c.Area.ID, "uid", c.State.UID)
+	if err := p.RaiseAlert(ctx, by, a); err != nil {
+		p.log.Error("raising alert", "err", err, "rule", rule, "title", a.Title)
 	}
 }

@@ -20,6 +20,7 @@ import (
 
 	"github.com/bluehelm/bluehelm"
 	"github.com/bluehelm/bluehelm/live"
+	"github.com/bluehelm/bluehelm/plan"
 	"github.com/prometheus/client_golang/prometheus"
 )
 
@@ -30,6 +31,11 @@ type Store interface {
 	bluehelm.AreaStore
 	bluehelm.AlertStore
 	bluehelm.AuditStore
+	bluehelm.UnitStore
+	bluehelm.PatrolStore
+	bluehelm.TaskStore
+	bluehelm.MedicalStore
+	bluehelm.ProximityRuleStore
 }
 
 // Options configure a Pipeline.
@@ -42,6 +48,16 @@ type Options struct {
 	// AuditEvery is how often position reports are summarised into the audit chain
 	// (they are too many to chain one by one).
 	AuditEvery time.Duration
+	// Plan tunes route risk and medical reachability (zero fields: defaults).
+	Plan plan.Config
+	// ETA estimates travel times for dispatch; nil: plan.DefaultStraightLine.
+	ETA plan.ETAEstimator
+	// Monitor watches patrols, tasks and proximity rules; nil: a monitor with
+	// default options over the picture.
+	Monitor *live.Monitor
+	// MonitorEvery is how often the monitor's clock checks run (silent, late
+	// start, late return). Zero means 15 seconds.
+	MonitorEvery time.Duration
 }
 
 // Pipeline validates, authorises, persists, applies and fans out every write.
@@ -49,6 +65,7 @@ type Pipeline struct {
 	store   Store
 	picture *live.Picture
 	fence   *live.Geofencer
+	monitor *live.Monitor
 	hub     *live.Hub
 	now     func() time.Time
 	log     *slog.Logger
@@ -89,8 +106,17 @@ func New(store Store, picture *live.Picture, fence *live.Geofencer, hub *live.Hu
 	if opts.AuditEvery <= 0 {
 		opts.AuditEvery = time.Minute
 	}
+	if opts.ETA == nil {
+		opts.ETA = plan.DefaultStraightLine()
+	}
+	if opts.Monitor == nil {
+		opts.Monitor = live.NewMonitor(live.MonitorOptions{Last: picture.Get})
+	}
+	if opts.MonitorEvery <= 0 {
+		opts.MonitorEvery = 15 * time.Second
+	}
 	p := &Pipeline{
-		store: store, picture: picture, fence: fence, hub: hub,
+		store: store, picture: picture, fence: fence, monitor: opts.Monitor, hub: hub,
 		now: opts.Now, log: opts.Logger, opts: opts,
 		pending: map[string]*positionTally{},
 		m: metrics{
@@ -125,8 +151,17 @@ func (p *Pipeline) Load(ctx context.Context) error {
 	}
 	for _, a := range areas {
 		p.fence.SetArea(a)
+		p.monitor.SetArea(a)
 	}
-	return nil
+	return p.loadOperations(ctx)
+}
+
+// CheckNow runs the monitor's clock checks once (silent patrols, late starts
+// and returns): Run does it every MonitorEvery; simulations and tests call it.
+func (p *Pipeline) CheckNow(ctx context.Context) {
+	for _, f := range p.monitor.Tick(p.now()) {
+		p.handleFinding(ctx, f)
+	}
 }
 
 // Run does the pipeline's periodic work until ctx ends: dwell checks and the audit
@@ -134,6 +169,8 @@ func (p *Pipeline) Load(ctx context.Context) error {
 func (p *Pipeline) Run(ctx context.Context) {
 	dwell := time.NewTicker(10 * time.Second)
 	audit := time.NewTicker(p.opts.AuditEvery)
+	watch := time.NewTicker(p.opts.MonitorEvery)
+	defer watch.Stop()
 	defer dwell.Stop()
 	defer audit.Stop()
 	for {
@@ -145,6 +182,8 @@ func (p *Pipeline) Run(ctx context.Context) {
 			for _, c := range p.fence.Tick(p.now()) {
 				p.raiseCrossing(ctx, c)
 			}
+		case <-watch.C:
+			p.CheckNow(ctx)
 		case <-audit.C:
 			p.FlushAudit(ctx)
 		}

@@ -116,6 +116,9 @@ func (p *Pipeline) Positions(ctx context.Context, by bluehelm.Principal, reports
 		for _, c := range p.fence.Check(prevp, cur) {
 			p.raiseCrossing(ctx, c)
 		}
+		for _, f := range p.monitor.Observe(prevp, cur) {
+			p.handleFinding(ctx, f)
+		}
 		p.hub.Publish(live.Event{
 			Layer: live.LayerTracks, Key: pos.UID, Marking: t.Marking,
 			Where: where, Coalesce: true, Origin: pos.Source,

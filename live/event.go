@@ -12,6 +12,8 @@ const (
 	LayerIncidents = "incidents"
 	LayerAlerts    = "alerts"
 	LayerAreas     = "areas"
+	// LayerOperations carries patrols and response tasks.
+	LayerOperations = "operations"
 )
 
 // Event is one change to fan out. It is encoded once by the publisher (Data) and

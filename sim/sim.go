@@ -36,6 +36,8 @@ type Scenario struct {
 	// Reporters are the users incidents are filed as (field reporters); the first is
 	// used when the list is empty.
 	Reporters []bluehelm.Principal
+
+	openingAlert int64 // the alert Seed raises, which SeedOperations sends a unit to
 }
 
 // SouthSudan returns a scenario in the UNMISS area: five bases (Juba, Bor, Malakal,
@@ -119,13 +121,15 @@ func (s *Scenario) Seed(ctx context.Context, w Writer, now time.Time) error {
 		return fmt.Errorf("seeding no-go area: %w", err)
 	}
 	pt := pibor.Point
-	if err := w.RaiseAlert(ctx, sys, &bluehelm.Alert{
+	opening := &bluehelm.Alert{
 		Source: bluehelm.AlertManual, Severity: bluehelm.SevWarning, Title: "Cattle-raid tension reported near Pibor",
 		Detail:   "Community alert network reports armed youth gathering east of Pibor town. Patrol requested.",
 		Location: &pt, Marking: bluehelm.Marking{Classification: bluehelm.Unclassified, Component: bluehelm.Civilian},
-	}); err != nil {
+	}
+	if err := w.RaiseAlert(ctx, sys, opening); err != nil {
 		return fmt.Errorf("seeding alert: %w", err)
 	}
+	s.openingAlert = opening.ID
 	for range 60 {
 		inc := s.incident(now.Add(-time.Duration(s.rng.Int64N(int64(30 * 24 * time.Hour)))))
 		if err := s.file(ctx, w, inc); err != nil {

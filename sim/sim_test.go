@@ -81,3 +81,73 @@ func TestScenarioDrivesThePipeline(t *testing.T) {
 		}
 	}
 }
+
+// TestScenarioOperations seeds the demo's units, facilities and patrols and plays
+// a few minutes: the silent, off-route and late patrols must each raise their
+// alert, and the unit sent to the opening alert must have a task with an ETA.
+func TestScenarioOperations(t *testing.T) {
+	ctx := context.Background()
+	store, err := sqlite.Open(filepath.Join(t.TempDir(), "s.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer store.Close()
+	pic := live.NewPicture()
+	clock := time.Now().UTC().Truncate(time.Second)
+	now := func() time.Time { return clock }
+	p := ingest.New(store, pic, live.NewGeofencer(), live.NewHub(live.HubOptions{}), ingest.Options{Now: now})
+	s := sim.SouthSudan(1)
+	// Positions first, as the demo does: units are somewhere when they are sent.
+	if err := p.Positions(ctx, bluehelm.SystemPrincipal("sim"), s.Positions(clock)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.Seed(ctx, p, clock); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.SeedOperations(ctx, p, clock); err != nil {
+		t.Fatal(err)
+	}
+	sys := bluehelm.SystemPrincipal("t")
+	tasks, err := store.FindTasks(ctx, bluehelm.TaskFilter{Viewer: sys})
+	if err != nil || len(tasks) != 1 || tasks[0].ETASeconds <= 0 || tasks[0].TrackUID == "" {
+		t.Fatalf("dispatched tasks %+v %v", tasks, err)
+	}
+	underway, err := store.FindPatrols(ctx, bluehelm.PatrolFilter{Viewer: sys, Statuses: []bluehelm.PatrolStatus{bluehelm.PatrolUnderway}})
+	if err != nil || len(underway) < 10 {
+		t.Fatalf("%d patrols underway, %v", len(underway), err)
+	}
+	for _, pt := range underway {
+		if pt.Risk == nil || pt.ApprovedBy == "" || pt.Risk.LengthKm <= 0 {
+			t.Fatalf("underway patrol %q without the risk report of its approval: %+v", pt.Name, pt.Risk)
+		}
+	}
+	// Five minutes in one-minute steps, with the monitor's clock checks.
+	for i := 1; i <= 5; i++ {
+		clock = clock.Add(time.Minute)
+		if err := p.Positions(ctx, bluehelm.SystemPrincipal("sim"), s.Positions(clock)); err != nil {
+			t.Fatal(err)
+		}
+		p.CheckNow(ctx)
+	}
+	alerts, err := store.Alerts(ctx, bluehelm.AlertFilter{Viewer: sys, Limit: 1000})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := map[string]bool{sim.SilentPatrol: false, sim.OffRoutePatrol: false, sim.LatePatrol: false}
+	for _, a := range alerts {
+		for name := range want {
+			if a.Source == bluehelm.AlertPatrol && strings.Contains(a.Title, name) {
+				want[name] = true
+			}
+		}
+	}
+	for name, seen := range want {
+		if !seen {
+			var titles []string
+			for _, a := range alerts {
+				titles = append(titles, a.Source+": "+a.Title)
+			}
+			t.Errorf("no patrol alert for %q; alerts: %q", name, titles)
+		}
+	}
+}

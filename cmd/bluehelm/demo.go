@@ -68,6 +68,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err := scen.Seed(ctx, a.pipeline, time.Now()); err != nil {
 			return err
 		}
+		if err := scen.SeedOperations(ctx, a.pipeline, time.Now()); err != nil {
+			return err
+		}
 	}
 	if err := a.pipeline.Positions(ctx, bluehelm.SystemPrincipal("sim"), scen.Positions(time.Now())); err != nil {
 		return err

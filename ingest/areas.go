@@ -181,7 +181,9 @@ func (p *Pipeline) raiseCrossing(ctx context.Context, c live.Crossing) {
 		name = c.State.UID
 	}
 	verb := map[bluehelm.Trigger]string{bluehelm.TriggerEnter: "entered", bluehelm.TriggerExit: "left", bluehelm.TriggerDwell: "is staying in"}[c.Rule.Trigger]
-	pt := c.State.Position.Point()
+	// Where the outline was crossed, not where the track is now: a fast vehicle may
+	// already be well past a small fence.
+	pt := c.Where
 	a := &bluehelm.Alert{
 		Source: bluehelm.AlertGeofence, Rule: string(c.Rule.Trigger), Severity: c.Rule.Severity,
 		Title:    fmt.Sprintf("%s %s %s", name, verb, c.Area.Name),

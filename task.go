@@ -42,10 +42,11 @@ type Task struct {
 	// dispatch); empty when the unit has no reporting track.
 	TrackUID string     `json:"track_uid,omitempty"`
 	Status   TaskStatus `json:"status"`
-	// ETASeconds and DistanceMeters are the estimate at dispatch; ETAEstimated
-	// says the ETA is straight-line distance over a speed, not a road route.
-	ETASeconds     int    `json:"eta_seconds"`
-	DistanceMeters int    `json:"distance_meters"`
+	// ETASeconds and DistanceMeters are the estimate at dispatch, absent when the
+	// unit had no recent position; ETAEstimated says the ETA is straight-line
+	// distance over a speed, not a road route.
+	ETASeconds     int    `json:"eta_seconds,omitempty"`
+	DistanceMeters int    `json:"distance_meters,omitempty"`
 	ETAEstimated   bool   `json:"eta_estimated"`
 	Note           string `json:"note,omitempty"`
 	AssignedBy     string `json:"assigned_by"`

@@ -87,7 +87,11 @@ type app struct {
 	registry *prometheus.Registry
 }
 
-func openApp(ctx context.Context, sf storeFlags, log *slog.Logger) (*app, error) {
+func openApp(ctx context.Context, sf storeFlags, mf missionFlags, log *slog.Logger) (*app, error) {
+	cfg, err := mf.config()
+	if err != nil {
+		return nil, err
+	}
 	store, err := openStore(sf)
 	if err != nil {
 		return nil, err
@@ -99,7 +103,7 @@ func openApp(ctx context.Context, sf storeFlags, log *slog.Logger) (*app, error)
 		picture: live.NewPicture(), fence: live.NewGeofencer(), hub: live.NewHub(live.HubOptions{}),
 		auth: &auth.Service{Store: store},
 	}
-	a.pipeline = ingest.New(store, a.picture, a.fence, a.hub, ingest.Options{Logger: log, Registerer: reg})
+	a.pipeline = ingest.New(store, a.picture, a.fence, a.hub, ingest.Options{Logger: log, Registerer: reg, Plan: cfg, ETA: mf.eta()})
 	start := time.Now()
 	if err := a.pipeline.Load(ctx); err != nil {
 		store.Close()
@@ -184,6 +188,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	fs := newFlagSet("serve", stderr)
 	var sf storeFlags
 	sf.register(fs)
+	var mf missionFlags
+	mf.register(fs, 0)
 	listen := fs.String("listen", env("listen", "127.0.0.1:8080"), "HTTP address for the API, web app and stream [BLUEHELM_LISTEN]")
 	nats := fs.String("nats", env("nats", ""), "NATS URL to join a cluster; empty for the in-process hub [BLUEHELM_NATS]")
 	var tf takFlags
@@ -202,7 +208,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer basemap.Close()
-	a, err := openApp(ctx, sf, log)
+	a, err := openApp(ctx, sf, mf, log)
 	if err != nil {
 		return err
 	}

@@ -28,6 +28,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	listen := fs.String("listen", env("listen", "127.0.0.1:8080"), "HTTP address [BLUEHELM_LISTEN]")
 	data := fs.String("data", env("data", ""), "data directory; empty for a fresh temporary one removed on exit [BLUEHELM_DATA]")
 	speedup := fs.Float64("speedup", 30, "how much faster than real time the patrols move")
+	var mf missionFlags
+	mf.register(fs, 2*time.Hour) // South Sudan time, the scenario's
 	seed := fs.Uint64("seed", uint64(time.Now().UnixNano()), "scenario random seed")
 	var tf takFlags
 	tf.register(fs, takFlags{cotTLS: "127.0.0.1:8089", cotTCP: "127.0.0.1:8087", martiAddr: "127.0.0.1:8443", enrollAddr: "127.0.0.1:8446", hosts: "127.0.0.1,localhost"})
@@ -51,7 +53,7 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer basemap.Close()
-	a, err := openApp(ctx, storeFlags{data: dir}, log)
+	a, err := openApp(ctx, storeFlags{data: dir}, mf, log)
 	if err != nil {
 		return err
 	}
@@ -64,6 +66,11 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	scen := sim.SouthSudan(*seed)
 	scen.Speedup = *speedup
 	scen.Reporters = reporters
+	// Units report before the operations are laid out, so that the unit sent to
+	// the opening alert has a position to estimate its arrival from.
+	if err := a.pipeline.Positions(ctx, bluehelm.SystemPrincipal("sim"), scen.Positions(time.Now())); err != nil {
+		return err
+	}
 	if len(logins) > 0 { // a fresh data directory: lay out the scenario once
 		if err := scen.Seed(ctx, a.pipeline, time.Now()); err != nil {
 			return err
@@ -71,9 +78,6 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err := scen.SeedOperations(ctx, a.pipeline, time.Now()); err != nil {
 			return err
 		}
-	}
-	if err := a.pipeline.Positions(ctx, bluehelm.SystemPrincipal("sim"), scen.Positions(time.Now())); err != nil {
-		return err
 	}
 	// TAK is part of the demo when its ports are free; a demo must not fail because
 	// another TAK server already runs on this laptop.

@@ -31,7 +31,7 @@ func TestTAKOnboardingEndToEnd(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	dir := t.TempDir()
-	a, err := openApp(ctx, storeFlags{data: dir}, newLogger(io.Discard))
+	a, err := openApp(ctx, storeFlags{data: dir}, missionFlags{}, newLogger(io.Discard))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -3,6 +3,7 @@ package ingest
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/bluehelm/bluehelm"
 	"github.com/bluehelm/bluehelm/live"
@@ -87,7 +88,17 @@ func (p *Pipeline) advanceTask(ctx context.Context, f live.Finding) {
 	if f.Kind == live.FindOnScene {
 		a = bluehelm.TaskArrive
 	}
-	if err := t.Transition(a, sys, f.At, ""); err != nil {
+	// A step is never dated before the dispatch or the step before it: a position
+	// reported late (store and forward, a slow device clock) may be older than
+	// the task, and the arrival is interpolated back from the fix that showed it,
+	// while response times must not come out negative.
+	at := f.At
+	for _, floor := range []time.Time{t.AssignedAt, t.EnRouteAt} {
+		if at.Before(floor) {
+			at = floor
+		}
+	}
+	if err := t.Transition(a, sys, at, ""); err != nil {
 		// Someone already recorded it (the unit radioed in first): nothing to do.
 		p.log.Debug("task step from positions not applied", "task", t.ID, "step", a, "err", err)
 		return

@@ -1232,3 +1232,171 @@ func jsonNames(t reflect.Type) []string {
 	slices.Sort(out)
 	return out
 }
+
+// fix posts one position for uid as the reporter, ago before now.
+func (e *testEnv) fix(uid string, lon, lat float64, ago time.Duration) {
+	e.t.Helper()
+	e.ok(req{method: "POST", path: "/api/v1/positions", as: "reporter", body: map[string]any{
+		"uid": uid, "time": e.now.Add(-ago).Format(time.RFC3339), "lon": lon, "lat": lat, "kind": "vehicle"}}, http.StatusOK, nil)
+}
+
+// patrolAlerts lists the open alerts about patrol id that user sees, by rule.
+func (e *testEnv) patrolAlerts(as string, id int64) map[string]int {
+	e.t.Helper()
+	var list struct{ Alerts []bluehelm.Alert }
+	e.ok(req{method: "GET", path: "/api/v1/alerts?state=open", as: as}, http.StatusOK, &list)
+	out := map[string]int{}
+	for _, a := range list.Alerts {
+		if a.PatrolID == id {
+			if a.Source != bluehelm.AlertPatrol {
+				e.t.Fatalf("patrol alert from %q: %+v", a.Source, a)
+			}
+			out[a.Rule]++
+		}
+	}
+	return out
+}
+
+// TestPatrolMonitorAlerts: an underway patrol that leaves its route and is out
+// past its return raises one alert of each, seen through the API; a busy patrol's
+// unit ranks after free ones.
+func TestPatrolMonitorAlerts(t *testing.T) {
+	e := opsEnv(t)
+	// Out since three hours, due back an hour ago.
+	pt := e.createPatrol("reporter", func(m map[string]any) {
+		m["planned_start"], m["planned_end"] = e.now.Add(-3*time.Hour).Format(time.RFC3339), e.now.Add(-time.Hour).Format(time.RFC3339)
+		m["check_in_minutes"] = 120
+	})
+	e.fix("BAN-A-1", 31.56, 4.852, 5*time.Minute) // on the route
+	for _, s := range []struct{ action, as string }{{"submit", "reporter"}, {"approve", "ops1"}, {"start", "reporter"}} {
+		e.patrolStep(pt.ID, s.action, s.as, "")
+	}
+	if got := e.patrolAlerts("ops2", pt.ID); len(got) != 0 {
+		t.Fatalf("alerts before anything happened: %v", got)
+	}
+	// 5 km north of the route, twice: one alert.
+	e.fix("BAN-A-1", 31.60, 4.905, 3*time.Minute)
+	e.fix("BAN-A-1", 31.61, 4.906, 2*time.Minute)
+	e.pipeline.CheckNow(e.ctx)
+	e.pipeline.CheckNow(e.ctx)
+	if got, want := e.patrolAlerts("ops2", pt.ID), map[string]int{"off_route": 1, "late_return": 1}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("alerts %v, want %v", got, want)
+	}
+	// The police viewer is not told about a military patrol's track... unless it
+	// is unclassified, as this one is.
+	if got := e.patrolAlerts("viewer", pt.ID); got["off_route"] != 1 {
+		t.Fatalf("viewer alerts %v", got)
+	}
+
+	// A, out on the patrol, is busy: B ranks first though farther away.
+	e.fix("BAN-B-1", 31.70, 4.95, time.Minute)
+	var res struct{ Responders []rankedJSON }
+	e.ok(req{method: "GET", path: "/api/v1/responders?lon=31.61&lat=4.906", as: "ops1"}, http.StatusOK, &res)
+	if len(res.Responders) != 2 || res.Responders[0].Unit.Code != "BANBATT-2/B" || !res.Responders[1].Busy ||
+		res.Responders[1].DistanceMeters >= res.Responders[0].DistanceMeters {
+		t.Fatalf("responders %+v", res.Responders)
+	}
+}
+
+// TestTaskFollowsPositions: the unit's positions move its task en route and on
+// scene, at the times of the positions, but never before the dispatch: a
+// report that arrives late (store and forward, a slow device clock) must not
+// make a response time negative.
+func TestTaskFollowsPositions(t *testing.T) {
+	e := opsEnv(t)
+	e.fix("BAN-B-1", 31.50, 4.80, 10*time.Minute)
+	e.fix("BAN-A-1", 31.60, 4.90, 10*time.Minute)
+	dispatch := func(unit string, lon, lat float64) string {
+		var tk bluehelm.Task
+		e.ok(req{method: "POST", path: "/api/v1/tasks", as: "ops1", body: map[string]any{"unit": unit, "title": "Water point",
+			"location": map[string]any{"type": "Point", "coordinates": []float64{lon, lat}}}}, http.StatusCreated, &tk)
+		if tk.TrackUID == "" || !tk.AssignedAt.Equal(e.now) {
+			t.Fatalf("task %+v", tk)
+		}
+		return fmt.Sprintf("/api/v1/tasks/%d", tk.ID)
+	}
+	get := func(path string) *bluehelm.Task {
+		var tk bluehelm.Task
+		e.ok(req{method: "GET", path: path, as: "ops1"}, http.StatusOK, &tk)
+		return &tk
+	}
+
+	// B leaves a minute after the dispatch and arrives two minutes later.
+	b := dispatch("BANBATT-2/B", 31.55, 4.80)
+	e.fix("BAN-B-1", 31.52, 4.80, -time.Minute) // 2.2 km on
+	if tk := get(b); tk.Status != bluehelm.TaskEnRoute || !tk.EnRouteAt.Equal(e.now.Add(time.Minute)) {
+		t.Fatalf("after leaving: %+v", tk)
+	}
+	e.fix("BAN-B-1", 31.5495, 4.80, -3*time.Minute) // 55 m from the scene
+	tk := get(b)
+	if tk.Status != bluehelm.TaskOnScene || !tk.OnSceneAt.After(tk.EnRouteAt) || tk.OnSceneAt.After(e.now.Add(3*time.Minute)) {
+		t.Fatalf("after arriving: %+v", tk)
+	}
+	// A's arrival is reported late, dated before the dispatch.
+	a := dispatch("BANBATT-2/A", 31.62, 4.90)
+	e.fix("BAN-A-1", 31.6199, 4.90, 5*time.Minute)
+	if tk := get(a); tk.Status != bluehelm.TaskOnScene || tk.OnSceneAt.Before(tk.AssignedAt) || tk.EnRouteAt.Before(tk.AssignedAt) && !tk.EnRouteAt.IsZero() {
+		t.Fatalf("late report: %+v", tk)
+	}
+
+	var f bluehelm.PatrolFigures
+	e.ok(req{method: "GET", path: "/api/v1/patrols/figures?to=" + e.now.Add(time.Hour).Format(time.RFC3339), as: "ops1"}, http.StatusOK, &f)
+	if f.TasksArrived != 2 || f.MedianResponseSeconds <= 0 || f.MedianResponseSeconds > 180 {
+		t.Fatalf("figures %+v", f)
+	}
+}
+
+// TestStreamOperationsLayer: the operations layer's snapshot holds the patrols
+// that are approved or underway and the open tasks the viewer may see.
+func TestStreamOperationsLayer(t *testing.T) {
+	e := opsEnv(t)
+	draft := e.createPatrol("reporter", func(m map[string]any) { m["name"] = "Draft" })
+	approved := e.createPatrol("reporter", func(m map[string]any) { m["name"] = "Approved" })
+	secret := e.createPatrol("reporter", func(m map[string]any) { m["name"], m["classification"] = "Secret", "CONFIDENTIAL" })
+	for _, p := range []*bluehelm.Patrol{approved, secret} {
+		e.patrolStep(p.ID, "submit", "reporter", "")
+		e.patrolStep(p.ID, "approve", "ops1", "")
+	}
+	var tk bluehelm.Task
+	e.ok(req{method: "POST", path: "/api/v1/tasks", as: "ops1", body: map[string]any{"unit": "BANBATT-2/B", "title": "Check",
+		"location": map[string]any{"type": "Point", "coordinates": []float64{31.55, 4.80}}}}, http.StatusCreated, &tk)
+
+	ids := func(ms []wsMsg) []int64 {
+		var out []int64
+		for _, m := range ms {
+			out = append(out, m.id())
+		}
+		slices.Sort(out)
+		return out
+	}
+	for _, c := range []struct {
+		as      string
+		patrols []int64
+	}{
+		{"ops2", []int64{approved.ID, secret.ID}},
+		{"police", []int64{approved.ID}},
+	} {
+		ws := e.dialAs(c.as)
+		ws.send(map[string]any{"type": "subscribe", "layers": []string{"operations"}})
+		snap := ws.snapshot()
+		if got := ids(snap["patrol"]); !slices.Equal(got, c.patrols) || slices.Contains(got, draft.ID) {
+			t.Errorf("%s: patrols %v, want %v", c.as, got, c.patrols)
+		}
+		if got := ids(snap["task"]); !slices.Equal(got, []int64{tk.ID}) {
+			t.Errorf("%s: tasks %v", c.as, got)
+		}
+		if len(snap) != 2 {
+			t.Errorf("%s: snapshot of %v", c.as, snapCounts(snap))
+		}
+		// Live: a step of the task reaches the subscriber.
+		if c.as == "ops2" {
+			e.ok(req{method: "POST", path: fmt.Sprintf("/api/v1/tasks/%d/actions/en_route", tk.ID), as: "reporter"}, http.StatusOK, nil)
+			m := ws.next()
+			var got bluehelm.Task
+			json.Unmarshal(m.Data, &got)
+			if m.Type != "task" || got.ID != tk.ID || got.Status != bluehelm.TaskEnRoute {
+				t.Errorf("live %s %s", m.Type, m.Data)
+			}
+		}
+	}
+}

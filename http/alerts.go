@@ -79,6 +79,14 @@ func (s *Server) raiseAlert(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return invalid("source", "an alert raised through the API is manual or emergency, not %q", a.Source)
 	}
+	if a.Rule != "" {
+		return invalid("rule", "is set by the rule that raises an alert, not by a person")
+	}
+	if a.PatrolID != 0 {
+		// A person's alert about a patrol names it in its text: a patrol link here
+		// would need the same checks as the monitor's, for no gain.
+		return invalid("patrol_id", "is set by patrol monitoring, not by a person")
+	}
 	if err := s.cfg.Pipeline.RaiseAlert(r.Context(), principal(r), &a); err != nil {
 		return err
 	}

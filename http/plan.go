@@ -183,6 +183,10 @@ func (s *Server) patrolFigures(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, f)
 }
 
+// maxPatrolExport is the most patrols one export holds (FindPatrols' ceiling is
+// 5000; a mission plans a few hundred a week).
+const maxPatrolExport = 4999
+
 // exportPatrols writes the patrol plan (the list's filter) as CSV, GeoJSON or
 // KML, and records the export in the audit chain.
 func (s *Server) exportPatrols(w http.ResponseWriter, r *http.Request) error {
@@ -206,9 +210,15 @@ func (s *Server) exportPatrols(w http.ResponseWriter, r *http.Request) error {
 	if err := q.done(); err != nil {
 		return err
 	}
+	// An export is the whole plan asked for or nothing: a file cut at the list's
+	// limit would look complete.
+	f.Limit = maxPatrolExport + 1
 	patrols, err := s.cfg.Store.FindPatrols(r.Context(), f)
 	if err != nil {
 		return err
+	}
+	if len(patrols) > maxPatrolExport {
+		return invalid("from", "more than %d patrols match: export a shorter period (from, to) or one unit", maxPatrolExport)
 	}
 	e := bluehelm.NewAudit(p, "export", "patrols", map[string]any{"format": name, "query": r.URL.RawQuery, "count": len(patrols)})
 	e.At = s.now()

@@ -450,7 +450,9 @@ func (st *streamConn) snapshot(ctx context.Context) error {
 
 // snapshotOperations sends the patrols that are approved or underway and the
 // open response tasks: what the JOC watches now. Plans in draft and finished
-// patrols are in the planner, not on the live map.
+// patrols are in the planner, not on the live map. Live "patrol" and "task"
+// messages carry every change, whatever the status, so that a client can drop a
+// patrol from the map when it completes: a client shows the active ones.
 func (st *streamConn) snapshotOperations(ctx context.Context) error {
 	v, p := st.view, st.id.principal
 	patrols, err := st.s.cfg.Store.FindPatrols(ctx, bluehelm.PatrolFilter{Viewer: p,

@@ -171,3 +171,35 @@ func patrolsKML(w io.Writer, patrols []*bluehelm.Patrol) error {
 	_, err := io.WriteString(w, "\n")
 	return err
 }
+
+// FigureColumns returns the CSV header of the commander's figures.
+func FigureColumns() []string {
+	return []string{"week", "unit", "planned", "completed", "aborted", "with_women",
+		"women_share", "tasks_arrived", "median_response_seconds", "median_from_report_seconds", "coverage_7d", "coverage_30d"}
+}
+
+// WriteFigures writes the figures as CSV: one row per unit and ISO week, then a
+// row "all","all" with the period's totals and the figures that only exist for the
+// whole period (share of women, response times, coverage), which are empty on
+// the unit rows.
+func WriteFigures(w io.Writer, f *bluehelm.PatrolFigures) error {
+	cw := csv.NewWriter(w)
+	cw.UseCRLF = true
+	cw.Write(FigureColumns())
+	for _, r := range f.ByUnitWeek {
+		cw.Write([]string{r.Week, text(r.Unit), strconv.Itoa(r.Planned), strconv.Itoa(r.Completed), strconv.Itoa(r.Aborted), strconv.Itoa(r.WithWomen),
+			"", "", "", "", "", ""})
+	}
+	share := func(v *float64) string {
+		if v == nil {
+			return ""
+		}
+		return strconv.FormatFloat(*v, 'f', 4, 64)
+	}
+	women := f.WomenShare
+	cw.Write([]string{"all", "all", strconv.Itoa(f.Planned), strconv.Itoa(f.Completed), strconv.Itoa(f.Aborted), strconv.Itoa(f.WithWomen),
+		share(&women), strconv.Itoa(f.TasksArrived), strconv.Itoa(f.MedianResponseSeconds), strconv.Itoa(f.MedianFromReportSec),
+		share(f.Coverage7d), share(f.Coverage30d)})
+	cw.Flush()
+	return cw.Error()
+}

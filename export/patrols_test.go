@@ -127,3 +127,30 @@ func TestWritePatrolsGeoJSONAndKML(t *testing.T) {
 		t.Errorf("unknown format: %v", err)
 	}
 }
+
+func TestWriteFigures(t *testing.T) {
+	c7 := 0.25
+	f := &bluehelm.PatrolFigures{Planned: 3, Completed: 2, WithWomen: 1, WomenShare: 0.1, TasksArrived: 2, MedianResponseSeconds: 900,
+		Coverage7d: &c7, ByUnitWeek: []bluehelm.UnitWeek{{Unit: "=A", Week: "2026-W48", Planned: 3, Completed: 2, WithWomen: 1}}}
+	var b bytes.Buffer
+	if err := WriteFigures(&b, f); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&b).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := [][]string{
+		FigureColumns(),
+		{"2026-W48", "'=A", "3", "2", "0", "1", "", "", "", "", "", ""},
+		{"all", "all", "3", "2", "0", "1", "0.1000", "2", "900", "0", "0.2500", ""},
+	}
+	if len(rows) != len(want) {
+		t.Fatalf("rows %q", rows)
+	}
+	for i := range want {
+		if strings.Join(rows[i], "|") != strings.Join(want[i], "|") {
+			t.Errorf("row %d = %q, want %q", i, rows[i], want[i])
+		}
+	}
+}

@@ -161,6 +161,10 @@ func (s *Server) patrolFigures(w http.ResponseWriter, r *http.Request) error {
 			return invalid("aor", "%q is not an area id", v)
 		}
 	}
+	format := q.get("format")
+	if format != "" && format != "json" && format != "csv" {
+		return invalid("format", "unknown format %q (want json or csv)", format)
+	}
 	if err := q.done(); err != nil {
 		return err
 	}
@@ -176,11 +180,27 @@ func (s *Server) patrolFigures(w http.ResponseWriter, r *http.Request) error {
 	if to.Sub(from) > 366*24*time.Hour {
 		return invalid("from", "the period is at most a year")
 	}
-	f, err := s.cfg.Pipeline.Figures(r.Context(), principal(r), from, to, aor)
+	p := principal(r)
+	if format == "csv" {
+		if err := p.Require(bluehelm.ActExport); err != nil {
+			return err
+		}
+	}
+	f, err := s.cfg.Pipeline.Figures(r.Context(), p, from, to, aor)
 	if err != nil {
 		return err
 	}
-	return writeJSON(w, http.StatusOK, f)
+	if format != "csv" {
+		return writeJSON(w, http.StatusOK, f)
+	}
+	e := bluehelm.NewAudit(p, "export", "patrol_figures", map[string]any{"query": r.URL.RawQuery})
+	e.At = s.now()
+	if err := s.cfg.Store.AppendAudit(r.Context(), e); err != nil {
+		return err
+	}
+	w.Header().Set("Content-Type", export.ContentType(export.CSV))
+	w.Header().Set("Content-Disposition", `attachment; filename="bluehelm-patrol-figures-`+from.Format("20060102")+"-"+to.Format("20060102")+`.csv"`)
+	return export.WriteFigures(w, f)
 }
 
 // maxPatrolExport is the most patrols one export holds (FindPatrols' ceiling is

@@ -11,191 +11,276 @@ import (
 )
 
 // This file serves the operations records of issue 5: units, medical facilities,
-// patrols and response tasks. Reads go to the store with the caller as viewer;
-// writes go through the pipeline.
+// patrols, response tasks and proximity rules. Reads go to the store with the
+// caller as viewer; writes go through the pipeline. The records share one shape
+// (an id, a version for If-Match, a marking), so their get, create, update,
+// action and delete handlers are one generic resource each.
 
-// versioned answers a write that failed with ECONFLICT: if the stored version is
-// no longer the one the client named, it is a 412 telling them to reload;
-// otherwise the conflict was about something else (a workflow step, a duplicate)
-// and stays a 409.
-func versioned(kind string, id int64, want int, err error, current func() (int, error)) error {
-	if bluehelm.ErrorCode(err) != bluehelm.ECONFLICT || want == 0 {
-		return err
-	}
-	have, gerr := current()
-	if gerr != nil || have == want {
-		return err
-	}
-	return stale(kind, id, have, want)
+// resource describes a versioned, marked record type E served under base.
+type resource[E any] struct {
+	kind  string // in messages: "unit", "medical facility"
+	base  string // "/api/v1/units/"
+	limit int64  // the largest body a create or update may send
+	load  func(ctx context.Context, id int64) (*E, error)
+	meta  func(*E) (id int64, version int, m bluehelm.Marking)
 }
 
-func writeVersioned(w http.ResponseWriter, status int, version int, v any) error {
-	w.Header().Set("ETag", etag(version))
-	return writeJSON(w, status, v)
-}
-
-// visible loads a record and hides it from whoever may not see it.
-func visible[T any](ctx context.Context, r *http.Request, kind string, id int64, load func(context.Context, int64) (T, error), marking func(T) bluehelm.Marking) (T, error) {
-	v, err := load(ctx, id)
+// visible loads a record and hides it (ENOTFOUND) from whoever may not see it,
+// so that its existence does not leak.
+func (rs resource[E]) visible(r *http.Request, id int64) (*E, error) {
+	v, err := rs.load(r.Context(), id)
 	if err != nil {
-		return v, err
+		return nil, err
 	}
-	if !principal(r).CanSee(marking(v)) {
-		var zero T
-		return zero, bluehelm.Errorf(bluehelm.ENOTFOUND, "%s %d not found", kind, id)
+	if _, _, m := rs.meta(v); !principal(r).CanSee(m) {
+		return nil, bluehelm.Errorf(bluehelm.ENOTFOUND, "%s %d not found", rs.kind, id)
 	}
 	return v, nil
 }
 
-// ---- units
+func (rs resource[E]) write(w http.ResponseWriter, status int, v *E) error {
+	_, version, _ := rs.meta(v)
+	w.Header().Set("ETag", etag(version))
+	return writeJSON(w, status, v)
+}
 
-func unitMarking(u *bluehelm.Unit) bluehelm.Marking { return u.Marking }
-
-func (s *Server) listUnits(w http.ResponseWriter, r *http.Request) error {
-	q := newQuery(r)
-	all := q.get("all") == "true" // disabled units too
-	if err := q.done(); err != nil {
+// conflict answers a write that failed with ECONFLICT: if the stored version is
+// no longer the one the client named, it is a 412 telling them to reload;
+// otherwise the conflict was about something else (a workflow step, a duplicate)
+// and stays a 409.
+func (rs resource[E]) conflict(r *http.Request, id int64, want int, err error) error {
+	if bluehelm.ErrorCode(err) != bluehelm.ECONFLICT || want == 0 {
 		return err
 	}
-	units, err := s.cfg.Store.Units(r.Context())
-	if err != nil {
+	cur, gerr := rs.visible(r, id)
+	if gerr != nil {
 		return err
 	}
-	p := principal(r)
-	out := make([]*bluehelm.Unit, 0, len(units))
-	for _, u := range units {
-		if p.CanSee(u.Marking) && (all || !u.Disabled) {
-			out = append(out, u)
+	if _, have, _ := rs.meta(cur); have != want {
+		return stale(rs.kind, id, have, want)
+	}
+	return err
+}
+
+func (rs resource[E]) get() handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
 		}
-	}
-	return writeJSON(w, http.StatusOK, map[string]any{"units": out})
-}
-
-func (s *Server) getUnit(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	u, err := visible(r.Context(), r, "unit", id, s.cfg.Store.Unit, unitMarking)
-	if err != nil {
-		return err
-	}
-	return writeVersioned(w, http.StatusOK, u.Version, u)
-}
-
-func (s *Server) createUnit(w http.ResponseWriter, r *http.Request) error {
-	var u bluehelm.Unit
-	if err := decodeJSON(w, r, limitSmall, &u); err != nil {
-		return err
-	}
-	if err := s.cfg.Pipeline.CreateUnit(r.Context(), principal(r), &u); err != nil {
-		return err
-	}
-	w.Header().Set("Location", "/api/v1/units/"+strconv.FormatInt(u.ID, 10))
-	return writeVersioned(w, http.StatusCreated, u.Version, &u)
-}
-
-func (s *Server) updateUnit(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	want, err := requireIfMatch(r)
-	if err != nil {
-		return err
-	}
-	var next bluehelm.Unit
-	if err := decodeJSON(w, r, limitSmall, &next); err != nil {
-		return err
-	}
-	u, err := s.cfg.Pipeline.UpdateUnit(r.Context(), principal(r), id, want, &next)
-	if err != nil {
-		return versioned("unit", id, want, err, func() (int, error) {
-			u, err := visible(r.Context(), r, "unit", id, s.cfg.Store.Unit, unitMarking)
-			if err != nil {
-				return 0, err
-			}
-			return u.Version, nil
-		})
-	}
-	return writeVersioned(w, http.StatusOK, u.Version, u)
-}
-
-// ---- medical facilities
-
-func facilityMarking(f *bluehelm.MedicalFacility) bluehelm.Marking { return f.Marking }
-
-func (s *Server) listFacilities(w http.ResponseWriter, r *http.Request) error {
-	if err := newQuery(r).done(); err != nil {
-		return err
-	}
-	fs, err := s.cfg.Store.Facilities(r.Context())
-	if err != nil {
-		return err
-	}
-	p := principal(r)
-	out := make([]*bluehelm.MedicalFacility, 0, len(fs))
-	for _, f := range fs {
-		if p.CanSee(f.Marking) {
-			out = append(out, f)
+		v, err := rs.visible(r, id)
+		if err != nil {
+			return err
 		}
+		return rs.write(w, http.StatusOK, v)
 	}
-	return writeJSON(w, http.StatusOK, map[string]any{"facilities": out})
 }
 
-func (s *Server) getFacility(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
+func (rs resource[E]) create(do func(ctx context.Context, by bluehelm.Principal, v *E) error) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		v := new(E)
+		if err := decodeJSON(w, r, rs.limit, v); err != nil {
+			return err
+		}
+		if err := do(r.Context(), principal(r), v); err != nil {
+			return err
+		}
+		id, _, _ := rs.meta(v)
+		w.Header().Set("Location", rs.base+strconv.FormatInt(id, 10))
+		return rs.write(w, http.StatusCreated, v)
 	}
-	f, err := visible(r.Context(), r, "medical facility", id, s.cfg.Store.Facility, facilityMarking)
-	if err != nil {
-		return err
-	}
-	return writeVersioned(w, http.StatusOK, f.Version, f)
 }
 
-func (s *Server) createFacility(w http.ResponseWriter, r *http.Request) error {
-	var f bluehelm.MedicalFacility
-	if err := decodeJSON(w, r, limitSmall, &f); err != nil {
-		return err
+// update replaces a record; If-Match is required, so that a concurrent change
+// is not silently overwritten.
+func (rs resource[E]) update(do func(ctx context.Context, by bluehelm.Principal, id int64, want int, next *E) (*E, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		want, err := requireIfMatch(r)
+		if err != nil {
+			return err
+		}
+		next := new(E)
+		if err := decodeJSON(w, r, rs.limit, next); err != nil {
+			return err
+		}
+		v, err := do(r.Context(), principal(r), id, want, next)
+		if err != nil {
+			return rs.conflict(r, id, want, err)
+		}
+		return rs.write(w, http.StatusOK, v)
 	}
-	if err := s.cfg.Pipeline.CreateFacility(r.Context(), principal(r), &f); err != nil {
-		return err
-	}
-	w.Header().Set("Location", "/api/v1/medical-facilities/"+strconv.FormatInt(f.ID, 10))
-	return writeVersioned(w, http.StatusCreated, f.Version, &f)
 }
 
-func (s *Server) updateFacility(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
+// action applies a workflow step named by the path's {action}, with an optional
+// body carrying a reason or note. If-Match is optional: a patrol leader pressing
+// "start" should not fail because the JOC just corrected the purpose; the
+// workflow rules apply to the stored state either way.
+func (rs resource[E]) action(do func(ctx context.Context, by bluehelm.Principal, id int64, want int, action, text string) (*E, error)) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		want, _, err := ifMatch(r)
+		if err != nil {
+			return err
+		}
+		var req struct {
+			Reason string `json:"reason"`
+			Note   string `json:"note"`
+		}
+		if err := decodeOptionalJSON(w, r, limitSmall, &req); err != nil {
+			return err
+		}
+		text := req.Reason
+		if text == "" {
+			text = req.Note
+		}
+		v, err := do(r.Context(), principal(r), id, want, r.PathValue("action"), text)
+		if err != nil {
+			return rs.conflict(r, id, want, err)
+		}
+		return rs.write(w, http.StatusOK, v)
 	}
-	want, err := requireIfMatch(r)
-	if err != nil {
-		return err
+}
+
+// remove deletes a record; If-Match is required.
+func (rs resource[E]) remove(do func(ctx context.Context, by bluehelm.Principal, id int64, want int) error) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		id, err := pathID(r, "id")
+		if err != nil {
+			return err
+		}
+		want, err := requireIfMatch(r)
+		if err != nil {
+			return err
+		}
+		if err := do(r.Context(), principal(r), id, want); err != nil {
+			return rs.conflict(r, id, want, err)
+		}
+		w.WriteHeader(http.StatusNoContent)
+		return nil
 	}
-	var next bluehelm.MedicalFacility
-	if err := decodeJSON(w, r, limitSmall, &next); err != nil {
-		return err
-	}
-	f, err := s.cfg.Pipeline.UpdateFacility(r.Context(), principal(r), id, want, &next)
-	if err != nil {
-		return versioned("medical facility", id, want, err, func() (int, error) {
-			f, err := visible(r.Context(), r, "medical facility", id, s.cfg.Store.Facility, facilityMarking)
-			if err != nil {
-				return 0, err
+}
+
+// list answers every record of all that the caller may see, under the JSON key
+// name. params, if not nil, reads the list's query parameters and returns which
+// records to keep.
+func (rs resource[E]) list(name string, all func(context.Context) ([]*E, error), params func(q *query) func(*E) bool) handlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) error {
+		q := newQuery(r)
+		keep := func(*E) bool { return true }
+		if params != nil {
+			keep = params(q)
+		}
+		if err := q.done(); err != nil {
+			return err
+		}
+		vs, err := all(r.Context())
+		if err != nil {
+			return err
+		}
+		p := principal(r)
+		out := make([]*E, 0, len(vs))
+		for _, v := range vs {
+			if _, _, m := rs.meta(v); p.CanSee(m) && keep(v) {
+				out = append(out, v)
 			}
-			return f.Version, nil
-		})
+		}
+		return writeJSON(w, http.StatusOK, map[string]any{name: out})
 	}
-	return writeVersioned(w, http.StatusOK, f.Version, f)
 }
 
-// ---- patrols
+func (s *Server) units() resource[bluehelm.Unit] {
+	return resource[bluehelm.Unit]{kind: "unit", base: "/api/v1/units/", limit: limitSmall, load: func(ctx context.Context, id int64) (*bluehelm.Unit, error) { return s.cfg.Store.Unit(ctx, id) },
+		meta: func(u *bluehelm.Unit) (int64, int, bluehelm.Marking) { return u.ID, u.Version, u.Marking }}
+}
 
-func patrolMarking(p *bluehelm.Patrol) bluehelm.Marking { return p.Marking }
+func (s *Server) facilities() resource[bluehelm.MedicalFacility] {
+	return resource[bluehelm.MedicalFacility]{kind: "medical facility", base: "/api/v1/medical-facilities/", limit: limitSmall, load: func(ctx context.Context, id int64) (*bluehelm.MedicalFacility, error) {
+		return s.cfg.Store.Facility(ctx, id)
+	},
+		meta: func(f *bluehelm.MedicalFacility) (int64, int, bluehelm.Marking) { return f.ID, f.Version, f.Marking }}
+}
+
+func (s *Server) patrols() resource[bluehelm.Patrol] {
+	return resource[bluehelm.Patrol]{kind: "patrol", base: "/api/v1/patrols/", limit: limitArea, load: func(ctx context.Context, id int64) (*bluehelm.Patrol, error) { return s.cfg.Store.Patrol(ctx, id) },
+		meta: func(p *bluehelm.Patrol) (int64, int, bluehelm.Marking) { return p.ID, p.Version, p.Marking }}
+}
+
+func (s *Server) tasks() resource[bluehelm.Task] {
+	return resource[bluehelm.Task]{kind: "task", base: "/api/v1/tasks/", limit: limitSmall, load: func(ctx context.Context, id int64) (*bluehelm.Task, error) { return s.cfg.Store.Task(ctx, id) },
+		meta: func(t *bluehelm.Task) (int64, int, bluehelm.Marking) { return t.ID, t.Version, t.Marking }}
+}
+
+func (s *Server) proximityRules() resource[bluehelm.ProximityRule] {
+	return resource[bluehelm.ProximityRule]{kind: "proximity rule", base: "/api/v1/proximity-rules/", limit: limitSmall, load: func(ctx context.Context, id int64) (*bluehelm.ProximityRule, error) {
+		return s.cfg.Store.ProximityRule(ctx, id)
+	},
+		meta: func(p *bluehelm.ProximityRule) (int64, int, bluehelm.Marking) { return p.ID, p.Version, p.Marking }}
+}
+
+// operationsRoutes are the routes of units, facilities, patrols, tasks and
+// proximity rules. The store and pipeline are reached through closures and
+// method values on a pointer, so that the route table can be built (for the
+// OpenAPI test) without them.
+func (s *Server) operationsRoutes(v1 string) []route {
+	units, facilities, patrols, tasks, rules := s.units(), s.facilities(), s.patrols(), s.tasks(), s.proximityRules()
+	pl := s.cfg.Pipeline
+	return []route{
+		// Enabled units, or all of them with ?all=true.
+		{method: "GET", path: v1 + "/units", h: units.list("units", func(ctx context.Context) ([]*bluehelm.Unit, error) { return s.cfg.Store.Units(ctx) },
+			func(q *query) func(*bluehelm.Unit) bool {
+				all := q.get("all") == "true"
+				return func(u *bluehelm.Unit) bool { return all || !u.Disabled }
+			})},
+		{method: "POST", path: v1 + "/units", h: units.create(pl.CreateUnit)},
+		{method: "GET", path: v1 + "/units/{id}", h: units.get()},
+		{method: "PUT", path: v1 + "/units/{id}", h: units.update(pl.UpdateUnit)},
+
+		{method: "GET", path: v1 + "/medical-facilities", h: facilities.list("facilities", func(ctx context.Context) ([]*bluehelm.MedicalFacility, error) { return s.cfg.Store.Facilities(ctx) }, nil)},
+		{method: "POST", path: v1 + "/medical-facilities", h: facilities.create(pl.CreateFacility)},
+		{method: "GET", path: v1 + "/medical-facilities/{id}", h: facilities.get()},
+		{method: "PUT", path: v1 + "/medical-facilities/{id}", h: facilities.update(pl.UpdateFacility)},
+
+		{method: "GET", path: v1 + "/patrols", h: s.listPatrols},
+		{method: "POST", path: v1 + "/patrols", h: patrols.create(pl.CreatePatrol)},
+		{method: "GET", path: v1 + "/patrols/export", h: s.exportPatrols},
+		{method: "GET", path: v1 + "/patrols/figures", h: s.patrolFigures},
+		{method: "GET", path: v1 + "/patrols/{id}", h: patrols.get()},
+		{method: "PUT", path: v1 + "/patrols/{id}", h: patrols.update(pl.UpdatePatrol)},
+		{method: "POST", path: v1 + "/patrols/{id}/actions/{action}", h: patrols.action(
+			func(ctx context.Context, by bluehelm.Principal, id int64, want int, action, reason string) (*bluehelm.Patrol, error) {
+				return pl.PatrolAction(ctx, by, id, want, bluehelm.PatrolAction(action), reason)
+			})},
+
+		{method: "POST", path: v1 + "/routes/risk", h: s.assessRoute},
+		{method: "POST", path: v1 + "/routes/import", h: s.importRoute},
+		{method: "GET", path: v1 + "/responders", h: s.responders},
+
+		{method: "GET", path: v1 + "/tasks", h: s.listTasks},
+		{method: "POST", path: v1 + "/tasks", h: s.createTask},
+		{method: "GET", path: v1 + "/tasks/{id}", h: tasks.get()},
+		{method: "POST", path: v1 + "/tasks/{id}/actions/{action}", h: tasks.action(
+			func(ctx context.Context, by bluehelm.Principal, id int64, want int, action, note string) (*bluehelm.Task, error) {
+				a := bluehelm.TaskAction(action)
+				if !slices.Contains([]bluehelm.TaskAction{bluehelm.TaskDepart, bluehelm.TaskArrive, bluehelm.TaskClose, bluehelm.TaskCancel}, a) {
+					return nil, invalid("action", "unknown task action %q (want en_route, on_scene, close or cancel)", action)
+				}
+				return pl.TaskAction(ctx, by, id, want, a, note)
+			})},
+
+		{method: "GET", path: v1 + "/proximity-rules", h: rules.list("rules", func(ctx context.Context) ([]*bluehelm.ProximityRule, error) { return s.cfg.Store.ProximityRules(ctx) }, nil)},
+		{method: "POST", path: v1 + "/proximity-rules", h: rules.create(pl.CreateProximityRule)},
+		{method: "GET", path: v1 + "/proximity-rules/{id}", h: rules.get()},
+		{method: "PUT", path: v1 + "/proximity-rules/{id}", h: rules.update(pl.UpdateProximityRule)},
+		{method: "DELETE", path: v1 + "/proximity-rules/{id}", h: rules.remove(pl.DeleteProximityRule)},
+	}
+}
 
 // patrolFilter reads the list parameters shared by the list and its exports.
 func patrolFilter(r *http.Request, q *query) (bluehelm.PatrolFilter, error) {
@@ -238,84 +323,6 @@ func (s *Server) listPatrols(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, map[string]any{"patrols": ps})
 }
 
-func (s *Server) getPatrol(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	pt, err := visible(r.Context(), r, "patrol", id, s.cfg.Store.Patrol, patrolMarking)
-	if err != nil {
-		return err
-	}
-	return writeVersioned(w, http.StatusOK, pt.Version, pt)
-}
-
-func (s *Server) createPatrol(w http.ResponseWriter, r *http.Request) error {
-	var pt bluehelm.Patrol
-	if err := decodeJSON(w, r, limitArea, &pt); err != nil {
-		return err
-	}
-	if err := s.cfg.Pipeline.CreatePatrol(r.Context(), principal(r), &pt); err != nil {
-		return err
-	}
-	w.Header().Set("Location", "/api/v1/patrols/"+strconv.FormatInt(pt.ID, 10))
-	return writeVersioned(w, http.StatusCreated, pt.Version, &pt)
-}
-
-func (s *Server) patrolVersion(r *http.Request, id int64) func() (int, error) {
-	return func() (int, error) {
-		pt, err := visible(r.Context(), r, "patrol", id, s.cfg.Store.Patrol, patrolMarking)
-		if err != nil {
-			return 0, err
-		}
-		return pt.Version, nil
-	}
-}
-
-func (s *Server) updatePatrol(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	want, err := requireIfMatch(r)
-	if err != nil {
-		return err
-	}
-	var next bluehelm.Patrol
-	if err := decodeJSON(w, r, limitArea, &next); err != nil {
-		return err
-	}
-	pt, err := s.cfg.Pipeline.UpdatePatrol(r.Context(), principal(r), id, want, &next)
-	if err != nil {
-		return versioned("patrol", id, want, err, s.patrolVersion(r, id))
-	}
-	return writeVersioned(w, http.StatusOK, pt.Version, pt)
-}
-
-func (s *Server) patrolAction(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	want, _, err := ifMatch(r)
-	if err != nil {
-		return err
-	}
-	var req actionRequest
-	if err := decodeOptionalJSON(w, r, limitSmall, &req); err != nil {
-		return err
-	}
-	pt, err := s.cfg.Pipeline.PatrolAction(r.Context(), principal(r), id, want, bluehelm.PatrolAction(r.PathValue("action")), req.Reason)
-	if err != nil {
-		return versioned("patrol", id, want, err, s.patrolVersion(r, id))
-	}
-	return writeVersioned(w, http.StatusOK, pt.Version, pt)
-}
-
-// ---- tasks
-
-func taskMarking(t *bluehelm.Task) bluehelm.Marking { return t.Marking }
-
 func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) error {
 	q := newQuery(r)
 	f := bluehelm.TaskFilter{Viewer: principal(r), Unit: q.get("unit")}
@@ -349,18 +356,7 @@ func (s *Server) listTasks(w http.ResponseWriter, r *http.Request) error {
 	return writeJSON(w, http.StatusOK, map[string]any{"tasks": ts})
 }
 
-func (s *Server) getTask(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	t, err := visible(r.Context(), r, "task", id, s.cfg.Store.Task, taskMarking)
-	if err != nil {
-		return err
-	}
-	return writeVersioned(w, http.StatusOK, t.Version, t)
-}
-
+// createTask dispatches a unit: the body names an incident, an alert or a place.
 func (s *Server) createTask(w http.ResponseWriter, r *http.Request) error {
 	var d ingest.Dispatch
 	if err := decodeJSON(w, r, limitSmall, &d); err != nil {
@@ -371,129 +367,5 @@ func (s *Server) createTask(w http.ResponseWriter, r *http.Request) error {
 		return err
 	}
 	w.Header().Set("Location", "/api/v1/tasks/"+strconv.FormatInt(t.ID, 10))
-	return writeVersioned(w, http.StatusCreated, t.Version, t)
-}
-
-func (s *Server) taskAction(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	want, _, err := ifMatch(r)
-	if err != nil {
-		return err
-	}
-	var req struct {
-		Note string `json:"note"`
-	}
-	if err := decodeOptionalJSON(w, r, limitSmall, &req); err != nil {
-		return err
-	}
-	action := bluehelm.TaskAction(r.PathValue("action"))
-	if !slices.Contains([]bluehelm.TaskAction{bluehelm.TaskDepart, bluehelm.TaskArrive, bluehelm.TaskClose, bluehelm.TaskCancel}, action) {
-		return invalid("action", "unknown task action %q (want en_route, on_scene, close or cancel)", action)
-	}
-	t, err := s.cfg.Pipeline.TaskAction(r.Context(), principal(r), id, want, action, req.Note)
-	if err != nil {
-		return versioned("task", id, want, err, func() (int, error) {
-			t, err := visible(r.Context(), r, "task", id, s.cfg.Store.Task, taskMarking)
-			if err != nil {
-				return 0, err
-			}
-			return t.Version, nil
-		})
-	}
-	return writeVersioned(w, http.StatusOK, t.Version, t)
-}
-
-// ---- proximity rules
-
-func ruleMarking(r *bluehelm.ProximityRule) bluehelm.Marking { return r.Marking }
-
-func (s *Server) ruleVersion(r *http.Request, id int64) func() (int, error) {
-	return func() (int, error) {
-		v, err := visible(r.Context(), r, "proximity rule", id, s.cfg.Store.ProximityRule, ruleMarking)
-		if err != nil {
-			return 0, err
-		}
-		return v.Version, nil
-	}
-}
-
-func (s *Server) listProximityRules(w http.ResponseWriter, r *http.Request) error {
-	if err := newQuery(r).done(); err != nil {
-		return err
-	}
-	rules, err := s.cfg.Store.ProximityRules(r.Context())
-	if err != nil {
-		return err
-	}
-	p := principal(r)
-	out := make([]*bluehelm.ProximityRule, 0, len(rules))
-	for _, rl := range rules {
-		if p.CanSee(rl.Marking) {
-			out = append(out, rl)
-		}
-	}
-	return writeJSON(w, http.StatusOK, map[string]any{"rules": out})
-}
-
-func (s *Server) getProximityRule(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	rl, err := visible(r.Context(), r, "proximity rule", id, s.cfg.Store.ProximityRule, ruleMarking)
-	if err != nil {
-		return err
-	}
-	return writeVersioned(w, http.StatusOK, rl.Version, rl)
-}
-
-func (s *Server) createProximityRule(w http.ResponseWriter, r *http.Request) error {
-	var rl bluehelm.ProximityRule
-	if err := decodeJSON(w, r, limitSmall, &rl); err != nil {
-		return err
-	}
-	if err := s.cfg.Pipeline.CreateProximityRule(r.Context(), principal(r), &rl); err != nil {
-		return err
-	}
-	w.Header().Set("Location", "/api/v1/proximity-rules/"+strconv.FormatInt(rl.ID, 10))
-	return writeVersioned(w, http.StatusCreated, rl.Version, &rl)
-}
-
-func (s *Server) updateProximityRule(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	want, err := requireIfMatch(r)
-	if err != nil {
-		return err
-	}
-	var next bluehelm.ProximityRule
-	if err := decodeJSON(w, r, limitSmall, &next); err != nil {
-		return err
-	}
-	rl, err := s.cfg.Pipeline.UpdateProximityRule(r.Context(), principal(r), id, want, &next)
-	if err != nil {
-		return versioned("proximity rule", id, want, err, s.ruleVersion(r, id))
-	}
-	return writeVersioned(w, http.StatusOK, rl.Version, rl)
-}
-
-func (s *Server) deleteProximityRule(w http.ResponseWriter, r *http.Request) error {
-	id, err := pathID(r, "id")
-	if err != nil {
-		return err
-	}
-	want, err := requireIfMatch(r)
-	if err != nil {
-		return err
-	}
-	if err := s.cfg.Pipeline.DeleteProximityRule(r.Context(), principal(r), id, want); err != nil {
-		return versioned("proximity rule", id, want, err, s.ruleVersion(r, id))
-	}
-	w.WriteHeader(http.StatusNoContent)
-	return nil
+	return s.tasks().write(w, http.StatusCreated, t)
 }

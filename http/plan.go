@@ -98,7 +98,10 @@ func (s *Server) responders(w http.ResponseWriter, r *http.Request) error {
 		if err != nil || id <= 0 {
 			return invalid("alert_id", "%q is not a record id", v)
 		}
-		a, err := visible(r.Context(), r, "alert", id, s.cfg.Store.Alert, func(a *bluehelm.Alert) bluehelm.Marking { return a.Marking })
+		a, err := s.cfg.Store.Alert(r.Context(), id)
+		if err == nil && !p.CanSee(a.Marking) {
+			err = bluehelm.Errorf(bluehelm.ENOTFOUND, "alert %d not found", id)
+		}
 		if err != nil {
 			return bluehelm.PrefixField("alert_id", err)
 		}

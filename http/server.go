@@ -232,7 +232,7 @@ func (s *Server) OGCBaseURL(r *http.Request) string {
 // apiRoutes is the route table: the mux and the OpenAPI test both read it.
 func (s *Server) apiRoutes() []route {
 	const v1 = "/api/v1"
-	return []route{
+	routes := []route{
 		{method: "GET", path: "/healthz", public: true, h: s.healthz},
 		{method: "GET", path: "/readyz", public: true, h: s.readyz},
 		{method: "GET", path: "/metrics", public: true, raw: true, h: s.serveMetrics},
@@ -262,35 +262,6 @@ func (s *Server) apiRoutes() []route {
 		{method: "GET", path: v1 + "/positions/replay", h: s.replayPositions},
 		{method: "GET", path: v1 + "/tracks/{uid}/history", h: s.trackHistory},
 
-		{method: "GET", path: v1 + "/units", h: s.listUnits},
-		{method: "POST", path: v1 + "/units", h: s.createUnit},
-		{method: "GET", path: v1 + "/units/{id}", h: s.getUnit},
-		{method: "PUT", path: v1 + "/units/{id}", h: s.updateUnit},
-		{method: "GET", path: v1 + "/medical-facilities", h: s.listFacilities},
-		{method: "POST", path: v1 + "/medical-facilities", h: s.createFacility},
-		{method: "GET", path: v1 + "/medical-facilities/{id}", h: s.getFacility},
-		{method: "PUT", path: v1 + "/medical-facilities/{id}", h: s.updateFacility},
-		{method: "GET", path: v1 + "/patrols", h: s.listPatrols},
-		{method: "POST", path: v1 + "/patrols", h: s.createPatrol},
-		{method: "GET", path: v1 + "/patrols/export", h: s.exportPatrols},
-		{method: "GET", path: v1 + "/patrols/figures", h: s.patrolFigures},
-		{method: "GET", path: v1 + "/patrols/{id}", h: s.getPatrol},
-		{method: "PUT", path: v1 + "/patrols/{id}", h: s.updatePatrol},
-		{method: "POST", path: v1 + "/patrols/{id}/actions/{action}", h: s.patrolAction},
-		{method: "POST", path: v1 + "/routes/risk", h: s.assessRoute},
-		{method: "POST", path: v1 + "/routes/import", h: s.importRoute},
-		{method: "GET", path: v1 + "/responders", h: s.responders},
-		{method: "GET", path: v1 + "/tasks", h: s.listTasks},
-		{method: "POST", path: v1 + "/tasks", h: s.createTask},
-		{method: "GET", path: v1 + "/tasks/{id}", h: s.getTask},
-		{method: "POST", path: v1 + "/tasks/{id}/actions/{action}", h: s.taskAction},
-
-		{method: "GET", path: v1 + "/proximity-rules", h: s.listProximityRules},
-		{method: "POST", path: v1 + "/proximity-rules", h: s.createProximityRule},
-		{method: "GET", path: v1 + "/proximity-rules/{id}", h: s.getProximityRule},
-		{method: "PUT", path: v1 + "/proximity-rules/{id}", h: s.updateProximityRule},
-		{method: "DELETE", path: v1 + "/proximity-rules/{id}", h: s.deleteProximityRule},
-
 		{method: "GET", path: v1 + "/areas", h: s.listAreas},
 		{method: "POST", path: v1 + "/areas", h: s.createArea},
 		{method: "GET", path: v1 + "/areas/{id}", h: s.getArea},
@@ -312,6 +283,7 @@ func (s *Server) apiRoutes() []route {
 
 		{method: "GET", path: v1 + "/stream", queryToken: true, raw: true, h: s.stream},
 	}
+	return append(routes, s.operationsRoutes(v1)...)
 }
 
 // endpoint wraps a route with authentication, CSRF protection and error writing.

@@ -8,7 +8,7 @@ import { createStream } from "./stream.js";
 import { $, h, replace, announce, toast, storageGet, storageSet } from "./dom.js";
 import { state, emit, on, roleLabel, componentLabel, clearFilters, setCategoryColours } from "./state.js";
 import { initAlerts, applyAlerts, snapshotAlerts, resetAlerts, startAlerts, focusAlert } from "./alerts.js";
-import { initIncidents, resetIncidents, startIncidents, feedMap, prefetchMap, reloadAll, applyLiveIncidents, showList, openDetail, openNew, openEdit } from "./incidents.js";
+import { initIncidents, resetIncidents, startIncidents, feedMap, prefetchMap, prefetchedMap, reloadAll, applyLiveIncidents, showList, openDetail, openNew, openEdit } from "./incidents.js";
 import { initDashboard, resetDashboard, showDashboard } from "./dashboard.js";
 
 const signedInHint = "bluehelm.signedIn";
@@ -152,6 +152,7 @@ async function createMapView() {
     state.map = await mod.createMap(container, {
       api: (path, init) => api(path, init),
       config: state.config,
+      incidents: prefetchedMap(),
       onIncidentClick: (id) => {
         location.hash = `#/incidents/${id}`;
       },

@@ -372,6 +372,11 @@ export function prefetchMap() {
   liveSinceAsked = [];
 }
 
+// prefetchedMap is the answer prefetchMap asked for (a promise), or null.
+export function prefetchedMap() {
+  return prefetched?.answer ?? null;
+}
+
 // Live incidents that came while the map's answer was on its way (null when none is):
 // the answer may be older than they are, so they are applied again on top of it.
 let liveSinceAsked = null;

@@ -25,6 +25,10 @@ export class Incidents {
   // field (see mapColumns in the server), with categories and statuses as indexes
   // into its dictionaries.
   set(cols) {
+    // The map may have been given this answer early (see createMap's opts.incidents):
+    // the same answer again would only redo the worker's clustering.
+    if (cols && cols === this.given) return;
+    this.given = cols;
     this.all.clear();
     const n = Number(cols?.count) || 0;
     const c = cols || {};
@@ -39,10 +43,14 @@ export class Incidents {
 
   // upsert merges full Incident json from the stream, keeping the higher version.
   upsert(incidents) {
+    let changed = false;
     for (const inc of incidents) {
       if (inc?.id == null) continue;
       const old = this.all.get(inc.id);
-      if (old && (old.p.version ?? 0) > (inc.version ?? 0)) continue;
+      // The same version is the same report: the stream's snapshot repeats the
+      // newest few hundred of the whole set, and redrawing for them is the whole
+      // clustering again.
+      if (old && (old.p.version ?? 0) >= (inc.version ?? 0)) continue;
       const c = inc.location?.coordinates;
       if (!Array.isArray(c)) continue;
       let killed = 0, injured = 0;
@@ -51,8 +59,9 @@ export class Incidents {
         else if (k.kind === "injured") injured += k.best || 0;
       }
       this.#put(inc.id, c[0], c[1], inc.category, inc.status, inc.title, inc.version, Date.parse(inc.occurred_start), killed, injured);
+      changed = true;
     }
-    this.draw.schedule();
+    if (changed) this.draw.schedule();
   }
 
   remove(ids) {
@@ -74,9 +83,12 @@ export class Incidents {
     this.draw.schedule();
   }
 
+  // flushNow draws at once: always the first time (even nothing is a picture),
+  // after that only what changed.
   flushNow() {
+    const first = this.held;
     this.held = false;
-    this.draw.now(true);
+    this.draw.now(first);
   }
 
   destroy() {

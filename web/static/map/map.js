@@ -46,7 +46,8 @@ export function prewarm() {
 //   ready: a promise, as window.bluehelmMapReady below
 //
 // opts: {api(path, init) → json, config (GET /api/v1/config), onIncidentClick(id),
-// onAlertClick(id), onTrackClick(uid), onViewChange(bbox), onLiveChange(live)}.
+// onAlertClick(id), onTrackClick(uid), onViewChange(bbox), onLiveChange(live),
+// incidents (a promise of what setIncidents will be given, drawn as soon as it can)}.
 // window.bluehelmMap is the maplibre Map, and window.bluehelmMapReady resolves at
 // the first "idle" after tracks (upsertTracks, even with []) and the whole set of
 // incidents (setIncidents) have been given and the basemap is drawn. Incidents from
@@ -121,6 +122,23 @@ export async function createMap(container, opts = {}) {
   });
   map.touchZoomRotate.disableRotation();
   window.bluehelmMap = map;
+
+  // The whole set of incidents, when the app has it on its way already
+  // (opts.incidents, a promise of the /api/v1/incidents/map answer), is clustered
+  // as soon as the style's sources exist rather than after "load": until the first
+  // picture's data is all there the map's worker is mostly idle, and after it,
+  // cutting every source's tiles at the framed view keeps it busy to the end.
+  const incidents = new Incidents(map);
+  if (opts.incidents) {
+    const styled = new Promise((resolve) => map.once("style.load", resolve));
+    Promise.all([opts.incidents, styled]).then(([cols]) => {
+      if (destroyed || !cols || flags.incidents) return;
+      incidents.set(cols);
+      incidents.flushNow();
+      flags.incidents = true;
+      checkReady();
+    }).catch(() => { /* the app's own request reports it and calls setIncidents */ });
+  }
 
   // The map is drawn hidden until the first picture is complete: every frame shown
   // while sources load is composited by the browser, and on a software-rendered
@@ -200,7 +218,6 @@ export async function createMap(container, opts = {}) {
 
   const frameMeter = new FrameMeter(map);
   const tracks = new Tracks(map, { staleAfterSeconds: staleAfter, frameMeter });
-  const incidents = new Incidents(map);
   const areas = new Areas(map);
   const alerts = new Alerts(map, maplibregl);
   const interact = new Interactions(map, container);

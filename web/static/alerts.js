@@ -8,6 +8,8 @@ import { api, describe } from "./api.js";
 import { $, h, replace, announce, toast, storageGet, storageSet } from "./dom.js";
 import { state, can, emit, on } from "./state.js";
 import { askText } from "./dialogs.js";
+import { openDispatch } from "./tasks.js";
+import { mayDispatch } from "./ops.js";
 
 const severityRank = { critical: 0, warning: 1, info: 2 };
 const fresh = new Map(); // id → time first seen live, to highlight new alerts
@@ -155,6 +157,9 @@ function render() {
           "div",
           { class: "alert-head" },
           h("span", { class: "sev-tag" }, t("severity." + a.severity, { fallback: a.severity })),
+          // Monitoring alerts say what happened in the reader's words first; the
+          // title (the server's sentence, with names and distances) follows.
+          a.rule ? h("span", { class: "rule-tag" }, t("alert.rule." + a.rule, { fallback: a.rule })) : null,
           h("strong", { class: "alert-title" }, a.title),
         ),
         a.detail ? h("p", { class: "alert-detail" }, a.detail) : null,
@@ -169,7 +174,9 @@ function render() {
         h(
           "div",
           { class: "actions" },
-          where ? h("button", { type: "button", class: "secondary", dataset: { action: "locate" } }, t("alerts.locate")) : null,
+          where || a.patrol_id ? h("button", { type: "button", class: "secondary", dataset: { action: "locate" } }, t("alerts.locate")) : null,
+          a.patrol_id ? h("a", { class: "button secondary", href: `#/patrols/${a.patrol_id}`, dataset: { action: "patrol" } }, t("alerts.patrol")) : null,
+          mayDispatch() && a.location && a.state !== "resolved" ? h("button", { type: "button", class: "secondary", dataset: { action: "dispatch" } }, t("task.dispatch")) : null,
           mayHandle && a.state === "open" ? h("button", { type: "button", class: "primary", dataset: { action: "acknowledge" } }, t("alerts.acknowledge")) : null,
           mayHandle ? h("button", { type: "button", class: "secondary", dataset: { action: "resolve" } }, t("alerts.resolve")) : null,
         ),
@@ -201,6 +208,9 @@ async function onListClick(ev) {
   switch (btn.dataset.action) {
     case "locate":
       locate(a);
+      break;
+    case "dispatch":
+      await openDispatch({ alert: a });
       break;
     case "acknowledge":
       await act(btn, a, "acknowledge", {}, t("alerts.forbidAck"));
@@ -244,6 +254,17 @@ function locate(a) {
   if (a.location?.coordinates) {
     const [lon, lat] = a.location.coordinates;
     m.flyTo?.({ lon, lat, zoom: 13 });
+  } else if (a.patrol_id) {
+    // A late start has no place of its own: the patrol's route is where to look.
+    api(`/api/v1/patrols/${a.patrol_id}`)
+      .then((p) => {
+        const line = p?.route?.coordinates;
+        if (line?.length) {
+          m.showRoute?.(line, p.risk?.segments || null);
+          m.fitLine?.(line);
+        }
+      })
+      .catch((e) => toast(describe(e), "error"));
   }
   m.highlightAlert?.(a.id);
 }

@@ -1,5 +1,6 @@
 // bluehelm web app: sign-in and session, the header, routes (#/map,
-// #/incidents/{id}, #/dashboard), the live stream feeding the map and the panels.
+// #/incidents/{id}, #/patrols[/{id}[/edit]|/new], #/tasks, #/dashboard), the live
+// stream feeding the map and the panels.
 // Plain ES modules, no build step: what is in web/static is what the browser runs.
 
 import { t, lang, setLang, initialLanguage, loadMapMessages, onLangChange, formatTime, languages } from "./i18n.js";
@@ -10,6 +11,9 @@ import { state, emit, on, roleLabel, componentLabel, clearFilters, setCategoryCo
 import { initAlerts, applyAlerts, snapshotAlerts, resetAlerts, startAlerts, focusAlert } from "./alerts.js";
 import { initIncidents, resetIncidents, startIncidents, feedMap, prefetchMap, prefetchedMap, reloadAll, applyLiveIncidents, showList, openDetail, openNew, openEdit } from "./incidents.js";
 import { initDashboard, resetDashboard, showDashboard } from "./dashboard.js";
+import { applyOperations, snapshotOperations, resetOps } from "./ops.js";
+import { initPatrols, resetPatrols, showPatrols, openPlan, openPatrol, openPatrolForm } from "./patrols.js";
+import { initTasks, resetTasks, showTasks } from "./tasks.js";
 
 const signedInHint = "bluehelm.signedIn";
 let stream = null;
@@ -60,17 +64,30 @@ function showApp() {
   for (const id of ["#nav", "#conn-status", "#user-box", "#logout"]) $(id).hidden = false;
 }
 
+// Views: the map with the alerts and incidents beside it; the patrol planner and
+// the task board, which keep the map and take the side panel; the dashboard.
+const panelViews = ["patrols", "tasks"];
+
 function setView(name) {
-  $("#view-map").hidden = name !== "map";
+  const onMap = name === "map" || panelViews.includes(name);
+  $("#view-map").hidden = !onMap;
   $("#view-dashboard").hidden = name !== "dashboard";
-  $("#panel-toggle").hidden = name !== "map";
-  for (const [id, v] of [["#nav-map", "map"], ["#nav-dashboard", "dashboard"]]) {
+  $("#panel-toggle").hidden = !onMap;
+  const wasPanel = $("#view-map").dataset.panel || "";
+  $("#view-map").dataset.panel = panelViews.includes(name) ? name : "";
+  for (const id of ["#alerts-section", "#incidents-section"]) $(id).hidden = name !== "map";
+  $("#patrols-section").hidden = name !== "patrols";
+  $("#tasks-section").hidden = name !== "tasks";
+  for (const [id, v] of [["#nav-map", "map"], ["#nav-patrols", "patrols"], ["#nav-tasks", "tasks"], ["#nav-dashboard", "dashboard"]]) {
     if (v === name) $(id).setAttribute("aria-current", "page");
     else $(id).removeAttribute("aria-current");
   }
   showDashboard(name === "dashboard");
-  if (name === "map") requestAnimationFrame(() => state.map?.resize?.());
-  document.title = t(name === "dashboard" ? "title.dashboard" : "title.map");
+  showPatrols(name === "patrols");
+  showTasks(name === "tasks");
+  if (onMap) requestAnimationFrame(() => state.map?.resize?.());
+  if (panelViews.includes(name) && wasPanel !== name) showPanel(true);
+  document.title = t("title." + name);
 }
 
 function route() {
@@ -79,6 +96,21 @@ function route() {
   let m;
   if (hash.startsWith("#/dashboard")) {
     setView("dashboard");
+  } else if (hash === "#/tasks") {
+    setView("tasks");
+  } else if (hash === "#/patrols/new") {
+    setView("patrols");
+    openPatrolForm(null);
+  } else if ((m = hash.match(/^#\/patrols\/(\d+)\/edit$/))) {
+    setView("patrols");
+    openPatrolForm(Number(m[1]));
+  } else if ((m = hash.match(/^#\/patrols\/(\d+)$/))) {
+    setView("patrols");
+    openPatrol(Number(m[1]));
+  } else if (hash.startsWith("#/patrols")) {
+    if (hash !== "#/patrols") history.replaceState(null, "", "#/patrols");
+    setView("patrols");
+    openPlan();
   } else if ((m = hash.match(/^#\/incidents\/(\d+)\/edit$/))) {
     setView("map");
     openEdit(Number(m[1]));
@@ -161,6 +193,12 @@ async function createMapView() {
         focusAlert(id);
       },
       onTrackClick: () => {}, // the map opens the track's own popup; the panels have nothing to add
+      onPatrolClick: (id) => {
+        location.hash = `#/patrols/${id}`;
+      },
+      onTaskClick: () => {
+        location.hash = "#/tasks";
+      },
       onViewChange: () => {},
     });
   } catch (e) {
@@ -193,6 +231,7 @@ function onBatch(b) {
   }
   if (b.alerts.size) applyAlerts([...b.alerts.values()]);
   if (b.incidents.size) applyLiveIncidents([...b.incidents.values()]);
+  if (b.patrols?.size || b.tasks?.size) applyOperations([...(b.patrols?.values() || [])], [...(b.tasks?.values() || [])]);
   if (b.snapshotEnd) {
     const seen = b.snapshotEnd;
     // An empty picture is a picture too: the map counts it as drawn.
@@ -207,6 +246,7 @@ function onBatch(b) {
       }
     }
     snapshotAlerts(seen.alerts);
+    if (seen.patrols) snapshotOperations(seen);
     // Any snapshot after the first follows a gap (reconnect or resync): changes
     // to reports may have been missed, so the list and map are fetched again.
     if (snapshots++ > 0) reloadAll();
@@ -388,6 +428,9 @@ function teardown() {
   resetAlerts();
   resetIncidents();
   resetDashboard();
+  resetPatrols();
+  resetTasks();
+  resetOps();
   clearFilters();
   if (state.map && !state.map.unavailable) {
     try {
@@ -456,7 +499,8 @@ async function start(me) {
 
 async function changeLanguage(code) {
   await setLang(code);
-  document.title = t($("#view-dashboard").hidden ? "title.map" : "title.dashboard");
+  const panel = $("#view-map").dataset.panel;
+  document.title = t(!$("#view-dashboard").hidden ? "title.dashboard" : panel ? "title." + panel : "title.map");
   if (!state.me || !state.features.preferences) return;
   try {
     const me = await optional("/api/v1/me/preferences", { method: "PUT", body: { language: code } });
@@ -488,11 +532,11 @@ function wireHeader() {
   $("#reconnect").addEventListener("click", () => stream?.reconnectNow());
   $("#panel-toggle").addEventListener("click", () => showPanel(!panelOpen(), true));
   on("show-alerts", () => {
-    if (location.hash.startsWith("#/dashboard")) location.hash = "#/map";
+    if (!$("#view-dashboard").hidden || $("#view-map").dataset.panel) location.hash = "#/map";
     showPanel(true);
   });
   on("show-map", () => {
-    if (location.hash.startsWith("#/dashboard")) location.hash = "#/map";
+    if (!$("#view-dashboard").hidden) location.hash = "#/map";
     showPanel(window.innerWidth >= 1100);
   });
   on("route", route);
@@ -532,6 +576,8 @@ async function boot() {
     showPanel: (open) => showPanel(open),
   });
   initDashboard();
+  initPatrols({ showPanel: (open) => showPanel(open) });
+  initTasks();
   stream = createStream({ onBatch, onState: onStreamState, onAuthLost });
   onSessionLost(() => sessionEnded(t("session.ended")));
 

@@ -3,6 +3,7 @@
 // map; the exports download exactly what is shown. Chart.js (vendored, a UMD
 // global) is loaded the first time the dashboard opens, so the map's first paint
 // does not wait for it; without it the figures are still shown as tables.
+// Below, the commander's patrol and response figures (GET /api/v1/patrols/figures).
 
 import { t, formatMonth, formatNumber, onLangChange, lang } from "./i18n.js";
 import { optional, query, describe } from "./api.js";
@@ -28,13 +29,27 @@ export function initDashboard() {
   });
   on("alerts", () => visible && renderAlerts());
   on("incidents-changed", debounce(() => visible && load(), 5000));
-  onLangChange(() => visible && stats && render());
-  on("theme", () => visible && stats && render());
+  onLangChange(() => {
+    if (visible && stats) render();
+    if (visible && figures) renderFigures();
+  });
+  on("theme", () => {
+    if (visible && stats) render();
+    if (visible && figures) renderFigures();
+  });
+  $("#figures-period").addEventListener("change", () => visible && loadFigures());
+  $("#figures-aor").addEventListener("change", () => visible && loadFigures());
+  $("#figures-filters").addEventListener("submit", (ev) => ev.preventDefault());
 }
 
 export function resetDashboard() {
   stats = null;
+  figures = null;
+  aorsLoaded = false;
+  replace($("#figures-aor"), h("option", { value: "" }, t("figures.noAor")));
   destroyCharts();
+  figChart?.destroy();
+  figChart = null;
   visible = false;
 }
 
@@ -44,6 +59,7 @@ export function showDashboard(on) {
   updateExports();
   renderAlerts();
   load();
+  loadAors().then(loadFigures);
 }
 
 function loadChartJS() {
@@ -245,4 +261,130 @@ function openArea(a) {
   if (!searched) return;
   setFilters({ area: searched, areaLabel: a.name });
   location.hash = "#/map";
+}
+
+// --- the commander's patrol and response figures -----------------------------------------
+
+let figures = null;
+let figGen = 0;
+let figChart = null;
+let aorsLoaded = false;
+
+// loadAors fills the AOR picker with the areas of kind "aor" the user may see.
+async function loadAors() {
+  if (aorsLoaded) return;
+  try {
+    const r = await optional("/api/v1/areas?kind=aor");
+    const sel = $("#figures-aor");
+    const keep = sel.value;
+    const areas = (r?.areas || []).slice().sort((a, b) => a.name.localeCompare(b.name));
+    replace(sel, h("option", { value: "" }, t("figures.noAor")), areas.map((a) => h("option", { value: a.id }, a.name)));
+    sel.value = areas.some((a) => String(a.id) === keep) ? keep : "";
+    aorsLoaded = true;
+  } catch {
+    /* the figures come without coverage */
+  }
+}
+
+function figuresParams() {
+  const days = Number($("#figures-period").value) || 28;
+  const to = new Date();
+  const from = new Date(to.getTime() - days * 86400000);
+  const r = (d) => d.toISOString().replace(/\.\d{3}Z$/, "Z");
+  return { from: r(from), to: r(to), aor: $("#figures-aor").value };
+}
+
+async function loadFigures() {
+  const g = ++figGen;
+  const status = $("#figures-status");
+  status.textContent = t("common.loading");
+  status.classList.remove("error");
+  const params = figuresParams();
+  const exp = $("#figures-export");
+  exp.hidden = !can("export");
+  exp.href = "/api/v1/patrols/figures" + query({ ...params, format: "csv" });
+  let data;
+  try {
+    [data] = await Promise.all([optional("/api/v1/patrols/figures" + query(params)), loadChartJS()]);
+  } catch (e) {
+    if (g !== figGen) return;
+    status.textContent = describe(e);
+    status.classList.add("error");
+    return;
+  }
+  if (g !== figGen) return;
+  if (data === null) {
+    $("#ops-figures").hidden = true;
+    return;
+  }
+  status.textContent = "";
+  figures = data;
+  renderFigures();
+}
+
+function duration(sec) {
+  if (!sec) return "–";
+  const m = Math.round(sec / 60);
+  return m < 60 ? t("unit.min", { n: m }) : t("unit.hmin", { h: Math.floor(m / 60), m: String(m % 60).padStart(2, "0") });
+}
+
+function share(x) {
+  return x == null ? "–" : formatNumber(Math.round(x * 1000) / 10) + " %";
+}
+
+function renderFigures() {
+  const f = figures;
+  $("#fig-planned").textContent = formatNumber(f.planned || 0);
+  $("#fig-completed").textContent = formatNumber(f.completed || 0);
+  $("#fig-women").textContent = t("figures.womenValue", { count: formatNumber(f.with_women || 0), share: share(f.women_share || 0) });
+  $("#fig-women").title = t("figures.womenTitle");
+  $("#fig-response").textContent = duration(f.median_response_seconds);
+  $("#fig-response").title = t("figures.tasksArrived", { count: f.tasks_arrived || 0 });
+  $("#fig-from-report").textContent = duration(f.median_from_report_seconds);
+  const aor = $("#figures-aor").value;
+  $("#fig-coverage7").textContent = aor ? share(f.coverage_7d) : "–";
+  $("#fig-coverage30").textContent = aor ? share(f.coverage_30d) : "–";
+  for (const id of ["#fig-coverage7", "#fig-coverage30"]) $(id).title = aor ? "" : t("figures.pickAor");
+
+  const rows = f.by_unit_week || [];
+  const units = [...new Set(rows.map((r) => r.unit))].sort();
+  const sum = (u, k) => rows.filter((r) => r.unit === u).reduce((n, r) => n + (r[k] || 0), 0);
+  const box = $('[data-table-for="chart-patrols-unit"]');
+  if (!rows.length) replace(box, h("p", { class: "muted" }, t("figures.noPatrols")));
+  else {
+    const head = [t("figures.week"), t("figures.unit"), t("figures.plannedShort"), t("figures.completedShort"), t("figures.abortedShort"), t("figures.withWomenShort")];
+    replace(box, h("div", { class: "grid-scroll" }, h("table", { class: "data", id: "figures-table" },
+      h("thead", {}, h("tr", {}, head.map((x) => h("th", { scope: "col" }, x)))),
+      h("tbody", {}, rows.map((r) => h("tr", {}, h("th", { scope: "row" }, r.week), h("td", {}, r.unit),
+        [r.planned, r.completed, r.aborted, r.with_women].map((n) => h("td", { class: "num" }, formatNumber(n || 0)))))))));
+  }
+  figChart?.destroy();
+  figChart = null;
+  const canvas = $("#chart-patrols-unit");
+  const Chart = window.Chart;
+  if (!Chart || !units.length) {
+    canvas.hidden = true;
+    return;
+  }
+  canvas.hidden = false;
+  canvas.setAttribute("aria-label", t("figures.chartAria", { planned: f.planned || 0, completed: f.completed || 0, units: units.length }));
+  const fg = cssVar("--fg") || "#e6edf3";
+  const grid = cssVar("--grid") || "rgba(128,128,128,.25)";
+  const font = { family: getComputedStyle(document.body).fontFamily, size: Math.round(parseFloat(getComputedStyle(document.body).fontSize) * 0.85) };
+  const axis = { ticks: { color: fg, font, precision: 0 }, grid: { color: grid } };
+  figChart = new Chart(canvas, {
+    type: "bar",
+    data: {
+      labels: units,
+      datasets: [
+        { label: t("figures.plannedShort"), data: units.map((u) => sum(u, "planned")), backgroundColor: cssVar("--accent") || "#5aa2ea" },
+        { label: t("figures.completedShort"), data: units.map((u) => sum(u, "completed")), backgroundColor: cssVar("--ok") || "#46a758" },
+      ],
+    },
+    options: {
+      responsive: true, maintainAspectRatio: false, animation: false, locale: lang(),
+      plugins: { legend: { labels: { color: fg, font, boxWidth: 14 } }, tooltip: { bodyFont: font, titleFont: font } },
+      scales: { x: axis, y: axis },
+    },
+  });
 }

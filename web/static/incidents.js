@@ -641,6 +641,7 @@ function renderDetail(inc, updated = false) {
   paint(box);
   for (const li of $("#incident-list").querySelectorAll("li.current")) li.classList.remove("current");
   $(`#incident-list li[data-id="${inc.id}"]`)?.classList.add("current");
+  emit("incident-detail", inc); // others add their actions (dispatch)
 }
 
 let revGen = 0;

@@ -9,7 +9,8 @@
 // frames stop) holds at most one entry per object instead of an ever-growing queue.
 
 const World = [-180, -90, 180, 90];
-const AllLayers = ["tracks", "incidents", "alerts", "areas"];
+// "operations" are the approved and underway patrols and the open response tasks.
+const AllLayers = ["tracks", "incidents", "alerts", "areas", "operations"];
 
 const backoffBase = 1000;
 const backoffCap = 30000;
@@ -17,8 +18,8 @@ const stableAfter = 10000; // a connection that lasted this long resets the back
 
 // createStream: handlers = {onBatch(batch), onState(state, since), onAuthLost()}.
 // batch = {reset, tracks: Map uid→TrackState, left: Set uid, incidents: Map,
-//          alerts: Map, areas: Map, areasDeleted: Set id,
-//          snapshotEnd: null | {tracks: Set, alerts: Set, areas: Set}}
+//          alerts: Map, areas: Map, areasDeleted: Set id, patrols: Map, tasks: Map,
+//          snapshotEnd: null | {tracks: Set, alerts: Set, areas: Set, patrols: Set, tasks: Set}}
 export function createStream(handlers) {
   let ws = null;
   let view = { bbox: World, layers: AllLayers };
@@ -42,7 +43,7 @@ export function createStream(handlers) {
   let held = false;
 
   function emptyBatch() {
-    return { reset: false, tracks: new Map(), left: new Set(), incidents: new Map(), alerts: new Map(), areas: new Map(), areasDeleted: new Set(), snapshotEnd: null, size: 0 };
+    return { reset: false, tracks: new Map(), left: new Set(), incidents: new Map(), alerts: new Map(), areas: new Map(), areasDeleted: new Set(), patrols: new Map(), tasks: new Map(), snapshotEnd: null, size: 0 };
   }
 
   function setState(s) {
@@ -90,7 +91,7 @@ export function createStream(handlers) {
     const d = m.data;
     switch (m.type) {
       case "snapshot.begin":
-        snap = { tracks: new Set(), alerts: new Set(), areas: new Set() };
+        snap = { tracks: new Set(), alerts: new Set(), areas: new Set(), patrols: new Set(), tasks: new Set() };
         break;
       case "snapshot.end":
         if (snap) batch.snapshotEnd = snap;
@@ -134,6 +135,17 @@ export function createStream(handlers) {
         if (!prev || d.version >= prev.version) batch.areas.set(d.id, d);
         batch.areasDeleted.delete(d.id);
         snap?.areas.add(d.id);
+        break;
+      }
+      // Patrols and tasks: every change of status comes as a message (a patrol
+      // that completes, a task that closes), so the app can drop what ended.
+      case "patrol":
+      case "task": {
+        if (!d) break;
+        const into = m.type === "patrol" ? batch.patrols : batch.tasks;
+        const prev = into.get(d.id);
+        if (!prev || d.version >= prev.version) into.set(d.id, d);
+        (m.type === "patrol" ? snap?.patrols : snap?.tasks)?.add(d.id);
         break;
       }
       case "area.deleted":

@@ -1,5 +1,6 @@
-// One-shot interactions asked for by the app: pick a point (the incident form) and
-// draw a polygon (the incident list's area filter). Each shows a hint with buttons,
+// One-shot interactions asked for by the app: pick a point (the incident form),
+// draw a polygon (the incident list's area filter) and draw a line (a patrol's
+// route). Each shows a hint with buttons,
 // so it works by mouse, by touch and by keyboard (Enter uses the map centre, which
 // a crosshair marks), and Esc cancels.
 import { el, fc, retranslate } from "./util.js";
@@ -8,7 +9,7 @@ export class Interactions {
   constructor(map, container) {
     this.map = map;
     this.container = container;
-    this.mode = null; // "point" | "polygon"
+    this.mode = null; // "point" | "polygon" | "line"
     this.done = null;
     this.hint = el("div", { class: "bh-hint", role: "region", "aria-live": "polite", hidden: true, i18nAria: "map.hint.region" });
     this.cross = el("div", { class: "bh-crosshair", hidden: true, "aria-hidden": "true" });
@@ -51,6 +52,27 @@ export class Interactions {
     });
   }
 
+  // drawLine asks for a route: clicks add waypoints in order, Finish (or a double
+  // click, or Enter) ends it with at least two. start: waypoints to continue from.
+  drawLine(start = []) {
+    this.vertices = start.map((p) => [round(p[0]), round(p[1])]);
+    this.preview = null;
+    const p = this.#start("line", () => {
+      this.finishBtn = el("button", { type: "button", class: "bh-btn bh-btn-primary", i18n: "map.draw.finish", disabled: true, onclick: () => this.#finishLine() });
+      this.undoBtn = el("button", { type: "button", class: "bh-btn", i18n: "map.drawLine.undo", disabled: true, onclick: () => this.#undo() });
+      this.hint.replaceChildren(
+        el("p", { i18n: "map.drawLine.hint" }),
+        el("div", { class: "bh-hint-buttons" },
+          el("button", { type: "button", class: "bh-btn", i18n: "map.draw.addCentre", onclick: () => this.#addVertex(this.map.getCenter()) }),
+          this.undoBtn, this.finishBtn,
+          el("button", { type: "button", class: "bh-btn", i18n: "map.cancel", onclick: () => this.cancel() })),
+      );
+      this.map.doubleClickZoom.disable();
+    });
+    this.#render();
+    return p;
+  }
+
   cancel() {
     this.#end(null);
   }
@@ -83,7 +105,7 @@ export class Interactions {
 
   #end(result) {
     if (!this.mode) return;
-    const wasPolygon = this.mode === "polygon";
+    const wasPolygon = this.mode === "polygon" || this.mode === "line";
     this.mode = null;
     document.removeEventListener("keydown", this.onKey, true);
     this.map.off("click", this.onClick);
@@ -117,8 +139,9 @@ export class Interactions {
     if (e.key === "Enter" && (!t || !this.hint.contains(t) || t.tagName !== "BUTTON")) {
       e.preventDefault();
       if (this.mode === "point") this.#pickAt(this.map.getCenter());
+      else if (this.mode === "line") this.#finishLine();
       else this.#finishPolygon();
-    } else if (this.mode === "polygon" && (e.key === "Backspace" || e.key === "Delete")) {
+    } else if ((this.mode === "polygon" || this.mode === "line") && (e.key === "Backspace" || e.key === "Delete")) {
       e.preventDefault();
       this.#undo();
     }
@@ -138,11 +161,11 @@ export class Interactions {
         }
       }
       this.#addVertex(e.lngLat);
-    }
+    } else if (this.mode === "line") this.#addVertex(e.lngLat);
   }
 
   onDbl(e) {
-    if (this.mode !== "polygon") return;
+    if (this.mode !== "polygon" && this.mode !== "line") return;
     e.preventDefault();
     // The two clicks of a double click each added a vertex at the same spot.
     const v = this.vertices;
@@ -150,11 +173,12 @@ export class Interactions {
       const a = this.map.project(v[v.length - 1]), b = this.map.project(v[v.length - 2]);
       if (Math.hypot(a.x - b.x, a.y - b.y) < 6) v.pop();
     }
-    this.#finishPolygon();
+    if (this.mode === "line") this.#finishLine();
+    else this.#finishPolygon();
   }
 
   onMove(e) {
-    if (this.mode !== "polygon" || !this.vertices.length) return;
+    if ((this.mode !== "polygon" && this.mode !== "line") || !this.vertices.length) return;
     this.preview = [e.lngLat.lng, e.lngLat.lat];
     this.#render();
   }
@@ -186,15 +210,21 @@ export class Interactions {
     this.#end(ring);
   }
 
+  #finishLine() {
+    if (this.vertices.length < 2) return;
+    this.#end(this.vertices.slice());
+  }
+
   #render() {
     const v = this.vertices;
     const f = [];
     const line = this.preview && v.length ? [...v, this.preview] : v;
-    if (v.length >= 3) f.push({ type: "Feature", properties: {}, geometry: { type: "Polygon", coordinates: [[...line, v[0]]] } });
+    const isLine = this.mode === "line";
+    if (v.length >= 3 && !isLine) f.push({ type: "Feature", properties: {}, geometry: { type: "Polygon", coordinates: [[...line, v[0]]] } });
     else if (line.length >= 2) f.push({ type: "Feature", properties: {}, geometry: { type: "LineString", coordinates: line } });
     v.forEach((p, i) => f.push({ type: "Feature", properties: { first: i === 0 }, geometry: { type: "Point", coordinates: p } }));
     this.map.getSource("draw")?.setData(fc(f));
-    if (this.finishBtn) this.finishBtn.disabled = v.length < 3;
+    if (this.finishBtn) this.finishBtn.disabled = v.length < (isLine ? 2 : 3);
     if (this.undoBtn) this.undoBtn.disabled = v.length === 0;
   }
 }

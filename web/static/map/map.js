@@ -9,6 +9,7 @@ import { Tracks } from "./tracks.js";
 import { Incidents } from "./incidents.js";
 import { Areas } from "./areas.js";
 import { Alerts } from "./alerts.js";
+import { Operations, operationsLayerIds } from "./operations.js";
 import { Interactions } from "./draw.js";
 import { TimeSlider } from "./timeslider.js";
 import { createSearch } from "./search.js";
@@ -42,11 +43,14 @@ export function prewarm() {
 //   setAlerts(alerts) upsertAlerts(alerts) setIncidentTimeFilter(from, to)
 //   flyTo({lon, lat, zoom}) highlightIncident(id) highlightAlert(id)
 //   pickPoint() → {lon, lat}|null   drawPolygon() → [[lon, lat], …, first]|null
+//   drawLine(start) → [[lon, lat], …]|null   setOperations(patrols, tasks)
+//   upsertOperations(patrols, tasks) showRoute(line, segments) fitLine(line)
 //   setLive(bool) bbox() → [w, s, e, n] resize() destroy()
 //   ready: a promise, as window.bluehelmMapReady below
 //
 // opts: {api(path, init) → json, config (GET /api/v1/config), onIncidentClick(id),
-// onAlertClick(id), onTrackClick(uid), onViewChange(bbox), onLiveChange(live),
+// onAlertClick(id), onTrackClick(uid), onPatrolClick(id), onTaskClick(id),
+// onViewChange(bbox), onLiveChange(live),
 // incidents (a promise of what setIncidents will be given, drawn as soon as it can)}.
 // window.bluehelmMap is the maplibre Map, and window.bluehelmMapReady resolves at
 // the first "idle" after tracks (upsertTracks, even with []) and the whole set of
@@ -82,7 +86,7 @@ export async function createMap(container, opts = {}) {
   let theme = currentTheme();
   container.dataset.bhTheme = theme;
 
-  const layerState = { tracks: true, trails: true, labels: true, incidents: true, areas: true, alerts: true, graticule: true, basemap: true };
+  const layerState = { tracks: true, trails: true, labels: true, incidents: true, areas: true, alerts: true, operations: true, graticule: true, basemap: true };
   try {
     Object.assign(layerState, JSON.parse(localStorage.getItem(LAYERS_KEY) || "{}"));
   } catch { /* a broken saved state is forgotten */ }
@@ -221,6 +225,13 @@ export async function createMap(container, opts = {}) {
   const areas = new Areas(map);
   const alerts = new Alerts(map, maplibregl);
   const interact = new Interactions(map, container);
+  const operations = new Operations(map, {
+    theme,
+    trackPosition: (uid) => {
+      const p = tracks.get(uid)?.track?.position;
+      return p ? [p.lon, p.lat] : null;
+    },
+  });
   unhold = () => {
     if (flags.armed) return;
     tracks.holdUntil(Promise.resolve());
@@ -240,6 +251,7 @@ export async function createMap(container, opts = {}) {
 
   // ---- controls ----
   layerGroups.basemap = basemapLayerIds(basemap);
+  layerGroups.operations = operationsLayerIds;
   function applyLayers() {
     const visible = new Map();
     for (const [g, ids] of Object.entries(layerGroups)) {
@@ -303,6 +315,7 @@ export async function createMap(container, opts = {}) {
     theme = t;
     container.dataset.bhTheme = t;
     applyTheme(map, t, basemap);
+    operations.applyTheme(t);
   };
   mq?.addEventListener?.("change", onTheme);
   const mo = new MutationObserver(onTheme);
@@ -334,7 +347,7 @@ export async function createMap(container, opts = {}) {
   container.addEventListener("keydown", onKeyDown);
   interact.setCoarse(coarse);
 
-  const clickable = ["alerts", "tracks", "incidents", "incident-clusters"];
+  const clickable = ["alerts", "tracks", "incidents", "incident-clusters", "ops-tasks", "ops-routes", "ops-routes-dashed"];
   function featuresAt(point, layers) {
     const r = coarse ? 18 : 6;
     const ls = layers.filter((l) => map.getLayer(l) && map.getLayoutProperty(l, "visibility") !== "none");
@@ -424,6 +437,10 @@ export async function createMap(container, opts = {}) {
       call("onTrackClick", f.properties.uid);
     } else if ((f = pick("incidents"))) {
       call("onIncidentClick", f.properties.id);
+    } else if ((f = pick("ops-tasks"))) {
+      call("onTaskClick", f.properties.id);
+    } else if ((f = pick("ops-routes") || pick("ops-routes-dashed"))) {
+      call("onPatrolClick", f.properties.id);
     } else if ((f = pick("incident-clusters"))) {
       try {
         const zoom = await map.getSource("incidents").getClusterExpansionZoom(f.properties.cluster_id);
@@ -520,6 +537,7 @@ export async function createMap(container, opts = {}) {
     ready,
     upsertTracks(states) {
       tracks.upsert(states || []);
+      operations.tracksMoved();
       // Framed as soon as there are tracks, not when everything has come: a jump
       // throws away every tile loaded for the old view, and the basemap's tiles for
       // the new one can load while the incidents are still on their way.
@@ -593,6 +611,24 @@ export async function createMap(container, opts = {}) {
     drawPolygon() {
       return interact.drawPolygon();
     },
+    drawLine(start) {
+      return interact.drawLine(start || []);
+    },
+    setOperations(patrols, tasks) {
+      operations.set(patrols, tasks);
+    },
+    upsertOperations(patrols, tasks) {
+      operations.upsert(patrols, tasks);
+    },
+    showRoute(line, segments) {
+      operations.showPlan(line, segments);
+    },
+    fitLine(line) {
+      if (!line?.length) return;
+      let w = 180, s = 90, e = -180, n = -90;
+      for (const [x, y] of line) { w = Math.min(w, x); e = Math.max(e, x); s = Math.min(s, y); n = Math.max(n, y); }
+      map.fitBounds([[w, s], [e, n]], { padding: 60, maxZoom: 13, duration: 400 });
+    },
     setLive(on) {
       if (on) {
         if (!slider.isLive()) slider.goLive();
@@ -623,6 +659,7 @@ export async function createMap(container, opts = {}) {
       incidents.destroy();
       areas.destroy();
       alerts.destroy();
+      operations.destroy();
       tip.remove();
       popup.remove();
       scale.onRemove();

@@ -3,6 +3,7 @@
 import { formatDD, formatDMS, formatMGRS } from "./coords.js";
 import { categories, categoryColors, areaKinds, areaStyles, severityColors } from "./palette.js";
 import { legendSymbol } from "./symbols.js";
+import { riskColors, taskColors } from "./operations.js";
 import { el, tr, retranslate } from "./util.js";
 
 const icons = {
@@ -43,7 +44,7 @@ export function createToolbar({ map, layerState, hasBasemap, onLayerToggle, ms }
   }
 
   // Layer switcher.
-  const names = ["tracks", "trails", "labels", "incidents", "areas", "alerts", "graticule", ...(hasBasemap ? ["basemap"] : [])];
+  const names = ["tracks", "trails", "labels", "incidents", "areas", "alerts", "operations", "graticule", ...(hasBasemap ? ["basemap"] : [])];
   const layerPanel = el("div", { id: "map-layers", class: "bh-panel", hidden: true, role: "group", tabindex: "-1", i18nAria: "map.layers.title" },
     el("h2", { class: "bh-panel-title", i18n: "map.layers.title" }),
     names.map((n) => {
@@ -122,6 +123,12 @@ function legendContent(ms) {
       return row(swatch(`background:${s.opacity ? s.fill + "40" : "transparent"};border:2px ${s.dashed ? "dashed" : "solid"} ${s.line}`), "map.area." + k);
     })),
     section("map.legend.alerts", Object.entries(severityColors).map(([k, c]) => row(swatch(`background:${c};border-radius:50%`), "map.sev." + k))),
+    section("map.legend.operations", [
+      row(swatch("background:none;border:0;border-block-start:4px solid #00e5ff;border-radius:0;block-size:0;margin-block:8px"), "map.legend.patrolUnderway"),
+      row(swatch("background:none;border:0;border-block-start:3px dashed #00e5ff;border-radius:0;block-size:0;margin-block:8px"), "map.legend.patrolApproved"),
+      ...Object.entries(taskColors).map(([k, c]) => row(swatch(`background:#111;border:4px solid ${c};border-radius:50%`), "map.legend.task." + k)),
+      ...Object.entries(riskColors).map(([k, c]) => row(swatch(`background:none;border:0;border-block-start:6px solid ${c};border-radius:0;block-size:0;margin-block:7px`), "map.legend.risk." + k)),
+    ]),
   ];
 }
 

@@ -167,9 +167,9 @@ function renderPlan() {
       h("h2", { id: "patrols-heading" }, t("patrol.planTitle")),
       mayPlan() ? h("button", { type: "button", id: "new-patrol", class: "primary", onclick: () => go("#/patrols/new") }, h("span", { "aria-hidden": "true" }, "+"), " ", t("patrol.new")) : null),
     h("div", { class: "week-picker", role: "group", "aria-label": t("patrol.weekPick") },
-      h("button", { type: "button", class: "secondary", id: "patrol-week-prev", "aria-label": t("patrol.weekPrev"), title: t("patrol.weekPrev"), onclick: () => setWeek(addDays(week, -7)) }, h("span", { "aria-hidden": "true", class: "flip" }, "‹")),
+      h("button", { type: "button", class: "secondary", id: "patrol-week-prev", "aria-label": t("patrol.weekPrev"), title: t("patrol.weekPrev"), onclick: () => setWeek(addDays(week, -7)) }, h("span", { "aria-hidden": "true" }, "‹")),
       weekInput,
-      h("button", { type: "button", class: "secondary", id: "patrol-week-next", "aria-label": t("patrol.weekNext"), title: t("patrol.weekNext"), onclick: () => setWeek(addDays(week, 7)) }, h("span", { "aria-hidden": "true", class: "flip" }, "›")),
+      h("button", { type: "button", class: "secondary", id: "patrol-week-next", "aria-label": t("patrol.weekNext"), title: t("patrol.weekNext"), onclick: () => setWeek(addDays(week, 7)) }, h("span", { "aria-hidden": "true" }, "›")),
       h("button", { type: "button", class: "link", onclick: () => setWeek(new Date()) }, t("patrol.thisWeek"))),
     h("p", { class: "muted small" }, t("patrol.weekRange", { week: isoWeek(week), from: formatDate(week), to: formatDate(end) })),
     h("div", { id: "patrol-filters", class: "filters" }),
@@ -223,7 +223,7 @@ export async function openPatrol(id) {
 }
 
 function backToPlan() {
-  return h("div", { class: "panel-head" }, h("a", { class: "back", href: "#/patrols" }, h("span", { "aria-hidden": "true", class: "flip" }, "‹"), " ", t("patrol.backToPlan")));
+  return h("div", { class: "panel-head" }, h("a", { class: "back", href: "#/patrols" }, h("span", { "aria-hidden": "true" }, "‹"), " ", t("patrol.backToPlan")));
 }
 
 function markingText(p) {

@@ -119,7 +119,7 @@ function reasonItem(x) {
       ? h(
           "span",
           { class: "reason-incidents" },
-          " ",
+          " — ",
           t("risk.seeIncidents"),
           " ",
           ids.map((id, i) => [i ? ", " : "", incidentLink(id)]),

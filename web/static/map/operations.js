@@ -40,12 +40,6 @@ export class Operations {
     // alert on a patrol's route must stay clickable.
     const before = m.getLayer("alerts") ? "alerts" : undefined;
     const layers = [
-      { id: "plan-route-casing", type: "line", source: "plan-route", layout: { "line-cap": "round", "line-join": "round" },
-        paint: { "line-color": "#000000", "line-width": 9, "line-opacity": 0.55 } },
-      { id: "plan-route", type: "line", source: "plan-route", layout: { "line-cap": "round", "line-join": "round" },
-        paint: { "line-color": ["match", ["get", "level"], "low", riskColors.low, "moderate", riskColors.moderate, "high", riskColors.high, "severe", riskColors.severe, "#ffea00"], "line-width": 6 } },
-      { id: "plan-points", type: "circle", source: "plan-points",
-        paint: { "circle-radius": ["case", ["==", ["get", "end"], true], 6, 0], "circle-color": "#ffffff", "circle-stroke-color": "#000000", "circle-stroke-width": 2 } },
       { id: "ops-routes-casing", type: "line", source: "ops-routes", filter: ["==", ["get", "status"], "underway"], layout: { "line-cap": "round", "line-join": "round" },
         paint: { "line-color": "#000000", "line-width": 6, "line-opacity": 0.5 } },
       { id: "ops-routes", type: "line", source: "ops-routes", filter: ["==", ["get", "status"], "underway"], layout: { "line-cap": "round", "line-join": "round" },
@@ -66,6 +60,13 @@ export class Operations {
       { id: "ops-task-labels", type: "symbol", source: "ops-tasks", minzoom: 6,
         layout: { "text-field": ["get", "unit"], "text-font": REGULAR, "text-size": 11, "text-anchor": "top", "text-offset": [0, 1.1], "text-optional": true },
         paint: { "text-color": text, "text-halo-color": halo, "text-halo-width": 1.5 } },
+      // The route being looked at, over the patrols already out.
+      { id: "plan-route-casing", type: "line", source: "plan-route", layout: { "line-cap": "round", "line-join": "round" },
+        paint: { "line-color": "#000000", "line-width": 9, "line-opacity": 0.55 } },
+      { id: "plan-route", type: "line", source: "plan-route", layout: { "line-cap": "round", "line-join": "round" },
+        paint: { "line-color": ["match", ["get", "level"], "low", riskColors.low, "moderate", riskColors.moderate, "high", riskColors.high, "severe", riskColors.severe, "#ffea00"], "line-width": 6 } },
+      { id: "plan-points", type: "circle", source: "plan-points",
+        paint: { "circle-radius": ["case", ["==", ["get", "end"], true], 6, 0], "circle-color": "#ffffff", "circle-stroke-color": "#000000", "circle-stroke-width": 2 } },
     ];
     for (const l of layers) if (!m.getLayer(l.id)) m.addLayer(l, before);
   }

@@ -1,6 +1,7 @@
 package bluehelm
 
 import (
+	"slices"
 	"testing"
 	"time"
 )
@@ -65,5 +66,25 @@ func TestISOWeek(t *testing.T) {
 		if got := ISOWeek(c.t); got != c.want {
 			t.Errorf("ISOWeek(%s) = %s, want %s", c.t, got, c.want)
 		}
+	}
+}
+
+// TestActionsListsEveryPermission keeps /api/v1/me honest: an action a role is
+// granted but Actions leaves out would never be shown to the page, which would
+// then hide a button the user may use.
+func TestActionsListsEveryPermission(t *testing.T) {
+	for role, acts := range permissions {
+		for _, a := range acts {
+			if !slices.Contains(Actions, a) {
+				t.Errorf("role %s has %s, which Actions does not list", role, a)
+			}
+		}
+	}
+	seen := map[Action]bool{}
+	for _, a := range Actions {
+		if seen[a] {
+			t.Errorf("%s listed twice", a)
+		}
+		seen[a] = true
 	}
 }

@@ -51,6 +51,11 @@ const (
 	ActManageMedical   Action = "medical.manage" // the medical facility registry
 )
 
+// Actions lists every action, in the order /api/v1/me reports them.
+var Actions = []Action{ActReportIncident, ActEditIncident, ActVerifyIncident, ActApproveIncident, ActRejectIncident,
+	ActPostPosition, ActWriteArea, ActRaiseAlert, ActHandleAlert, ActExport, ActImport, ActManageUsers, ActManageDevices,
+	ActSendMessage, ActPlanPatrol, ActApprovePatrol, ActDispatch, ActManageUnits, ActManageMedical}
+
 var permissions = map[Role][]Action{
 	RoleAdmin:      {ActManageUsers, ActManageDevices, ActSendMessage, ActImport, ActExport, ActWriteArea, ActPostPosition, ActManageUnits, ActManageMedical},
 	RoleCommander:  {ActSendMessage, ActReportIncident, ActEditIncident, ActVerifyIncident, ActApproveIncident, ActRejectIncident, ActWriteArea, ActRaiseAlert, ActHandleAlert, ActExport, ActPostPosition, ActPlanPatrol, ActApprovePatrol, ActDispatch},

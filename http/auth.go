@@ -110,11 +110,8 @@ func newMe(u *bluehelm.User, sess *bluehelm.Session) meResponse {
 // permissionsOf lists the actions p may take, so the web app can hide buttons that
 // would only earn a 403 (the server checks again on every request).
 func permissionsOf(p bluehelm.Principal) []string {
-	all := []bluehelm.Action{bluehelm.ActReportIncident, bluehelm.ActEditIncident, bluehelm.ActVerifyIncident,
-		bluehelm.ActApproveIncident, bluehelm.ActRejectIncident, bluehelm.ActPostPosition, bluehelm.ActWriteArea,
-		bluehelm.ActRaiseAlert, bluehelm.ActHandleAlert, bluehelm.ActExport, bluehelm.ActImport, bluehelm.ActManageUsers}
 	out := []string{}
-	for _, a := range all {
+	for _, a := range bluehelm.Actions {
 		if p.Can(a) {
 			out = append(out, string(a))
 		}

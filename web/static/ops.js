@@ -89,21 +89,8 @@ export function forgetUnits() {
 
 // --- who may do what -------------------------------------------------------------
 
-// The server's /me lists what the user may do; a server that does not list the
-// operations actions yet is answered from the role, as bluehelm's permission
-// table (user.go) gives them. Either way the server checks again.
-const roleOps = {
-  commander: ["patrol.plan", "patrol.approve", "task.dispatch"],
-  operations: ["patrol.plan", "patrol.approve", "task.dispatch"],
-  reporter: ["patrol.plan"],
-};
-
-function canOp(action) {
-  if (can(action)) return true;
-  const listed = state.me?.can || [];
-  if (listed.some((a) => a.startsWith("patrol.") || a.startsWith("task."))) return false;
-  return (roleOps[state.me?.user?.role] || []).includes(action);
-}
+// The server's /me lists what the user may do (and checks again on every write).
+const canOp = can;
 
 export const mayPlan = () => canOp("patrol.plan");
 export const mayApprove = () => canOp("patrol.approve");

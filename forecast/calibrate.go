@@ -216,33 +216,53 @@ func fitCalibration(pos []float64, negSum float64, negN int) Calibration {
 	return Calibration{A: a, B: b, Positives: len(pos)}
 }
 
-// gridForecast is the Forecast of every model: calibrated probabilities per
-// cell and a model-specific Why.
-type gridForecast struct {
-	p   []float64
-	why func(cell, k int) []Contribution
+// CellForecast is the Forecast of every model here: calibrated probabilities
+// per cell, the raw expected counts behind them, and a model-specific Why.
+type CellForecast struct {
+	// Raw is the model's uncalibrated expected count of target events per cell
+	// over the horizon (for persistence, 1 in a hot cell and 0 elsewhere).
+	Raw         []float64
+	Calibration Calibration
+	p           []float64
+	why         func(cell, k int) []Contribution
 }
 
-func (f *gridForecast) Probability(cell int) float64 {
+// gridForecast is the earlier name of CellForecast, kept for the package's
+// tests written against it.
+type gridForecast = CellForecast
+
+func newCellForecast(raw []float64, c Calibration, why func(cell, k int) []Contribution) *CellForecast {
+	p := make([]float64, len(raw))
+	for i, l := range raw {
+		p[i] = c.Probability(l)
+	}
+	return &CellForecast{Raw: raw, Calibration: c, p: p, why: why}
+}
+
+// Probability is the calibrated probability of at least one target event in
+// the cell during the horizon.
+func (f *CellForecast) Probability(cell int) float64 {
 	if cell < 0 || cell >= len(f.p) {
 		return 0
 	}
 	return f.p[cell]
 }
 
-func (f *gridForecast) Why(cell, k int) []Contribution {
+// Expected is the calibrated expected count, A·Raw + B (the count whose
+// Poisson chance of ≥ 1 is Probability).
+func (f *CellForecast) Expected(cell int) float64 {
+	if cell < 0 || cell >= len(f.Raw) {
+		return 0
+	}
+	return f.Calibration.A*f.Raw[cell] + f.Calibration.B
+}
+
+// Why returns up to k past events behind the cell's forecast, largest first.
+func (f *CellForecast) Why(cell, k int) []Contribution {
 	if f.why == nil || k <= 0 || cell < 0 || cell >= len(f.p) {
 		return nil
 	}
 	return f.why(cell, k)
-}
-
-func applyCalibration(c Calibration, raw []float64) []float64 {
-	p := make([]float64, len(raw))
-	for i, l := range raw {
-		p[i] = c.Probability(l)
-	}
-	return p
 }
 
 // topContributions sorts contributions by weight (largest first, then by event

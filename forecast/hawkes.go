@@ -106,12 +106,11 @@ type HawkesParams struct {
 	FitEvents        int     // events whose parents EM weighed
 	Pairs            int     // candidate parent–child pairs within the cut-offs
 	Iterations       int
-	Calibration      Calibration
 }
 
 // HawkesForecast is the Hawkes model's forecast with its fitted parameters.
 type HawkesForecast struct {
-	*gridForecast
+	*CellForecast
 	Params HawkesParams
 }
 
@@ -159,9 +158,9 @@ func (m *Hawkes) Fit(history []Event, origin time.Time, g *Grid, target Target) 
 	cal := calibrate(g, events, origin, target.Horizon, c.CalibrationWindows, raw)
 	lam := raw(origin)
 	out := &HawkesForecast{
-		gridForecast: &gridForecast{p: applyCalibration(cal, lam)},
+		CellForecast: newCellForecast(lam, cal, nil),
 		Params: HawkesParams{Kappa: f.kappa, DecayDays: 1 / f.beta, SigmaKm: f.sigma, BackgroundPerDay: f.nu,
-			FitEvents: f.nChildren, Pairs: f.nPairs, Iterations: f.iterations, Calibration: cal},
+			FitEvents: f.nChildren, Pairs: f.nPairs, Iterations: f.iterations},
 	}
 	// Why: the past events whose excitation makes up most of the cell's count,
 	// as shares of that count (the background's share is the rest).

@@ -54,22 +54,19 @@ func (m *KDE) Fit(history []Event, origin time.Time, g *Grid, target Target) (Fo
 	}
 	cal := calibrate(g, events, origin, target.Horizon, m.CalibrationWindows, raw)
 	recent := between(events, origin.Add(-w), origin)
-	return &gridForecast{
-		p: applyCalibration(cal, raw(origin)),
-		why: func(cell, k int) []Contribution {
-			var cs []Contribution
-			var total float64
-			for _, e := range recent {
-				x, y := g.xy(e.Point)
-				if v := cellMass(g, cell, x, y, bw, cut); v > 0 && !math.IsNaN(v) {
-					cs = append(cs, Contribution{EventID: e.ID, Weight: v})
-					total += v
-				}
+	return newCellForecast(raw(origin), cal, func(cell, k int) []Contribution {
+		var cs []Contribution
+		var total float64
+		for _, e := range recent {
+			x, y := g.xy(e.Point)
+			if v := cellMass(g, cell, x, y, bw, cut); v > 0 && !math.IsNaN(v) {
+				cs = append(cs, Contribution{EventID: e.ID, Weight: v})
+				total += v
 			}
-			for n := range cs {
-				cs[n].Weight /= total
-			}
-			return topContributions(cs, k)
-		},
-	}, nil
+		}
+		for n := range cs {
+			cs[n].Weight /= total
+		}
+		return topContributions(cs, k)
+	}), nil
 }

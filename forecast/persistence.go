@@ -42,24 +42,21 @@ func (m *Persistence) Fit(history []Event, origin time.Time, g *Grid, target Tar
 	}
 	cal := calibrate(g, events, origin, target.Horizon, m.CalibrationWindows, raw)
 	recent := between(events, origin.Add(-w), origin)
-	return &gridForecast{
-		p: applyCalibration(cal, raw(origin)),
-		// The reasons of a hot cell are its events in the window, newest first,
-		// sharing the weight equally.
-		why: func(cell, k int) []Contribution {
-			var cs []Contribution
-			for j := len(recent) - 1; j >= 0; j-- {
-				if i, ok := g.Cell(recent[j].Point); ok && i == cell {
-					cs = append(cs, Contribution{EventID: recent[j].ID})
-				}
+	// The reasons of a hot cell are its events in the window, newest first,
+	// sharing the weight equally.
+	return newCellForecast(raw(origin), cal, func(cell, k int) []Contribution {
+		var cs []Contribution
+		for j := len(recent) - 1; j >= 0; j-- {
+			if i, ok := g.Cell(recent[j].Point); ok && i == cell {
+				cs = append(cs, Contribution{EventID: recent[j].ID})
 			}
-			for n := range cs {
-				cs[n].Weight = 1 / float64(len(cs))
-			}
-			if len(cs) > k {
-				cs = cs[:k]
-			}
-			return cs
-		},
-	}, nil
+		}
+		for n := range cs {
+			cs[n].Weight = 1 / float64(len(cs))
+		}
+		if len(cs) > k {
+			cs = cs[:k]
+		}
+		return cs
+	}), nil
 }

@@ -63,7 +63,7 @@ func (m *Rate) Fit(history []Event, origin time.Time, g *Grid, target Target) (F
 		return lam
 	}
 	cal := calibrate(g, events, origin, target.Horizon, m.CalibrationWindows, raw)
-	return &gridForecast{p: applyCalibration(cal, raw(origin))}, nil
+	return newCellForecast(raw(origin), cal, nil), nil
 }
 
 // smoothedPrior spreads N events over the cells: uniformly when km ≤ 0, else as

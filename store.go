@@ -225,5 +225,6 @@ type Store interface {
 	TaskStore
 	MedicalStore
 	ProximityRuleStore
+	FatalityStore
 	Close() error
 }

@@ -27,6 +27,7 @@ var migrations = []migration{
 	{3, "user language preference", schemaV3},
 	{4, "units, patrols, response tasks and medical facilities", schemaV4},
 	{5, "proximity rules", schemaV5},
+	{6, "UN peacekeeping fatalities", schemaV6},
 }
 
 // SchemaVersion is the schema version this binary creates and understands.
@@ -417,3 +418,17 @@ func migrate(ctx context.Context, db *sql.DB, ms []migration) error {
 	}
 	return nil
 }
+
+// schemaV6 holds the UN peacekeeping fatalities (no location: not incidents).
+// The key is the UN's casualty id; the columns are the dashboard's groups, so
+// counting by mission, year and type reads the index alone.
+const schemaV6 = `
+CREATE TABLE fatalities (
+	casualty_id   TEXT PRIMARY KEY,
+	mission       TEXT NOT NULL,
+	year          INTEGER NOT NULL,
+	incident_type TEXT NOT NULL,
+	doc           TEXT NOT NULL
+) WITHOUT ROWID;
+CREATE INDEX fatalities_groups ON fatalities (mission, year, incident_type);
+`

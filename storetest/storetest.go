@@ -75,6 +75,7 @@ func Run(t *testing.T, open func(t *testing.T) bluehelm.Store) {
 		{"Patrols", testPatrols},
 		{"Tasks", testTasks},
 		{"ProximityRules", testProximityRules},
+		{"Fatalities", testFatalities},
 	} {
 		t.Run(g.name, func(t *testing.T) { g.fn(t, o) })
 	}

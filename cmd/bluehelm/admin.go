@@ -38,7 +38,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	sf.register(fs)
 	asJSON := fs.Bool("json", false, "print the result as JSON")
 	fs.Usage = func() {
-		fmt.Fprintln(stderr, "usage: bluehelm import ucdp|acled FILE.csv [--data DIR] [--json]")
+		fmt.Fprintln(stderr, "usage: bluehelm import ucdp|acled|fatalities FILE.csv [--data DIR] [--json]")
 		fs.PrintDefaults()
 	}
 	if len(args) < 2 {
@@ -48,6 +48,9 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	kind, file := args[0], args[1]
 	if err := parse(fs, args[2:]); err != nil {
 		return err
+	}
+	if kind == "fatalities" {
+		return importFatalities(ctx, file, sf, *asJSON, stdout)
 	}
 	f, err := os.Open(file)
 	if err != nil {
@@ -73,7 +76,7 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 			skipped = append(skipped, e.Error())
 		}
 	default:
-		return fmt.Errorf("unknown source %q: want ucdp or acled", kind)
+		return fmt.Errorf("unknown source %q: want ucdp, acled or fatalities", kind)
 	}
 	if err != nil {
 		return fmt.Errorf("reading %s: %w", file, err)

@@ -49,7 +49,10 @@ type Alert struct {
 	Source  string `json:"source"`
 	// Rule names what raised it within its source ("enter", "silent", "off_route",
 	// …): one open alert per rule, track, area and patrol is enough.
-	Rule       string     `json:"rule,omitempty"`
+	Rule string `json:"rule,omitempty"`
+	// Key is what the alert is about within its rule when no other field says
+	// it (a forecast cell): one open alert per key is enough.
+	Key        string     `json:"key,omitempty"`
 	Severity   Severity   `json:"severity"`
 	State      AlertState `json:"state"`
 	Title      string     `json:"title"`

@@ -79,8 +79,8 @@ func (s *Server) raiseAlert(w http.ResponseWriter, r *http.Request) error {
 	default:
 		return invalid("source", "an alert raised through the API is manual or emergency, not %q", a.Source)
 	}
-	if a.Rule != "" {
-		return invalid("rule", "is set by the rule that raises an alert, not by a person")
+	if a.Rule != "" || a.Key != "" {
+		return invalid("rule", "rule and key are set by the rule that raises an alert, not by a person")
 	}
 	if a.PatrolID != 0 {
 		// A person's alert about a patrol names it in its text: a patrol link here

@@ -83,6 +83,9 @@ type Config struct {
 	// it (told to the page in /api/v1/config). Zero means 5 minutes, the stale
 	// time bluehelm gives tracks it sends to TAK devices.
 	StaleAfter time.Duration
+	// Forecasts is the early-warning service behind /api/v1/forecast; nil
+	// answers that early warning is off.
+	Forecasts Forecasts
 	// Version is the build's version, shown by the page.
 	Version string
 	// OGC is OGC API – Features, mounted at /ogc/ behind the same authentication.
@@ -280,6 +283,9 @@ func (s *Server) apiRoutes() []route {
 		{method: "GET", path: v1 + "/users/{id}/tokens", h: s.listTokens},
 		{method: "POST", path: v1 + "/users/{id}/tokens", h: s.issueToken},
 		{method: "DELETE", path: v1 + "/tokens/{id}", h: s.revokeToken},
+
+		{method: "GET", path: v1 + "/forecast", h: s.forecastSurface},
+		{method: "GET", path: v1 + "/forecast/cells/{cell}", h: s.forecastCell},
 
 		{method: "GET", path: v1 + "/stream", queryToken: true, raw: true, h: s.stream},
 	}

@@ -205,9 +205,15 @@ func (p *Pipeline) raiseCrossing(ctx context.Context, c live.Crossing) {
 	p.raiseOnce(ctx, "geofence", a)
 }
 
-// raiseOnce raises a rule's alert unless the same one (source, rule, track, area
-// and patrol; the title too for alerts without a rule) is still open or
-// acknowledged.
+// RaiseRuleAlert raises an alert of a rule (the early-warning service's)
+// unless the same one is still open or acknowledged: see raiseOnce.
+func (p *Pipeline) RaiseRuleAlert(ctx context.Context, rule string, a *bluehelm.Alert) {
+	p.raiseOnce(ctx, rule, a)
+}
+
+// raiseOnce raises a rule's alert unless the same one (source, rule, key, track,
+// area, patrol and incident; the title too for alerts without a rule) is still
+// open or acknowledged.
 func (p *Pipeline) raiseOnce(ctx context.Context, rule string, a *bluehelm.Alert) {
 	by := bluehelm.SystemPrincipal(rule)
 	open, err := p.store.Alerts(ctx, bluehelm.AlertFilter{Viewer: by,
@@ -216,8 +222,8 @@ func (p *Pipeline) raiseOnce(ctx context.Context, rule string, a *bluehelm.Alert
 		p.log.Error("checking open alerts", "err", err, "rule", rule)
 	}
 	for _, o := range open {
-		if o.Source == a.Source && o.Rule == a.Rule && o.TrackUID == a.TrackUID && o.AreaID == a.AreaID && o.PatrolID == a.PatrolID &&
-			(a.Rule != "" || o.Title == a.Title) {
+		if o.Source == a.Source && o.Rule == a.Rule && o.Key == a.Key && o.TrackUID == a.TrackUID && o.AreaID == a.AreaID &&
+			o.PatrolID == a.PatrolID && o.IncidentID == a.IncidentID && (a.Rule != "" || o.Title == a.Title) {
 			return
 		}
 	}

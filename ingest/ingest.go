@@ -52,6 +52,9 @@ type Options struct {
 	Plan plan.Config
 	// ETA estimates travel times for dispatch; nil: plan.DefaultStraightLine.
 	ETA plan.ETAEstimator
+	// Surface gives the early-warning surface route risk weighs (nil, or a
+	// func returning nil: none yet).
+	Surface func() plan.Surface
 	// Monitor watches patrols, tasks and proximity rules; nil: a monitor with
 	// default options over the picture.
 	Monitor *live.Monitor

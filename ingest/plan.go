@@ -67,8 +67,11 @@ func (p *Pipeline) AssessRoute(ctx context.Context, by bluehelm.Principal, route
 	if err != nil {
 		return nil, err
 	}
-	rep, err := plan.Assess(route, plan.Inputs{Incidents: plan.IndexSummaries(summaries), Areas: visible,
-		Facilities: facilities, Until: until}, cfg, at)
+	in := plan.Inputs{Incidents: plan.IndexSummaries(summaries), Areas: visible, Facilities: facilities, Until: until}
+	if p.opts.Surface != nil {
+		in.Surface = p.opts.Surface()
+	}
+	rep, err := plan.Assess(route, in, cfg, at)
 	if err != nil {
 		return nil, err
 	}

@@ -22,7 +22,9 @@ import (
 	"github.com/bluehelm/bluehelm/mbtiles"
 	"github.com/bluehelm/bluehelm/ogcapi"
 	"github.com/bluehelm/bluehelm/places"
+	"github.com/bluehelm/bluehelm/plan"
 	"github.com/bluehelm/bluehelm/sqlite"
+	"github.com/bluehelm/bluehelm/warn"
 	"github.com/bluehelm/bluehelm/web"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -83,6 +85,7 @@ type app struct {
 	fence    *live.Geofencer
 	hub      *live.Hub
 	pipeline *ingest.Pipeline
+	warn     *warn.Service
 	auth     *auth.Service
 	registry *prometheus.Registry
 }
@@ -103,7 +106,10 @@ func openApp(ctx context.Context, sf storeFlags, mf missionFlags, log *slog.Logg
 		picture: live.NewPicture(), fence: live.NewGeofencer(), hub: live.NewHub(live.HubOptions{}),
 		auth: &auth.Service{Store: store},
 	}
-	a.pipeline = ingest.New(store, a.picture, a.fence, a.hub, ingest.Options{Logger: log, Registerer: reg, Plan: cfg, ETA: mf.eta()})
+	a.pipeline = ingest.New(store, a.picture, a.fence, a.hub, ingest.Options{Logger: log, Registerer: reg, Plan: cfg, ETA: mf.eta(),
+		// Route risk weighs the early-warning surface once there is one.
+		Surface: func() plan.Surface { return a.warn.Surface() }})
+	a.warn = warn.New(store, a.pipeline, warn.Config{}, nil, log)
 	start := time.Now()
 	if err := a.pipeline.Load(ctx); err != nil {
 		store.Close()
@@ -129,7 +135,7 @@ func (a *app) serve(ctx context.Context, listen string, basemap *mbtiles.Tileset
 		Basemap: basemap, Places: newGazetteer(a.log), PlacesAttribution: places.Attribution,
 		// The stale time bluehelm gives the tracks it sends to TAK devices (cot's
 		// default PositionStale), so the map and the devices grey a track alike.
-		StaleAfter: 5 * time.Minute, Version: Version,
+		StaleAfter: 5 * time.Minute, Version: Version, Forecasts: a.warn,
 	})
 	srv.SetOGC(ogcapi.New(ogcapi.Config{Store: a.store, Picture: a.picture, Principal: srv.PrincipalOf}))
 	hs := &nethttp.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
@@ -138,6 +144,7 @@ func (a *app) serve(ctx context.Context, listen string, basemap *mbtiles.Tileset
 	defer cancel()
 	pipelineDone := make(chan struct{})
 	go func() { a.pipeline.Run(runCtx); close(pipelineDone) }()
+	go a.warn.Run(runCtx)
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

@@ -320,4 +320,3 @@ func distanceKm(line orb.LineString, p bluehelm.Point) float64 {
 	}
 	return best
 }
-

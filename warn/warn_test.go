@@ -86,7 +86,7 @@ func TestNearRepeat(t *testing.T) {
 	e := newEnv(t)
 	// A road along the equator-ish at lat 6.2, 0.05° ≈ 5.5 km long.
 	near := e.patrol(t, "NEAR", orb.LineString{{31.50, 6.20}, {31.55, 6.20}}, e.now.Add(2*time.Hour))
-	e.patrol(t, "FAR", orb.LineString{{31.50, 6.25}, {31.55, 6.25}}, e.now.Add(2*time.Hour)) // 5.5 km north
+	e.patrol(t, "FAR", orb.LineString{{31.50, 6.25}, {31.55, 6.25}}, e.now.Add(2*time.Hour))                                             // 5.5 km north
 	ied := e.incident(t, bluehelm.CatExplosive, e.now.Add(-20*time.Hour), bluehelm.Point{Lon: 31.52, Lat: 6.205}, bluehelm.Unclassified) // ~550 m off
 	e.incident(t, bluehelm.CatExplosive, e.now.Add(-30*24*time.Hour), bluehelm.Point{Lon: 31.52, Lat: 6.20}, bluehelm.Unclassified)
 	e.incident(t, bluehelm.CatArmedClash, e.now.Add(-2*time.Hour), bluehelm.Point{Lon: 31.53, Lat: 6.20}, bluehelm.Unclassified)

@@ -87,8 +87,6 @@ func BenchmarkFit(b *testing.B) {
 			ev := data.events(b)
 			for _, m := range models() {
 				b.Run(m.Name(), func(b *testing.B) {
-					b.ReportMetric(float64(len(ev)), "events")
-					b.ReportMetric(float64(g.Len()), "cells")
 					for b.Loop() {
 						f, err := m.Fit(ev, testOrigin, g, target)
 						if err != nil {
@@ -99,6 +97,8 @@ func BenchmarkFit(b *testing.B) {
 							b.ReportMetric(float64(hf.Params.Iterations), "iterations")
 						}
 					}
+					b.ReportMetric(float64(len(ev)), "events")
+					b.ReportMetric(float64(g.Len()), "cells")
 				})
 			}
 		})

@@ -355,15 +355,20 @@ func runOrigins(kept []Event, origins []time.Time, cfg BacktestConfig, shares, e
 			}
 			mr.FitTime += time.Since(start)
 			oc := outcomes[k]
-			if a := AUROC(p, oc.y); !math.IsNaN(a) {
+			// The metrics are the same for any order of the cells; handing
+			// them the cells already in descending p makes their stable sorts
+			// nearly linear (5 sorts of every forecast otherwise dominate a
+			// backtest's time).
+			ps, ys, cs, as := byDescendingP(p, oc.y, oc.counts, areas)
+			if a := AUROC(ps, ys); !math.IsNaN(a) {
 				aurocSum += a
-				apSum += AveragePrecision(p, oc.y)
+				apSum += AveragePrecision(ps, ys)
 				mr.DefinedOrigins++
 			}
-			brierSum += Brier(p, oc.y)
+			brierSum += Brier(ps, ys)
 			for j, s := range shares {
 				if oc.n > 0 {
-					hitSum[j] += HitRate(p, oc.counts, areas, s) * float64(oc.n)
+					hitSum[j] += HitRate(ps, cs, as, s) * float64(oc.n)
 				}
 			}
 			events += oc.n
@@ -375,9 +380,9 @@ func runOrigins(kept []Event, origins []time.Time, cfg BacktestConfig, shares, e
 			mr.AP = ptr(apSum / float64(mr.DefinedOrigins))
 		}
 		mr.Brier = brierSum / float64(len(origins))
-		if a := AUROC(allP, allY); !math.IsNaN(a) {
-			mr.PooledAUROC = ptr(a)
-			mr.PooledAP = ptr(AveragePrecision(allP, allY))
+		if ps, ys, _, _ := byDescendingP(allP, allY, nil, nil); !math.IsNaN(AUROC(ps, ys)) {
+			mr.PooledAUROC = ptr(AUROC(ps, ys))
+			mr.PooledAP = ptr(AveragePrecision(ps, ys))
 		}
 		for j, s := range shares {
 			h := AreaHit{Share: s}
@@ -394,6 +399,43 @@ func runOrigins(kept []Event, origins []time.Time, cfg BacktestConfig, shares, e
 }
 
 func ptr(v float64) *float64 { return &v }
+
+// byDescendingP returns p, y, counts and areas (nil ones stay nil) permuted so
+// that p is descending, ties in cell order.
+func byDescendingP(p []float64, y []bool, counts []int, areas []float64) ([]float64, []bool, []int, []float64) {
+	order := make([]int32, len(p))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(a, b int32) int {
+		switch {
+		case p[a] > p[b]:
+			return -1
+		case p[a] < p[b]:
+			return 1
+		}
+		return int(a - b)
+	})
+	ps, ys := make([]float64, len(p)), make([]bool, len(p))
+	var cs []int
+	var as []float64
+	if counts != nil {
+		cs = make([]int, len(p))
+	}
+	if areas != nil {
+		as = make([]float64, len(p))
+	}
+	for k, i := range order {
+		ps[k], ys[k] = p[i], y[i]
+		if cs != nil {
+			cs[k] = counts[i]
+		}
+		if as != nil {
+			as[k] = areas[i]
+		}
+	}
+	return ps, ys, cs, as
+}
 
 func cmpInt64(a, b int64) int {
 	switch {

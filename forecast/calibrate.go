@@ -4,6 +4,7 @@ import (
 	"errors"
 	"math"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -28,12 +29,26 @@ func selectEvents(history []Event, origin time.Time, target Target) []Event {
 		}
 		out = append(out, e)
 	}
-	slices.SortStableFunc(out, func(a, b Event) int {
+	// A total order (time, then ID, then place and category), so the result
+	// does not depend on the order of the caller's slice.
+	cmp := func(a, b Event) int {
 		if c := a.Time.Compare(b.Time); c != 0 {
 			return c
 		}
-		return int(sign(float64(a.ID - b.ID)))
-	})
+		if a.ID != b.ID {
+			return int(sign(float64(a.ID - b.ID)))
+		}
+		if c := cmpF(a.Point.Lon, b.Point.Lon); c != 0 {
+			return c
+		}
+		if c := cmpF(a.Point.Lat, b.Point.Lat); c != 0 {
+			return c
+		}
+		return strings.Compare(string(a.Category), string(b.Category))
+	}
+	if !slices.IsSortedFunc(out, cmp) {
+		slices.SortFunc(out, cmp)
+	}
 	return out
 }
 

@@ -27,6 +27,10 @@ type hawkesSim struct {
 	Nu, Kappa, DecayDays, SigmaKm, L float64
 	Days, After                      float64
 	Seed                             uint64
+	// Hotspots > 0 draws the background around that many centres (Gaussian of
+	// HotspotKm) instead of uniformly: clustered like real conflict data.
+	Hotspots  int
+	HotspotKm float64
 }
 
 // simEvent is a simulated event with its planted parent (-1 for background).
@@ -47,8 +51,17 @@ func (s hawkesSim) simulate(pl plane) []simEvent {
 	var all []raw
 	end := s.After
 	nbg := poisson(rng, s.Nu*(s.Days+s.After))
+	var hx, hy []float64
+	for range s.Hotspots {
+		hx, hy = append(hx, (rng.Float64()-0.5)*s.L*0.9), append(hy, (rng.Float64()-0.5)*s.L*0.9)
+	}
 	for range nbg {
-		all = append(all, raw{t: -s.Days + rng.Float64()*(s.Days+s.After), x: (rng.Float64() - 0.5) * s.L, y: (rng.Float64() - 0.5) * s.L, parent: -1})
+		x, y := (rng.Float64()-0.5)*s.L, (rng.Float64()-0.5)*s.L
+		if s.Hotspots > 0 {
+			k := rng.IntN(s.Hotspots)
+			x, y = hx[k]+rng.NormFloat64()*s.HotspotKm, hy[k]+rng.NormFloat64()*s.HotspotKm
+		}
+		all = append(all, raw{t: -s.Days + rng.Float64()*(s.Days+s.After), x: x, y: y, parent: -1})
 	}
 	for gen := 0; gen < len(all); gen++ {
 		p := all[gen]

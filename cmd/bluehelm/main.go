@@ -2,7 +2,8 @@
 //
 //	bluehelm serve            run the server on a data directory
 //	bluehelm demo             run the server with a generated South Sudan scenario
-//	bluehelm import ucdp|acled FILE.csv
+//	bluehelm import ucdp|acled|fatalities FILE.csv
+//	bluehelm forecast backtest --events FILE
 //	bluehelm export --format geojson|csv|kml
 //	bluehelm user create|list|disable|enable|token
 //	bluehelm audit verify
@@ -33,6 +34,8 @@ Usage:
   bluehelm serve   [--listen ADDR] [--data DIR] [--basemap FILE.mbtiles]  run the server
   bluehelm demo    [--listen ADDR] [--data DIR] [--basemap FILE.mbtiles]  run a live demo scenario (South Sudan)
   bluehelm import  ucdp|acled FILE.csv [--data DIR] import UCDP GED or ACLED incidents
+  bluehelm import  fatalities FILE.csv [--data DIR]  import the UN peacekeeping fatalities CSV
+  bluehelm forecast backtest --events FILE|--data DIR [flags]  score the early-warning models on past data
   bluehelm export  [--format geojson|csv|kml] [filters] [--as USER] [-o FILE]
   bluehelm user    create|list|disable|enable|token ...
   bluehelm audit   verify [--data DIR]              check the audit hash chain
@@ -75,6 +78,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runImport(ctx, rest, stdout, stderr)
 	case "export":
 		return runExport(ctx, rest, stdout, stderr)
+	case "forecast":
+		return runForecast(ctx, rest, stdout, stderr)
 	case "user":
 		return runUser(ctx, rest, stdout, stderr)
 	case "audit":

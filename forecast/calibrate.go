@@ -242,10 +242,6 @@ type CellForecast struct {
 	why         func(cell, k int) []Contribution
 }
 
-// gridForecast is the earlier name of CellForecast, kept for the package's
-// tests written against it.
-type gridForecast = CellForecast
-
 func newCellForecast(raw []float64, c Calibration, why func(cell, k int) []Contribution) *CellForecast {
 	p := make([]float64, len(raw))
 	for i, l := range raw {

@@ -28,6 +28,7 @@ import (
 type Store interface {
 	FindIncidents(ctx context.Context, f bluehelm.IncidentFilter) (*bluehelm.IncidentPage, error)
 	FindPatrols(ctx context.Context, f bluehelm.PatrolFilter) ([]*bluehelm.Patrol, error)
+	AuditLog(ctx context.Context, afterSeq int64, limit int) ([]bluehelm.AuditEntry, error)
 }
 
 // Alerter raises an alert unless the same one is open (the ingest pipeline).
@@ -111,6 +112,9 @@ type Service struct {
 	log     *slog.Logger
 	refresh chan struct{}
 
+	auditSeq  int64 // the audit chain read so far, for imports
+	auditRead bool
+
 	mu      sync.RWMutex
 	surface *Surface
 }
@@ -141,14 +145,21 @@ func (s *Service) Trigger() {
 	}
 }
 
-// Run refreshes the forecast at start, every Every and on Trigger, and checks
-// near-repeat windows every minute, until ctx ends.
+// Run refreshes the forecast at start, every Every, on Trigger and after an
+// import (found in the audit chain every few minutes, so that a `bluehelm import`
+// run beside the server counts too), and checks near-repeat windows every
+// minute, until ctx ends.
 func (s *Service) Run(ctx context.Context) {
 	every := time.NewTicker(s.cfg.Every)
 	minute := time.NewTicker(time.Minute)
+	imports := time.NewTicker(5 * time.Minute)
 	defer every.Stop()
 	defer minute.Stop()
+	defer imports.Stop()
 	s.Trigger()
+	if _, err := s.Imported(ctx); err != nil && ctx.Err() == nil { // reads up to the chain's end
+		s.log.Error("reading the audit chain for imports", "err", err)
+	}
 	for {
 		select {
 		case <-ctx.Done():
@@ -159,12 +170,42 @@ func (s *Service) Run(ctx context.Context) {
 			}
 		case <-every.C:
 			s.Trigger()
+		case <-imports.C:
+			if yes, err := s.Imported(ctx); err != nil && ctx.Err() == nil {
+				s.log.Error("reading the audit chain for imports", "err", err)
+			} else if yes {
+				s.Trigger()
+			}
 		case <-minute.C:
 			if err := s.CheckNearRepeat(ctx); err != nil && ctx.Err() == nil {
 				s.log.Error("near-repeat check", "err", err)
 			}
 		}
 	}
+}
+
+// Imported reports whether incidents were imported since the last call; the
+// first call only finds the end of the audit chain.
+func (s *Service) Imported(ctx context.Context) (bool, error) {
+	found := false
+	for {
+		es, err := s.store.AuditLog(ctx, s.auditSeq, 1000)
+		if err != nil {
+			return false, err
+		}
+		for _, e := range es {
+			s.auditSeq = e.Seq
+			if e.Action == "incident.import" {
+				found = true
+			}
+		}
+		if len(es) < 1000 {
+			break
+		}
+	}
+	first := !s.auditRead
+	s.auditRead = true
+	return found && !first, nil
 }
 
 // incidents reads the incidents seen by viewer that occurred in [from, to).

@@ -167,3 +167,33 @@ func TestRefresh(t *testing.T) {
 		t.Errorf("%d threshold alerts after a second forecast, want %d", m, n)
 	}
 }
+
+// TestImported: an import after the service has read the audit chain asks for a
+// new forecast; imports before it, and other writes, do not.
+func TestImported(t *testing.T) {
+	e := newEnv(t)
+	rows := func(id string) []*bluehelm.Incident {
+		return []*bluehelm.Incident{{ExternalID: "ucdp:" + id, Title: "clash", Category: bluehelm.CatArmedClash, OccurredStart: e.now.Add(-time.Hour),
+			Location: bluehelm.Point{Lon: 31, Lat: 6}, Marking: bluehelm.Marking{Component: bluehelm.Military}}}
+	}
+	if _, _, err := e.p.ImportIncidents(e.ctx, e.sys, "ucdp:test", rows("1")); err != nil {
+		t.Fatal(err)
+	}
+	s := warn.New(e.store, e.p, warn.Config{}, func() time.Time { return e.now }, nil)
+	if yes, err := s.Imported(e.ctx); err != nil || yes {
+		t.Fatalf("first read: %v %v, want false (it only finds the chain's end)", yes, err)
+	}
+	e.incident(t, bluehelm.CatProtest, e.now.Add(-time.Hour), bluehelm.Point{Lon: 31, Lat: 6}, bluehelm.Unclassified)
+	if yes, err := s.Imported(e.ctx); err != nil || yes {
+		t.Fatalf("after a report: %v %v, want false", yes, err)
+	}
+	if _, _, err := e.p.ImportIncidents(e.ctx, e.sys, "ucdp:test", rows("2")); err != nil {
+		t.Fatal(err)
+	}
+	if yes, err := s.Imported(e.ctx); err != nil || !yes {
+		t.Fatalf("after an import: %v %v, want true", yes, err)
+	}
+	if yes, _ := s.Imported(e.ctx); yes {
+		t.Fatal("the same import found twice")
+	}
+}

@@ -167,7 +167,7 @@ func TestForecastLayerAndAlerts(t *testing.T) {
 	x, y := b.screenXY(c.Spot[0], c.Spot[1])
 	b.do("clicking the hot cell", stepTimeout, chromedp.MouseClickXY(x, y))
 	b.waitFor("the cell's panel with its reasons", stepTimeout,
-		fmt.Sprintf(`document.querySelectorAll('.bh-risk-panel[data-cell="%d"] .bh-risk-reasons li').length > 0`, c.ID))
+		fmt.Sprintf(`document.querySelectorAll('#map-risk-cell[data-cell="%d"] .bh-risk-reasons li').length > 0`, c.ID))
 	panel := eval[string](b, `document.querySelector(".bh-risk-panel").textContent`)
 	if !strings.Contains(panel, clusterTitle) {
 		t.Errorf("the panel does not name the seeded clashes: %q", short(panel))
@@ -181,6 +181,16 @@ func TestForecastLayerAndAlerts(t *testing.T) {
 	if !eval[bool](b, `[...document.querySelectorAll(".bh-risk-reasons .bh-risk-bar-fill")].every(e => parseFloat(e.style.inlineSize) > 0)`) {
 		t.Error("a reason without its weight bar")
 	}
+	// From the keyboard: the hottest cell's button opens the same panel and
+	// moves focus into it; Esc closes it.
+	b.do("closing the panel", stepTimeout, chromedp.Click(chromedp.CSS(`#map-risk-cell button.bh-popup-close`)))
+	b.waitFor("the panel closed", stepTimeout, `document.querySelector("#map-risk-cell").hidden`)
+	b.do("the hottest cell from the keyboard", stepTimeout,
+		chromedp.Focus(chromedp.CSS(`#map-risk button.bh-risk-cell`)),
+		chromedp.KeyEvent("\r"),
+	)
+	b.waitFor("the panel again, with the focus in it", stepTimeout, fmt.Sprintf(`(p => p && !p.hidden && p.dataset.cell === "%d"
+		&& p.querySelector(".bh-risk-reasons li") && p.contains(document.activeElement))(document.querySelector("#map-risk-cell"))`, c.ID))
 	first := eval[string](b, `document.querySelector(".bh-risk-reasons .bh-risk-reason-title").textContent`)
 	b.do("opening the first reason", stepTimeout, chromedp.Click(chromedp.CSS(`.bh-risk-reasons a.bh-risk-reason`)))
 	b.waitFor("the incident's detail", stepTimeout, `(el => el && el.offsetHeight > 0 && el.textContent === `+jsString(first)+`)(document.querySelector("#detail-title"))`)

@@ -2,7 +2,10 @@
 // squares filled by the probability of violence within the horizon, a box that
 // says which forecast it is (and in plain words when there is none), the
 // hottest cells as buttons for keyboard users, and a panel per cell with the
-// past incidents behind it (GET /api/v1/forecast/cells/{cell}).
+// past incidents behind it (GET /api/v1/forecast/cells/{cell}). The panel sits
+// under the box rather than in a popup at the cell: a popup near the top of
+// the map would slide under the box, and one near the bottom under the time
+// slider.
 //
 // Off by default: a probability surface is an analyst's tool and covers the map;
 // it is fetched only while shown, and again every REFRESH_MS (the server
@@ -36,12 +39,11 @@ function day(iso) {
 }
 
 export class RiskLayer {
-  // api(path) → json (throws {status} on failure); popup: a maplibre Popup for
-  // the cell panel; onIncident(id) opens an incident's detail.
-  constructor(map, { api, popup, onIncident }) {
+  // api(path) → json (throws {status} on failure); onIncident(id) opens an
+  // incident's detail. box and panel are for the map's UI layer.
+  constructor(map, { api, onIncident }) {
     this.map = map;
     this.api = api;
-    this.popup = popup;
     this.onIncident = onIncident;
     this.visible = false;
     this.data = null; // the last answer of /api/v1/forecast
@@ -53,10 +55,21 @@ export class RiskLayer {
     this.cellFor = null; // the cell whose panel is open
     this.#addLayers();
     this.box = el("section", { id: "map-risk", class: "bh-risk-box", hidden: true, role: "region", i18nAria: "map.risk.title", "aria-live": "polite" });
-    this.popup.on("close", () => {
-      this.cellFor = null;
-      this.map.getSource("risk-selected")?.setData(fc([]));
+    this.panel = el("section", { id: "map-risk-cell", class: "bh-risk-box bh-risk-panel", hidden: true, role: "region", i18nAria: "map.risk.cellTitle", tabindex: "-1" });
+    this.panel.addEventListener("keydown", (e) => {
+      if (e.key !== "Escape") return;
+      e.stopPropagation();
+      this.closeCell();
     });
+  }
+
+  // closeCell hides the cell's panel and its outline.
+  closeCell() {
+    this.cellFor = null;
+    this.panel.hidden = true;
+    this.box.classList.remove("bh-risk-compact");
+    this.panel.replaceChildren();
+    this.map.getSource("risk-selected")?.setData(fc([]));
   }
 
   #addLayers() {
@@ -83,7 +96,7 @@ export class RiskLayer {
     this.timer = 0;
     this.box.hidden = !on;
     if (!on) {
-      this.popup.remove();
+      this.closeCell();
       return;
     }
     this.render();
@@ -155,7 +168,7 @@ export class RiskLayer {
       const order = c.id.map((_, i) => i).sort((a, b) => c.probability[b] - c.probability[a]).slice(0, TOP);
       if (!order.length) kids.push(el("p", { class: "bh-risk-note", text: tr("map.risk.empty", { min: percent(MIN) }) }));
       else {
-        kids.push(el("h3", { i18n: "map.risk.hottest" }));
+        kids.push(el("h3", { class: "bh-risk-top-title", i18n: "map.risk.hottest" }));
         kids.push(el("ol", { class: "bh-risk-top" }, order.map((i) => {
           const lat = (c.min_lat[i] + c.max_lat[i]) / 2, lon = (c.min_lon[i] + c.max_lon[i]) / 2;
           return el("li", {}, el("button", {
@@ -174,17 +187,19 @@ export class RiskLayer {
     const b = this.#cellBounds(id);
     if (!b) return;
     this.map.fitBounds([[b[0], b[1]], [b[2], b[3]]], { padding: 120, maxZoom: 11, duration: 300 });
-    this.openCell(id, { lng: (b[0] + b[2]) / 2, lat: (b[1] + b[3]) / 2 }, true);
+    this.openCell(id, true);
   }
 
-  // openCell shows the panel of a cell: its probability and why.
-  async openCell(id, lngLat, focus = false) {
-    const body = el("div", { class: "bh-popup-body bh-risk-panel", role: "dialog", i18nAria: "map.risk.cellTitle", dataset: { cell: id } },
-      this.#closeButton(), el("p", { class: "bh-risk-note", i18n: "map.risk.loading" }));
-    // Added first: re-adding an open popup closes it, and its "close" forgets
-    // the cell and its outline.
-    this.popup.setLngLat(lngLat).setDOMContent(body).addTo(this.map);
+  // openCell shows the panel of a cell: its probability and why; focus moves
+  // into it when it was opened from the keyboard.
+  async openCell(id, focus = false) {
     this.cellFor = id;
+    this.panel.hidden = false;
+    // The box keeps which forecast and the scale; the list of hottest cells
+    // gives the panel its room (it is back when the panel closes).
+    this.box.classList.add("bh-risk-compact");
+    this.panel.dataset.cell = id;
+    this.panel.replaceChildren(this.#closeButton(), el("p", { class: "bh-risk-note", i18n: "map.risk.loading" }));
     const b = this.#cellBounds(id);
     if (b) {
       const [w, s, e, n] = b;
@@ -196,16 +211,16 @@ export class RiskLayer {
     } catch (e) {
       if (this.cellFor !== id) return;
       const msg = e?.status === 404 || e?.kind === "notfound" ? tr("map.risk.none") : tr("map.risk.failed", { error: e?.message || String(e) });
-      body.replaceChildren(this.#closeButton(), el("p", { class: "bh-risk-note", text: msg }));
+      this.panel.replaceChildren(this.#closeButton(), el("p", { class: "bh-risk-note", text: msg }));
       return;
     }
     if (this.cellFor !== id) return;
-    this.#fillPanel(body, cell);
-    if (focus) body.querySelector("a, button.bh-popup-close")?.focus({ preventScroll: true });
+    this.#fillPanel(this.panel, cell);
+    if (focus) this.panel.querySelector("a, button.bh-popup-close")?.focus({ preventScroll: true });
   }
 
   #closeButton() {
-    const close = el("button", { type: "button", class: "bh-popup-close", i18nAria: "map.close", onclick: () => this.popup.remove() });
+    const close = el("button", { type: "button", class: "bh-popup-close", i18nAria: "map.close", onclick: () => this.closeCell() });
     close.textContent = "×";
     return close;
   }
@@ -239,17 +254,13 @@ export class RiskLayer {
   relabel() {
     retranslate(this.box);
     this.render();
-    if (this.cellFor != null && this.popup.isOpen()) {
-      const ll = this.popup.getLngLat();
-      this.openCell(this.cellFor, ll);
-    }
+    if (this.cellFor != null) this.openCell(this.cellFor);
   }
 
   destroy() {
     clearInterval(this.timer);
     clearTimeout(this.retry);
     this.gen++;
-    this.popup.remove();
   }
 }
 

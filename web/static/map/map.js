@@ -235,10 +235,7 @@ export async function createMap(container, opts = {}) {
       return p ? [p.lon, p.lat] : null;
     },
   });
-  // Its own popup, which the map's click handler closes: maplibre's close on click
-  // would shut a panel that a click on another cell is about to refill.
-  const riskPopup = new maplibregl.Popup({ closeButton: false, closeOnClick: false, className: "bh-popup bh-risk-popup", offset: 8, maxWidth: "340px" });
-  const risk = new RiskLayer(map, { api, popup: riskPopup, onIncident: (id) => call("onIncidentClick", id) });
+  const risk = new RiskLayer(map, { api, onIncident: (id) => call("onIncidentClick", id) });
   unhold = () => {
     if (flags.armed) return;
     tracks.holdUntil(Promise.resolve());
@@ -316,7 +313,7 @@ export async function createMap(container, opts = {}) {
   const scaleEl = scale.onAdd(map);
   const ui = el("div", { class: "bh-ui" },
     el("div", { class: "bh-top" }, search.root, toolbar.root),
-    el("div", { class: "bh-side" }, risk.box),
+    el("div", { class: "bh-side" }, risk.box, risk.panel),
     el("div", { class: "bh-bottom" }, el("div", { class: "bh-bottom-info" }, coords.root, scaleEl, attribution.root), slider.root));
   container.append(ui);
 
@@ -462,10 +459,10 @@ export async function createMap(container, opts = {}) {
       } catch { /* the cluster went away with new data */ }
     } else if ((f = pick("risk-fill"))) {
       popup.remove();
-      risk.openCell(f.properties.id, e.lngLat);
+      risk.openCell(f.properties.id);
     } else {
       popup.remove();
-      riskPopup.remove();
+      risk.closeCell();
     }
   });
 

@@ -43,14 +43,17 @@ type IncidentSummary struct {
 	Status        Status
 	OccurredStart time.Time
 	Location      Point
-	Casualties    []Casualty
+	// Admin1 is the region (state, province) the report names, for the
+	// dashboard's trends by region.
+	Admin1     string
+	Casualties []Casualty
 	Marking
 }
 
 // Summary returns the incident's summary.
 func (inc *Incident) Summary() *IncidentSummary {
 	return &IncidentSummary{ID: inc.ID, Version: inc.Version, Title: inc.Title, Category: inc.Category, Status: inc.Status,
-		OccurredStart: inc.OccurredStart, Location: inc.Location, Casualties: inc.Casualties, Marking: inc.Marking}
+		OccurredStart: inc.OccurredStart, Location: inc.Location, Admin1: inc.Admin1, Casualties: inc.Casualties, Marking: inc.Marking}
 }
 
 // IncidentSummaryPage is one page of summaries, in FindIncidents' order.

@@ -40,8 +40,10 @@ import (
 	"github.com/bluehelm/bluehelm/live"
 	"github.com/bluehelm/bluehelm/mbtiles"
 	"github.com/bluehelm/bluehelm/ogcapi"
+	"github.com/bluehelm/bluehelm/plan"
 	"github.com/bluehelm/bluehelm/sim"
 	"github.com/bluehelm/bluehelm/sqlite"
+	"github.com/bluehelm/bluehelm/warn"
 	"github.com/bluehelm/bluehelm/web"
 	"github.com/chromedp/cdproto/log"
 	"github.com/chromedp/cdproto/network"
@@ -111,9 +113,13 @@ type server struct {
 	picture  *live.Picture
 	hub      *live.Hub
 	pipeline *ingest.Pipeline
-	auth     *auth.Service
-	users    map[string]*bluehelm.User
-	logs     *syncBuffer
+	// warn is the early-warning service behind /api/v1/forecast. It is not run:
+	// a test calls Refresh and CheckNearRepeat when its history is in place, so
+	// that nothing depends on a timer.
+	warn  *warn.Service
+	auth  *auth.Service
+	users map[string]*bluehelm.User
+	logs  *syncBuffer
 
 	mu       sync.Mutex
 	lastTime map[string]time.Time // per track uid: positions must move forward in time
@@ -128,6 +134,8 @@ type serverOptions struct {
 	// the gazetteer takes a moment to load that most tests need not spend.
 	basemap *mbtiles.Tileset
 	places  http.Gazetteer
+	// warn tunes the early-warning service (zero: serve's defaults).
+	warn warn.Config
 }
 
 // startServer wires the server as cmd/bluehelm's openApp and serve do. That code is
@@ -153,7 +161,10 @@ func startServer(t testing.TB, o serverOptions) *server {
 		users:    map[string]*bluehelm.User{},
 		lastTime: map[string]time.Time{},
 	}
-	s.pipeline = ingest.New(store, s.picture, live.NewGeofencer(), s.hub, ingest.Options{Logger: logger, Registerer: reg, MaxBatch: 5000})
+	s.pipeline = ingest.New(store, s.picture, live.NewGeofencer(), s.hub, ingest.Options{Logger: logger, Registerer: reg, MaxBatch: 5000,
+		// As serve wires it: route risk weighs the early-warning surface once there is one.
+		Surface: func() plan.Surface { return s.warn.Surface() }})
+	s.warn = warn.New(store, s.pipeline, o.warn, nil, logger)
 	if err := s.pipeline.Load(ctx); err != nil {
 		t.Fatal(err)
 	}
@@ -162,7 +173,7 @@ func startServer(t testing.TB, o serverOptions) *server {
 		Logger: logger, Registry: reg, WebFS: web.FS(),
 		Ready:     func() error { return store.Ping(context.Background()) },
 		LoginRate: rate.Inf, LoginBurst: 1000,
-		Basemap: o.basemap, Places: o.places,
+		Basemap: o.basemap, Places: o.places, Forecasts: s.warn,
 	})
 	srv.SetOGC(ogcapi.New(ogcapi.Config{Store: store, Picture: s.picture, Principal: srv.PrincipalOf}))
 	hs := &nethttp.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,

@@ -208,6 +208,15 @@ type categoryMonthCount struct {
 	Count    int               `json:"count"`
 }
 
+// regionMonthCount counts by the report's region (admin1; "" when it names
+// none) and month: the mission's own areas do not cover every region, and
+// trends are read by the regions people know.
+type regionMonthCount struct {
+	Region string `json:"region"`
+	Month  string `json:"month"`
+	Count  int    `json:"count"`
+}
+
 type areaCount struct {
 	AreaID int64             `json:"area_id"`
 	Name   string            `json:"name"`
@@ -232,6 +241,7 @@ type incidentStats struct {
 	Total           int                  `json:"total"`
 	ByCategoryMonth []categoryMonthCount `json:"by_category_month"`
 	ByArea          []areaCount          `json:"by_area"`
+	ByRegionMonth   []regionMonthCount   `json:"by_region_month"`
 	ByStatus        []statusCount        `json:"by_status"`
 	Casualties      []casualtySum        `json:"casualties"`
 	Truncated       bool                 `json:"truncated"`
@@ -277,15 +287,19 @@ func (s *Server) incidentStatsHandler(w http.ResponseWriter, r *http.Request) er
 		month string
 	}
 	type groupKind struct{ group, kind string }
+	type regionMonth struct{ region, month string }
 	var (
 		total    int
 		byCM     = map[catMonth]int{}
+		byRM     = map[regionMonth]int{}
 		byStatus = map[bluehelm.Status]int{}
 		cas      = map[groupKind]*casualtySum{}
 	)
 	truncated, err := s.eachIncident(r.Context(), f, maxStatsIncidents, func(inc *bluehelm.IncidentSummary) {
 		total++
-		byCM[catMonth{inc.Category, inc.OccurredStart.UTC().Format("2006-01")}]++
+		month := inc.OccurredStart.UTC().Format("2006-01")
+		byCM[catMonth{inc.Category, month}]++
+		byRM[regionMonth{strings.TrimSpace(inc.Admin1), month}]++
 		byStatus[inc.Status]++
 		for _, c := range inc.Casualties {
 			k := groupKind{c.Group, c.Kind}
@@ -310,7 +324,8 @@ func (s *Server) incidentStatsHandler(w http.ResponseWriter, r *http.Request) er
 
 	out := incidentStats{Total: total, Truncated: truncated,
 		ByCategoryMonth: make([]categoryMonthCount, 0, len(byCM)), ByArea: make([]areaCount, 0, len(areas)),
-		ByStatus: []statusCount{}, Casualties: make([]casualtySum, 0, len(cas))}
+		ByRegionMonth: make([]regionMonthCount, 0, len(byRM)),
+		ByStatus:      []statusCount{}, Casualties: make([]casualtySum, 0, len(cas))}
 	for k, n := range byCM {
 		out.ByCategoryMonth = append(out.ByCategoryMonth, categoryMonthCount{Category: k.cat, Month: k.month, Count: n})
 	}
@@ -320,6 +335,15 @@ func (s *Server) incidentStatsHandler(w http.ResponseWriter, r *http.Request) er
 			return c
 		}
 		return categoryRank(a.Category) - categoryRank(b.Category)
+	})
+	for k, n := range byRM {
+		out.ByRegionMonth = append(out.ByRegionMonth, regionMonthCount{Region: k.region, Month: k.month, Count: n})
+	}
+	slices.SortFunc(out.ByRegionMonth, func(a, b regionMonthCount) int {
+		if c := strings.Compare(a.Month, b.Month); c != 0 {
+			return c
+		}
+		return strings.Compare(a.Region, b.Region)
 	})
 	for _, a := range areas {
 		out.ByArea = append(out.ByArea, areaCount{AreaID: a.area.ID, Name: a.area.Name, Kind: a.area.Kind, Count: a.count})

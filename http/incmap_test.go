@@ -20,7 +20,10 @@ func (e *testEnv) seedDashboard(t *testing.T) map[string]*bluehelm.Incident {
 	june := time.Date(2026, 6, 2, 8, 0, 0, 0, time.UTC)
 	mk := func(title string, cat bluehelm.Category, at time.Time, lon, lat float64, m bluehelm.Marking, cas ...bluehelm.Casualty) *bluehelm.Incident {
 		inc := &bluehelm.Incident{Title: title, Category: cat, OccurredStart: at, Location: bluehelm.Point{Lon: lon, Lat: lat},
-			Marking: m, Casualties: cas}
+			Marking: m, Casualties: cas, Admin1: "Central Equatoria"}
+		if lat > 6 {
+			inc.Admin1 = "Jonglei"
+		}
 		if err := e.pipeline.CreateIncident(e.ctx, sys, inc); err != nil {
 			t.Fatal(err)
 		}
@@ -230,21 +233,24 @@ func TestIncidentStats(t *testing.T) {
 		{"unclassified viewer", "viewer", "", `{"total":3,` +
 			`"by_category_month":[{"category":"armed_clash","month":"2026-05","count":1},{"category":"protest","month":"2026-05","count":1},{"category":"explosive","month":"2026-06","count":1}],` +
 			`"by_area":[{"area_id":0,"name":"Juba sector","kind":"restricted","count":2},{"area_id":1,"name":"Bor sector","kind":"restricted","count":1}],` +
+			`"by_region_month":[{"region":"Central Equatoria","month":"2026-05","count":1},{"region":"Jonglei","month":"2026-05","count":1},{"region":"Central Equatoria","month":"2026-06","count":1}],` +
 			`"by_status":[{"status":"draft","count":2},{"status":"submitted","count":1}],` +
 			`"casualties":[{"group":"civilians","kind":"killed","low":2,"best":3,"high":5},{"group":"civilians","kind":"injured","low":4,"best":6,"high":9},` +
 			`{"group":"un_military","kind":"injured","low":2,"best":2,"high":2},{"group":"armed_groups","kind":"killed","low":1,"best":1,"high":2}],"truncated":false}`},
 		{"cleared military officer", "ops1", "", `{"total":4,` +
 			`"by_category_month":[{"category":"armed_clash","month":"2026-05","count":1},{"category":"protest","month":"2026-05","count":1},{"category":"armed_clash","month":"2026-06","count":1},{"category":"explosive","month":"2026-06","count":1}],` +
 			`"by_area":[{"area_id":0,"name":"Juba sector","kind":"restricted","count":3},{"area_id":1,"name":"Bor sector","kind":"restricted","count":1},{"area_id":2,"name":"Safe house","kind":"restricted","count":1}],` +
+			`"by_region_month":[{"region":"Central Equatoria","month":"2026-05","count":1},{"region":"Jonglei","month":"2026-05","count":1},{"region":"Central Equatoria","month":"2026-06","count":2}],` +
 			`"by_status":[{"status":"draft","count":3},{"status":"submitted","count":1}],` +
 			`"casualties":[{"group":"civilians","kind":"killed","low":12,"best":15,"high":20},{"group":"civilians","kind":"injured","low":4,"best":6,"high":9},` +
 			`{"group":"un_military","kind":"injured","low":2,"best":2,"high":2},{"group":"armed_groups","kind":"killed","low":1,"best":1,"high":2}],"truncated":false}`},
 		{"filtered", "viewer", "category=protest", `{"total":1,"by_category_month":[{"category":"protest","month":"2026-05","count":1}],` +
 			`"by_area":[{"area_id":0,"name":"Juba sector","kind":"restricted","count":1},{"area_id":1,"name":"Bor sector","kind":"restricted","count":0}],` +
+			`"by_region_month":[{"region":"Central Equatoria","month":"2026-05","count":1}],` +
 			`"by_status":[{"status":"draft","count":1}],"casualties":[],"truncated":false}`},
 		{"nothing", "viewer", "q=nowhere", `{"total":0,"by_category_month":[],` +
 			`"by_area":[{"area_id":1,"name":"Bor sector","kind":"restricted","count":0},{"area_id":0,"name":"Juba sector","kind":"restricted","count":0}],` +
-			`"by_status":[],"casualties":[],"truncated":false}`},
+			`"by_region_month":[],"by_status":[],"casualties":[],"truncated":false}`},
 	}
 	// Area ids are assigned by the store: name them in the expectations.
 	areas, err := e.db.Areas(e.ctx)

@@ -54,6 +54,7 @@ type Store interface {
 	User(ctx context.Context, id int64) (*bluehelm.User, error)
 	Users(ctx context.Context) ([]*bluehelm.User, error)
 	Tokens(ctx context.Context, userID int64) ([]*bluehelm.Token, error)
+	FatalityCounts(ctx context.Context) ([]bluehelm.FatalityCount, error)
 	AppendAudit(ctx context.Context, e bluehelm.AuditEntry) error
 }
 
@@ -286,6 +287,7 @@ func (s *Server) apiRoutes() []route {
 
 		{method: "GET", path: v1 + "/forecast", h: s.forecastSurface},
 		{method: "GET", path: v1 + "/forecast/cells/{cell}", h: s.forecastCell},
+		{method: "GET", path: v1 + "/fatalities/summary", h: s.fatalitiesSummary},
 
 		{method: "GET", path: v1 + "/stream", queryToken: true, raw: true, h: s.stream},
 	}

@@ -17,7 +17,7 @@ import (
 // is most of what a page of full incidents costs (see decodeAll), and a map of
 // 20,000 incidents needs neither narratives nor sources.
 const sqlFetchSummaries = `SELECT j.key, i.status, i.category, i.lon, i.lat, i.classification, i.component, i.releasability,
-	json_extract(v.doc, '$.title'), json_extract(v.doc, '$.casualties')
+	json_extract(v.doc, '$.title'), json_extract(v.doc, '$.casualties'), json_extract(v.doc, '$.admin1')
 	FROM json_each(?) j CROSS JOIN incidents i ON i.id = j.value CROSS JOIN incident_revisions v ON v.rev = i.rev`
 
 // FindIncidentSummaries is FindIncidents (same plans, order, access rule and
@@ -57,16 +57,17 @@ func fetchSummaries(ctx context.Context, tx *sql.Tx, hits []hit) ([]*bluehelm.In
 			rel      string
 			title    sql.NullString
 			casualty []byte
+			admin1   sql.NullString
 		)
 		if err := rows.Scan(&k, &s.Status, &s.Category, &s.Location.Lon, &s.Location.Lat, &s.Classification, &s.Component, &rel,
-			&title, &casualty); err != nil {
+			&title, &casualty, &admin1); err != nil {
 			return nil, dbErr(err)
 		}
 		if k < 0 || k >= len(hits) {
 			continue
 		}
 		h := hits[k]
-		s.ID, s.Version, s.Title = h.id, h.version, title.String
+		s.ID, s.Version, s.Title, s.Admin1 = h.id, h.version, title.String, admin1.String
 		s.OccurredStart = time.UnixMilli(h.occurred).UTC()
 		s.Releasability = components(rel)
 		if len(casualty) > 0 {

@@ -159,7 +159,9 @@ function render() {
           h("span", { class: "sev-tag" }, t("severity." + a.severity, { fallback: a.severity })),
           // Monitoring alerts say what happened in the reader's words first; the
           // title (the server's sentence, with names and distances) follows.
-          a.rule ? h("span", { class: "rule-tag" }, t("alert.rule." + a.rule, { fallback: a.rule })) : null,
+          // Early-warning alerts are forecasts, not events: their tag says so
+          // by its look as well as its words.
+          a.rule ? h("span", { class: `rule-tag${a.source === "forecast" ? " forecast-tag" : ""}`, dataset: { rule: a.rule } }, t("alert.rule." + a.rule, { fallback: a.rule })) : null,
           h("strong", { class: "alert-title" }, a.title),
         ),
         a.detail ? h("p", { class: "alert-detail" }, a.detail) : null,
@@ -176,6 +178,7 @@ function render() {
           { class: "actions" },
           where || a.patrol_id ? h("button", { type: "button", class: "secondary", dataset: { action: "locate" } }, t("alerts.locate")) : null,
           a.patrol_id ? h("a", { class: "button secondary", href: `#/patrols/${a.patrol_id}`, dataset: { action: "patrol" } }, t("alerts.patrol")) : null,
+          a.incident_id ? h("a", { class: "button secondary", href: `#/incidents/${a.incident_id}`, dataset: { action: "incident" } }, t("alerts.incident")) : null,
           mayDispatch() && a.location && a.state !== "resolved" ? h("button", { type: "button", class: "secondary", dataset: { action: "dispatch" } }, t("task.dispatch")) : null,
           mayHandle && a.state === "open" ? h("button", { type: "button", class: "primary", dataset: { action: "acknowledge" } }, t("alerts.acknowledge")) : null,
           mayHandle ? h("button", { type: "button", class: "secondary", dataset: { action: "resolve" } }, t("alerts.resolve")) : null,
@@ -254,6 +257,15 @@ function locate(a) {
   if (a.location?.coordinates) {
     const [lon, lat] = a.location.coordinates;
     m.flyTo?.({ lon, lat, zoom: 13 });
+    // A near-repeat window is about a route: the patrol's is drawn with the place.
+    if (a.patrol_id && a.rule === "near_repeat") {
+      api(`/api/v1/patrols/${a.patrol_id}`)
+        .then((p) => {
+          const line = p?.route?.coordinates;
+          if (line?.length) m.showRoute?.(line, p.risk?.segments || null);
+        })
+        .catch((e) => toast(describe(e), "error"));
+    }
   } else if (a.patrol_id) {
     // A late start has no place of its own: the patrol's route is where to look.
     api(`/api/v1/patrols/${a.patrol_id}`)

@@ -3,7 +3,10 @@
 // map; the exports download exactly what is shown. Chart.js (vendored, a UMD
 // global) is loaded the first time the dashboard opens, so the map's first paint
 // does not wait for it; without it the figures are still shown as tables.
-// Below, the commander's patrol and response figures (GET /api/v1/patrols/figures).
+// Also incidents by region (admin1) and month, and UN peacekeeping fatalities by
+// mission and type of incident (GET /api/v1/fatalities/summary: imported public
+// data, not filtered). Below, the commander's patrol and response figures (GET
+// /api/v1/patrols/figures).
 
 import { t, formatMonth, formatNumber, onLangChange, lang } from "./i18n.js";
 import { optional, query, describe } from "./api.js";
@@ -19,6 +22,14 @@ let chartLib = null; // Promise<Chart|null>
 let gen = 0;
 
 const kindColours = { killed: "#e5484d", injured: "#f5a524", abducted: "#8e4ec6" };
+// Regions and fatality types have no colour of their own elsewhere: a qualitative
+// palette, the last colour (grey) for "other" and "not given".
+const seriesColours = ["#3e63dd", "#12a594", "#f76b15", "#ab4aba", "#ffc53d", "#0090ff", "#e5484d", "#46a758", "#8b8d98"];
+const MAX_REGIONS = 8;
+const MAX_MISSIONS = 15;
+let fatalities = null;
+let fatChart = null;
+let fatGen = 0;
 
 export function initDashboard() {
   mountFilters($("#dashboard-filters"), {});
@@ -30,10 +41,12 @@ export function initDashboard() {
   on("alerts", () => visible && renderAlerts());
   on("incidents-changed", debounce(() => visible && load(), 5000));
   onLangChange(() => {
+    if (visible && fatalities) renderFatalities();
     if (visible && stats) render();
     if (visible && figures) renderFigures();
   });
   on("theme", () => {
+    if (visible && fatalities) renderFatalities();
     if (visible && stats) render();
     if (visible && figures) renderFigures();
   });
@@ -44,6 +57,9 @@ export function initDashboard() {
 
 export function resetDashboard() {
   stats = null;
+  fatalities = null;
+  fatChart?.destroy();
+  fatChart = null;
   figures = null;
   aorsLoaded = false;
   replace($("#figures-aor"), h("option", { value: "" }, t("figures.noAor")));
@@ -59,6 +75,7 @@ export function showDashboard(on) {
   updateExports();
   renderAlerts();
   load();
+  loadFatalities();
   loadAors().then(loadFigures);
 }
 
@@ -150,12 +167,13 @@ function render() {
   const best = (g, k) => cas.filter((c) => c.group === g && c.kind === k).reduce((n, c) => n + c.best, 0);
   const groups = CasualtyGroups.filter((g) => CasualtyKinds.some((k) => best(g, k) > 0));
 
-  tables({ cm, ms, cats, count, areas, groups, best });
+  const rg = regionSeries(s.by_region_month || []);
+  tables({ cm, ms, cats, count, areas, groups, best, rg });
 
   const Chart = window.Chart;
   destroyCharts();
   if (!Chart) {
-    for (const id of ["chart-category-month", "chart-area", "chart-casualties"]) {
+    for (const id of ["chart-category-month", "chart-area", "chart-casualties", "chart-region-month"]) {
       $("#" + id).hidden = true;
       const d = $(`[data-table-for="${id}"]`).closest("details");
       d.open = true;
@@ -222,17 +240,163 @@ function render() {
     },
     options: { ...base, indexAxis: "y", scales: { x: axis(true), y: axis(true) } },
   });
+
+  const c4 = $("#chart-region-month");
+  c4.hidden = false;
+  c4.setAttribute("aria-label", t("dash.byRegionAria", { count: rg.regions.length }));
+  charts.rg = new Chart(c4, {
+    type: "bar",
+    data: {
+      labels: rg.months.map(formatMonth),
+      datasets: rg.regions.map((r, i) => ({ label: regionLabel(r), data: rg.months.map((m) => rg.count(r, m)), backgroundColor: regionColour(r, i) })),
+    },
+    options: {
+      ...base,
+      scales: { x: axis(true), y: axis(true) },
+      onClick: (ev, els) => {
+        const e = els[0];
+        if (e) openRegion(rg.regions[e.datasetIndex], rg.months[e.index]);
+      },
+      onHover: (ev, els) => (ev.native.target.style.cursor = els.length && rg.regions[els[0].datasetIndex]?.name ? "pointer" : "default"),
+    },
+  });
+}
+
+// Region keys: {name} for a named region, {none: true} for reports without one,
+// {other: true} for the regions beyond the busiest MAX_REGIONS.
+function regionSeries(rows) {
+  const totals = new Map();
+  for (const r of rows) totals.set(r.region, (totals.get(r.region) || 0) + r.count);
+  const named = [...totals.keys()].filter((k) => k).sort((a, b) => totals.get(b) - totals.get(a) || a.localeCompare(b));
+  const top = named.slice(0, MAX_REGIONS);
+  const regions = top.map((name) => ({ name }));
+  if (named.length > MAX_REGIONS) regions.push({ other: true });
+  if (totals.has("")) regions.push({ none: true });
+  const key = (region) => (!region ? "\u0000none" : top.includes(region) ? region : "\u0000other");
+  const cells = new Map();
+  for (const r of rows) {
+    const k = key(r.region) + "|" + r.month;
+    cells.set(k, (cells.get(k) || 0) + r.count);
+  }
+  const regionKey = (rg) => (rg.none ? "\u0000none" : rg.other ? "\u0000other" : rg.name);
+  return {
+    regions,
+    months: months(rows),
+    count: (rg, m) => cells.get(regionKey(rg) + "|" + m) || 0,
+    total: (rg) => [...cells.entries()].filter(([k]) => k.startsWith(regionKey(rg) + "|")).reduce((n, [, v]) => n + v, 0),
+  };
+}
+
+function regionLabel(r) {
+  return r.none ? t("dash.noRegion") : r.other ? t("dash.otherRegions") : r.name;
+}
+
+function regionColour(r, i) {
+  return r.none || r.other ? seriesColours[seriesColours.length - 1] : seriesColours[i % (seriesColours.length - 1)];
+}
+
+// openRegion shows a region's incidents of a month on the map: the region is
+// searched by name (the full-text search covers admin1), so a place that shares
+// the name may come too.
+function openRegion(r, month) {
+  if (!r?.name) return;
+  const from = new Date(month + "-01T00:00:00Z");
+  const to = new Date(from);
+  to.setUTCMonth(to.getUTCMonth() + 1);
+  setFilters({
+    q: r.name,
+    from: filters.from && filters.from > from ? filters.from : from,
+    to: filters.to && filters.to < to ? filters.to : to,
+  });
+  location.hash = "#/map";
+}
+
+// --- UN peacekeeping fatalities ------------------------------------------------------
+
+async function loadFatalities() {
+  const g = ++fatGen;
+  const status = $("#fatalities-status");
+  status.classList.remove("error");
+  let data;
+  try {
+    [data] = await Promise.all([optional("/api/v1/fatalities/summary"), loadChartJS()]);
+  } catch (e) {
+    if (g !== fatGen) return;
+    status.textContent = describe(e);
+    status.classList.add("error");
+    return;
+  }
+  if (g !== fatGen) return;
+  if (data === null) {
+    $("#fatalities-card").hidden = true; // an older server without the endpoint
+    return;
+  }
+  fatalities = data;
+  renderFatalities();
+}
+
+function fatalKey(type) {
+  return "fatal." + String(type).toLowerCase().replace(/[^a-z]+/g, "_");
+}
+
+function renderFatalities() {
+  const f = fatalities;
+  const status = $("#fatalities-status");
+  const box = $('[data-table-for="chart-fatalities"]');
+  const canvas = $("#chart-fatalities");
+  fatChart?.destroy();
+  fatChart = null;
+  if (!f.total) {
+    status.textContent = t("dash.fatalitiesNone");
+    replace(box, h("p", { class: "muted" }, t("dash.noData")));
+    canvas.hidden = true;
+    canvas.closest(".chart-box").hidden = true;
+    return;
+  }
+  status.textContent = t("dash.fatalitiesScope", { first: f.first_year, last: f.last_year, total: formatNumber(f.total) });
+  const types = (f.incident_types || []).filter((ty) => f.by_mission.some((m) => m.by_type?.[ty]));
+  const label = (ty) => t(fatalKey(ty), { fallback: ty });
+  replace(box, h("div", { class: "grid-scroll" }, h("table", { class: "data", id: "fatalities-table" },
+    h("thead", {}, h("tr", {}, [t("dash.mission"), ...types.map(label), t("dash.fatalityTotal")].map((x) => h("th", { scope: "col" }, x)))),
+    h("tbody", {}, f.by_mission.map((m) => h("tr", { dataset: { mission: m.mission } }, h("th", { scope: "row" }, m.mission),
+      [...types.map((ty) => m.by_type?.[ty] || 0), m.total].map((n) => h("td", { class: "num" }, formatNumber(n)))))))));
+  const Chart = window.Chart;
+  canvas.closest(".chart-box").hidden = !Chart;
+  if (!Chart) {
+    box.closest("details").open = true;
+    return;
+  }
+  canvas.hidden = false;
+  const shown = f.by_mission.slice(0, MAX_MISSIONS);
+  canvas.setAttribute("aria-label", t("dash.fatalitiesAria", { total: f.total, count: f.by_mission.length }));
+  const fg = cssVar("--fg") || "#e6edf3";
+  const grid = cssVar("--grid") || "rgba(128,128,128,.25)";
+  const font = { family: getComputedStyle(document.body).fontFamily, size: Math.round(parseFloat(getComputedStyle(document.body).fontSize) * 0.85) };
+  const axis = { stacked: true, ticks: { color: fg, font, precision: 0 }, grid: { color: grid } };
+  fatChart = new Chart(canvas, {
+    type: "bar",
+    data: {
+      labels: shown.map((m) => m.mission),
+      datasets: types.map((ty, i) => ({ label: label(ty), data: shown.map((m) => m.by_type?.[ty] || 0), backgroundColor: seriesColours[i % seriesColours.length] })),
+    },
+    options: {
+      responsive: true, maintainAspectRatio: false, animation: false, locale: lang(), indexAxis: "y",
+      plugins: { legend: { labels: { color: fg, font, boxWidth: 14 } }, tooltip: { bodyFont: font, titleFont: font } },
+      scales: { x: axis, y: axis },
+    },
+  });
 }
 
 // The same figures as tables: for screen readers, for copying into a report, and
 // in place of the charts when the chart library is missing.
-function tables({ cm, ms, cats, count, areas, groups, best }) {
+function tables({ cm, ms, cats, count, areas, groups, best, rg }) {
   const table = (head, rows) =>
     h("div", { class: "grid-scroll" }, h("table", { class: "data" },
       h("thead", {}, h("tr", {}, head.map((x) => h("th", { scope: "col" }, x)))),
       h("tbody", {}, rows.map((r) => h("tr", {}, r.map((x, i) => (i === 0 ? h("th", { scope: "row" }, x) : h("td", { class: "num" }, typeof x === "number" ? formatNumber(x) : x))))))));
   replace($('[data-table-for="chart-category-month"]'), cm.length ? table([t("form.category"), ...ms.map(formatMonth)], cats.map((c) => [categoryLabel(c), ...ms.map((m) => count(c, m))])) : h("p", { class: "muted" }, t("dash.noData")));
   replace($('[data-table-for="chart-area"]'), areas.length ? table([t("dash.area"), t("dash.total")], areas.map((a) => [a.name, a.count])) : h("p", { class: "muted" }, t("dash.noData")));
+  replace($('[data-table-for="chart-region-month"]'), rg.regions.length ? table([t("dash.region"), ...rg.months.map(formatMonth), t("dash.fatalityTotal")], rg.regions.map((r) => [regionLabel(r), ...rg.months.map((m) => rg.count(r, m)), rg.total(r)])) : h("p", { class: "muted" }, t("dash.noData")));
   replace($('[data-table-for="chart-casualties"]'), groups.length ? table([t("form.group"), ...CasualtyKinds.map((k) => t("kind." + k))], groups.map((g) => [t("group." + g), ...CasualtyKinds.map((k) => best(g, k))])) : h("p", { class: "muted" }, t("dash.noData")));
 }
 

@@ -10,6 +10,7 @@ import { Incidents } from "./incidents.js";
 import { Areas } from "./areas.js";
 import { Alerts } from "./alerts.js";
 import { Operations, operationsLayerIds } from "./operations.js";
+import { RiskLayer, riskLayerIds } from "./forecast.js";
 import { Interactions } from "./draw.js";
 import { TimeSlider } from "./timeslider.js";
 import { createSearch } from "./search.js";
@@ -86,7 +87,9 @@ export async function createMap(container, opts = {}) {
   let theme = currentTheme();
   container.dataset.bhTheme = theme;
 
-  const layerState = { tracks: true, trails: true, labels: true, incidents: true, areas: true, alerts: true, operations: true, graticule: true, basemap: true };
+  // The risk forecast is off until asked for: it covers the map and is fetched
+  // only while shown.
+  const layerState = { tracks: true, trails: true, labels: true, incidents: true, areas: true, alerts: true, operations: true, risk: false, graticule: true, basemap: true };
   try {
     Object.assign(layerState, JSON.parse(localStorage.getItem(LAYERS_KEY) || "{}"));
   } catch { /* a broken saved state is forgotten */ }
@@ -232,6 +235,7 @@ export async function createMap(container, opts = {}) {
       return p ? [p.lon, p.lat] : null;
     },
   });
+  const risk = new RiskLayer(map, { api, onIncident: (id) => call("onIncidentClick", id) });
   unhold = () => {
     if (flags.armed) return;
     tracks.holdUntil(Promise.resolve());
@@ -252,6 +256,7 @@ export async function createMap(container, opts = {}) {
   // ---- controls ----
   layerGroups.basemap = basemapLayerIds(basemap);
   layerGroups.operations = operationsLayerIds;
+  layerGroups.risk = riskLayerIds;
   function applyLayers() {
     const visible = new Map();
     for (const [g, ids] of Object.entries(layerGroups)) {
@@ -267,9 +272,13 @@ export async function createMap(container, opts = {}) {
       layerState[name] = on;
       try { localStorage.setItem(LAYERS_KEY, JSON.stringify(layerState)); } catch { /* private mode */ }
       applyLayers();
+      if (name === "risk") risk.setVisible(on);
     },
   });
   applyLayers();
+  // A layer left on in an earlier visit loads after the first picture, which it
+  // is not part of.
+  if (layerState.risk === true) ready.then(() => { if (!destroyed) risk.setVisible(true); });
 
   const coords = createCoords();
   const attribution = createAttribution(basemap);
@@ -304,6 +313,7 @@ export async function createMap(container, opts = {}) {
   const scaleEl = scale.onAdd(map);
   const ui = el("div", { class: "bh-ui" },
     el("div", { class: "bh-top" }, search.root, toolbar.root),
+    el("div", { class: "bh-side" }, risk.box, risk.panel),
     el("div", { class: "bh-bottom" }, el("div", { class: "bh-bottom-info" }, coords.root, scaleEl, attribution.root), slider.root));
   container.append(ui);
 
@@ -329,6 +339,7 @@ export async function createMap(container, opts = {}) {
     attribution.relabel();
     slider.relabel();
     interact.relabel();
+    risk.relabel();
     map.getCanvas().setAttribute("aria-label", tr("map.aria.canvas"));
     if (popup.isOpen() && popupFor) showTrackPopup(popupFor);
   });
@@ -347,7 +358,7 @@ export async function createMap(container, opts = {}) {
   container.addEventListener("keydown", onKeyDown);
   interact.setCoarse(coarse);
 
-  const clickable = ["alerts", "tracks", "incidents", "incident-clusters", "ops-tasks", "ops-routes", "ops-routes-dashed"];
+  const clickable = ["alerts", "tracks", "incidents", "incident-clusters", "ops-tasks", "ops-routes", "ops-routes-dashed", "risk-fill"];
   function featuresAt(point, layers) {
     const r = coarse ? 18 : 6;
     const ls = layers.filter((l) => map.getLayer(l) && map.getLayoutProperty(l, "visibility") !== "none");
@@ -446,8 +457,12 @@ export async function createMap(container, opts = {}) {
         const zoom = await map.getSource("incidents").getClusterExpansionZoom(f.properties.cluster_id);
         map.easeTo({ center: f.geometry.coordinates, zoom: Math.min(zoom, 16) });
       } catch { /* the cluster went away with new data */ }
+    } else if ((f = pick("risk-fill"))) {
+      popup.remove();
+      risk.openCell(f.properties.id);
     } else {
       popup.remove();
+      risk.closeCell();
     }
   });
 
@@ -660,6 +675,7 @@ export async function createMap(container, opts = {}) {
       areas.destroy();
       alerts.destroy();
       operations.destroy();
+      risk.destroy();
       tip.remove();
       popup.remove();
       scale.onRemove();

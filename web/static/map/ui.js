@@ -4,6 +4,7 @@ import { formatDD, formatDMS, formatMGRS } from "./coords.js";
 import { categories, categoryColors, areaKinds, areaStyles, severityColors } from "./palette.js";
 import { legendSymbol } from "./symbols.js";
 import { riskColors, taskColors } from "./operations.js";
+import { scale as riskScale } from "./forecast.js";
 import { el, tr, retranslate } from "./util.js";
 
 const icons = {
@@ -44,7 +45,7 @@ export function createToolbar({ map, layerState, hasBasemap, onLayerToggle, ms }
   }
 
   // Layer switcher.
-  const names = ["tracks", "trails", "labels", "incidents", "areas", "alerts", "operations", "graticule", ...(hasBasemap ? ["basemap"] : [])];
+  const names = ["tracks", "trails", "labels", "incidents", "areas", "alerts", "operations", "risk", "graticule", ...(hasBasemap ? ["basemap"] : [])];
   const layerPanel = el("div", { id: "map-layers", class: "bh-panel", hidden: true, role: "group", tabindex: "-1", i18nAria: "map.layers.title" },
     el("h2", { class: "bh-panel-title", i18n: "map.layers.title" }),
     names.map((n) => {
@@ -129,6 +130,7 @@ function legendContent(ms) {
       ...Object.entries(taskColors).map(([k, c]) => row(swatch(`background:#111;border:4px solid ${c};border-radius:50%`), "map.legend.task." + k)),
       ...Object.entries(riskColors).map(([k, c]) => row(swatch(`background:none;border:0;border-block-start:6px solid ${c};border-radius:0;block-size:0;margin-block:7px`), "map.legend.risk." + k)),
     ]),
+    el("section", {}, el("h3", { text: tr("map.risk.title") }), el("p", { class: "bh-legend-note", text: tr("map.legend.forecast") }), riskScale()),
   ];
 }
 

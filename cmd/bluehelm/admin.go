@@ -90,16 +90,21 @@ func runImport(ctx context.Context, args []string, stdout, stderr io.Writer) err
 	if err != nil {
 		return err
 	}
+	return printImport(stdout, *asJSON, file, "incidents", len(incs), created, updated, skipped)
+}
+
+// printImport reports an import: counts, and the first skipped rows with why.
+func printImport(stdout io.Writer, asJSON bool, file, what string, read, created, updated int, skipped []string) error {
 	res := struct {
 		Read    int      `json:"read"`
 		Created int      `json:"created"`
 		Updated int      `json:"updated"`
 		Skipped []string `json:"skipped"`
-	}{len(incs), created, updated, skipped}
-	if *asJSON {
+	}{read, created, updated, skipped}
+	if asJSON {
 		return json.NewEncoder(stdout).Encode(res)
 	}
-	fmt.Fprintf(stdout, "%s: %d incidents read, %d created, %d updated, %d rows skipped\n", file, res.Read, created, updated, len(skipped))
+	fmt.Fprintf(stdout, "%s: %d %s read, %d created, %d updated, %d rows skipped\n", file, read, what, created, updated, len(skipped))
 	for i, s := range skipped {
 		if i == 20 {
 			fmt.Fprintf(stdout, "  … and %d more\n", len(skipped)-20)

@@ -3,7 +3,6 @@ package main
 import (
 	"bufio"
 	"context"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -42,22 +41,5 @@ func importFatalities(ctx context.Context, file string, sf storeFlags, asJSON bo
 	for _, e := range rowErrs {
 		skipped = append(skipped, e.Error())
 	}
-	res := struct {
-		Read    int      `json:"read"`
-		Created int      `json:"created"`
-		Updated int      `json:"updated"`
-		Skipped []string `json:"skipped"`
-	}{len(fs), created, updated, skipped}
-	if asJSON {
-		return json.NewEncoder(stdout).Encode(res)
-	}
-	fmt.Fprintf(stdout, "%s: %d fatalities read, %d created, %d updated, %d rows skipped\n", file, res.Read, created, updated, len(skipped))
-	for i, s := range skipped {
-		if i == 20 {
-			fmt.Fprintf(stdout, "  … and %d more\n", len(skipped)-20)
-			break
-		}
-		fmt.Fprintln(stdout, "  skipped:", s)
-	}
-	return nil
+	return printImport(stdout, asJSON, file, "fatalities", len(fs), created, updated, skipped)
 }

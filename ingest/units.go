@@ -26,18 +26,10 @@ func (p *Pipeline) CreateUnit(ctx context.Context, by bluehelm.Principal, u *blu
 // UpdateUnit replaces unit id if it is still at expectVersion. The code may not
 // change: patrols and tasks on record name the unit by it.
 func (p *Pipeline) UpdateUnit(ctx context.Context, by bluehelm.Principal, id int64, expectVersion int, next *bluehelm.Unit) (*bluehelm.Unit, error) {
-	if err := by.Require(bluehelm.ActManageUnits); err != nil {
-		return nil, p.reject("unit", err)
-	}
-	cur, err := p.store.Unit(ctx, id)
-	if err == nil && !by.CanSee(cur.Marking) {
-		err = bluehelm.Errorf(bluehelm.ENOTFOUND, "unit %d not found", id)
-	}
+	cur, err := current(ctx, by, bluehelm.ActManageUnits, "unit", id, expectVersion, p.store.Unit,
+		func(u *bluehelm.Unit) (int, bluehelm.Marking) { return u.Version, u.Marking })
 	if err != nil {
 		return nil, p.reject("unit", err)
-	}
-	if cur.Version != expectVersion {
-		return nil, p.reject("unit", stale("unit", id, cur.Version, expectVersion))
 	}
 	if next.Code != cur.Code {
 		return nil, p.reject("unit", bluehelm.Invalid("code", "a unit's code cannot change (it is %q): register a new unit and disable this one", cur.Code))
@@ -73,18 +65,10 @@ func (p *Pipeline) CreateFacility(ctx context.Context, by bluehelm.Principal, f 
 
 // UpdateFacility replaces facility id if it is still at expectVersion.
 func (p *Pipeline) UpdateFacility(ctx context.Context, by bluehelm.Principal, id int64, expectVersion int, next *bluehelm.MedicalFacility) (*bluehelm.MedicalFacility, error) {
-	if err := by.Require(bluehelm.ActManageMedical); err != nil {
-		return nil, p.reject("facility", err)
-	}
-	cur, err := p.store.Facility(ctx, id)
-	if err == nil && !by.CanSee(cur.Marking) {
-		err = bluehelm.Errorf(bluehelm.ENOTFOUND, "medical facility %d not found", id)
-	}
+	cur, err := current(ctx, by, bluehelm.ActManageMedical, "medical facility", id, expectVersion, p.store.Facility,
+		func(f *bluehelm.MedicalFacility) (int, bluehelm.Marking) { return f.Version, f.Marking })
 	if err != nil {
 		return nil, p.reject("facility", err)
-	}
-	if cur.Version != expectVersion {
-		return nil, p.reject("facility", stale("medical facility", id, cur.Version, expectVersion))
 	}
 	next.ID, next.Version, next.UpdatedBy, next.UpdatedAt = cur.ID, cur.Version, by.Username, p.now()
 	if next.Component == "" {
@@ -174,18 +158,28 @@ func (p *Pipeline) DeleteProximityRule(ctx context.Context, by bluehelm.Principa
 }
 
 func (p *Pipeline) visibleRule(ctx context.Context, by bluehelm.Principal, id int64, expectVersion int) (*bluehelm.ProximityRule, error) {
-	if err := by.Require(bluehelm.ActWriteArea); err != nil {
+	return current(ctx, by, bluehelm.ActWriteArea, "proximity rule", id, expectVersion, p.store.ProximityRule,
+		func(r *bluehelm.ProximityRule) (int, bluehelm.Marking) { return r.Version, r.Marking })
+}
+
+// current loads record id for a change by `by`, who needs the right act: it is
+// hidden (ENOTFOUND) from whoever may not see it, so that its existence does not
+// leak, and ECONFLICT when it is no longer at expectVersion.
+func current[T any](ctx context.Context, by bluehelm.Principal, act bluehelm.Action, kind string, id int64, expectVersion int,
+	load func(context.Context, int64) (*T, error), meta func(*T) (int, bluehelm.Marking)) (*T, error) {
+	if err := by.Require(act); err != nil {
 		return nil, err
 	}
-	cur, err := p.store.ProximityRule(ctx, id)
-	if err == nil && !by.CanSee(cur.Marking) {
-		err = bluehelm.Errorf(bluehelm.ENOTFOUND, "proximity rule %d not found", id)
-	}
+	cur, err := load(ctx, id)
 	if err != nil {
 		return nil, err
 	}
-	if cur.Version != expectVersion {
-		return nil, stale("proximity rule", id, cur.Version, expectVersion)
+	version, m := meta(cur)
+	if !by.CanSee(m) {
+		return nil, bluehelm.Errorf(bluehelm.ENOTFOUND, "%s %d not found", kind, id)
+	}
+	if version != expectVersion {
+		return nil, stale(kind, id, version, expectVersion)
 	}
 	return cur, nil
 }

@@ -18,7 +18,8 @@ type TrackSelector struct {
 	// (hostile) matches "a-h-G-U-C" but not "a-hx"; "a-f-G" friendly ground tracks.
 	CoTTypes []string    `json:"cot_types,omitempty"`
 	Kinds    []TrackKind `json:"kinds,omitempty"`
-	// Units are unit codes, matched against Track.Unit.
+	// Units are unit codes, matched against the registered unit whose tracks
+	// include the track, or else the unit the device reports (Track.Unit).
 	Units []string `json:"units,omitempty"`
 }
 
@@ -27,15 +28,21 @@ func (s TrackSelector) Empty() bool {
 	return len(s.CoTTypes) == 0 && len(s.Kinds) == 0 && len(s.Units) == 0
 }
 
-// Matches reports whether track t is selected. The empty selector matches nothing.
-func (s TrackSelector) Matches(t Track) bool {
+// Matches reports whether track t is selected, by what the track itself says.
+// The empty selector matches nothing.
+func (s TrackSelector) Matches(t Track) bool { return s.MatchesIn(t, "") }
+
+// MatchesIn is Matches for a track of the registered unit unitCode ("" for
+// none): a device reports whatever unit string it was set up with (often the
+// contingent), while a rule names the unit codes the mission registered.
+func (s TrackSelector) MatchesIn(t Track, unitCode string) bool {
 	if s.Empty() {
 		return false
 	}
 	if len(s.Kinds) > 0 && !slices.Contains(s.Kinds, t.Kind) {
 		return false
 	}
-	if len(s.Units) > 0 && !slices.Contains(s.Units, t.Unit) {
+	if len(s.Units) > 0 && !slices.Contains(s.Units, t.Unit) && (unitCode == "" || !slices.Contains(s.Units, unitCode)) {
 		return false
 	}
 	if len(s.CoTTypes) > 0 && !slices.ContainsFunc(s.CoTTypes, func(p string) bool {

@@ -52,20 +52,24 @@ func TestTrackSelectorMatches(t *testing.T) {
 		name string
 		s    bluehelm.TrackSelector
 		want bool
+		unit string // the registered unit of the track, for MatchesIn
 	}{
-		{"empty matches nothing", bluehelm.TrackSelector{}, false},
-		{"type prefix", bluehelm.TrackSelector{CoTTypes: []string{"a-h"}}, true},
-		{"whole parts only", bluehelm.TrackSelector{CoTTypes: []string{"a-h-G-U-C-I"}}, false},
-		{"exact type", bluehelm.TrackSelector{CoTTypes: []string{"a-f", "a-h-G-U-C"}}, true},
-		{"partial part", bluehelm.TrackSelector{CoTTypes: []string{"a-h-G-U-"}}, false},
-		{"friendly", bluehelm.TrackSelector{CoTTypes: []string{"a-f"}}, false},
-		{"kind and type", bluehelm.TrackSelector{CoTTypes: []string{"a-h"}, Kinds: []bluehelm.TrackKind{bluehelm.KindVehicle}}, true},
-		{"kind mismatch", bluehelm.TrackSelector{CoTTypes: []string{"a-h"}, Kinds: []bluehelm.TrackKind{bluehelm.KindPerson}}, false},
-		{"unit", bluehelm.TrackSelector{Units: []string{"BANBATT-2/A", "BANBATT-2/B"}}, true},
+		{"empty matches nothing", bluehelm.TrackSelector{}, false, ""},
+		{"type prefix", bluehelm.TrackSelector{CoTTypes: []string{"a-h"}}, true, ""},
+		{"whole parts only", bluehelm.TrackSelector{CoTTypes: []string{"a-h-G-U-C-I"}}, false, ""},
+		{"exact type", bluehelm.TrackSelector{CoTTypes: []string{"a-f", "a-h-G-U-C"}}, true, ""},
+		{"partial part", bluehelm.TrackSelector{CoTTypes: []string{"a-h-G-U-"}}, false, ""},
+		{"friendly", bluehelm.TrackSelector{CoTTypes: []string{"a-f"}}, false, ""},
+		{"kind and type", bluehelm.TrackSelector{CoTTypes: []string{"a-h"}, Kinds: []bluehelm.TrackKind{bluehelm.KindVehicle}}, true, ""},
+		{"kind mismatch", bluehelm.TrackSelector{CoTTypes: []string{"a-h"}, Kinds: []bluehelm.TrackKind{bluehelm.KindPerson}}, false, ""},
+		{"unit", bluehelm.TrackSelector{Units: []string{"BANBATT-2/A", "BANBATT-2/B"}}, true, ""},
+		{"registered unit", bluehelm.TrackSelector{Units: []string{"QRF-1"}}, true, "QRF-1"},
+		{"other registered unit", bluehelm.TrackSelector{Units: []string{"QRF-2"}}, false, "QRF-1"},
+		{"reported unit still counts", bluehelm.TrackSelector{Units: []string{"BANBATT-2/B"}}, true, "QRF-1"},
 	}
 	for _, tc := range tests {
-		if got := tc.s.Matches(tr); got != tc.want {
-			t.Errorf("%s: Matches = %v, want %v", tc.name, got, tc.want)
+		if got := tc.s.MatchesIn(tr, tc.unit); got != tc.want {
+			t.Errorf("%s: MatchesIn(%q) = %v, want %v", tc.name, tc.unit, got, tc.want)
 		}
 	}
 }

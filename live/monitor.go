@@ -131,12 +131,13 @@ func (o MonitorOptions) withDefaults() MonitorOptions {
 // Observe calls for one track must not run concurrently with each other; calls for
 // different tracks may, and the other methods may be called at any time.
 type Monitor struct {
-	opts  MonitorOptions
-	nogo  *Geofencer
-	prox  *proximity
-	mu    sync.Mutex
-	areas map[int64]*bluehelm.Area // restricted areas, as given (the no-go fences carry a rule copy)
-	units map[string]*bluehelm.Unit
+	opts   MonitorOptions
+	nogo   *Geofencer
+	prox   *proximity
+	mu     sync.Mutex
+	areas  map[int64]*bluehelm.Area // restricted areas, as given (the no-go fences carry a rule copy)
+	units  map[string]*bluehelm.Unit
+	unitOf map[string]string // track uid → code of the registered unit it belongs to
 	// patrols and tasks by ID, and who watches each track.
 	patrols  map[int64]*watchedPatrol
 	tasks    map[int64]*watchedTask
@@ -170,7 +171,7 @@ type watchedTask struct {
 func NewMonitor(o MonitorOptions) *Monitor {
 	o = o.withDefaults()
 	return &Monitor{opts: o, nogo: NewGeofencerWith(o.NoGo), prox: newProximity(o.ProximityRearm, o.ProximityMaxAge),
-		areas: map[int64]*bluehelm.Area{}, units: map[string]*bluehelm.Unit{},
+		areas: map[int64]*bluehelm.Area{}, units: map[string]*bluehelm.Unit{}, unitOf: map[string]string{},
 		patrols: map[int64]*watchedPatrol{}, tasks: map[int64]*watchedTask{},
 		byTrack: map[string][]*watchedPatrol{}, taskByTr: map[string][]*watchedTask{}}
 }
@@ -217,7 +218,15 @@ func (m *Monitor) RemoveTrack(uid string) {
 func (m *Monitor) SetUnit(u *bluehelm.Unit) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if old := m.units[u.Code]; old != nil {
+		for _, uid := range old.TrackUIDs {
+			delete(m.unitOf, uid)
+		}
+	}
 	m.units[u.Code] = u
+	for _, uid := range u.TrackUIDs {
+		m.unitOf[uid] = u.Code
+	}
 	for _, wp := range m.patrols {
 		if len(wp.p.TrackUIDs) == 0 && slices.Contains(wp.p.Units, u.Code) {
 			wp.tracks = m.patrolTracks(wp.p)
@@ -230,6 +239,11 @@ func (m *Monitor) SetUnit(u *bluehelm.Unit) {
 func (m *Monitor) RemoveUnit(code string) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	if old := m.units[code]; old != nil {
+		for _, uid := range old.TrackUIDs {
+			delete(m.unitOf, uid)
+		}
+	}
 	delete(m.units, code)
 	for _, wp := range m.patrols {
 		if slices.Contains(wp.p.Units, code) {
@@ -381,7 +395,10 @@ func (m *Monitor) reindex() {
 // track seen for the first time) and returns the findings it causes, in order.
 func (m *Monitor) Observe(prev *bluehelm.TrackState, cur bluehelm.TrackState) []Finding {
 	out := m.observeWatched(prev, cur)
-	return append(out, m.prox.observe(cur)...)
+	m.mu.Lock()
+	unit := m.unitOf[cur.UID]
+	m.mu.Unlock()
+	return append(out, m.prox.observe(cur, unit)...)
 }
 
 func (m *Monitor) observeWatched(prev *bluehelm.TrackState, cur bluehelm.TrackState) []Finding {

@@ -160,6 +160,14 @@ func TestMonitor(t *testing.T) {
 			pos2(0, "h2", 0, 0), pos2(0, "h1", 500, 0), // both hostile
 			pos2(0, "f1", 20000, 0), pos2(3*3600, "f1", 100, 0)}, // h1, h2 last seen 3 h before
 			nil},
+		// A rule naming a registered unit selects its tracks, whatever unit string
+		// the devices report (here none).
+		{"proximity by registered unit", []mstep{{do: func(m *Monitor) {
+			m.SetUnit(&bluehelm.Unit{ID: 2, Code: "FPU-1", Name: "FPU", Mobility: bluehelm.MobilityMounted, TrackUIDs: []string{"f2"}})
+			m.SetProximityRule(&bluehelm.ProximityRule{ID: 4, Name: "hostiles near FPU", A: bluehelm.TrackSelector{CoTTypes: []string{"a-h"}},
+				B: bluehelm.TrackSelector{Units: []string{"FPU-1"}}, DistanceMeters: 1000, Severity: bluehelm.SevCritical, Marking: unclass})
+		}}, pos2(0, "f1", 0, 0), pos2(0, "f2", 5000, 0), pos2(10, "h1", 300, 0), pos2(20, "h1", 4800, 0)},
+			[]string{"proximity:h1@20"}},
 		{"proximity rule removed", []mstep{{do: proxRule}, pos2(0, "f1", 0, 0),
 			{do: func(m *Monitor) { m.RemoveProximityRule(3) }}, pos2(10, "h1", 100, 0)}, nil},
 	}

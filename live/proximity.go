@@ -31,6 +31,7 @@ type proximity struct {
 
 type proxTrack struct {
 	state bluehelm.TrackState
+	unit  string // the registered unit whose tracks include it, if any
 	key   [2]float64
 	asA   []int64 // rules that select the track as A
 	asB   []int64
@@ -60,10 +61,10 @@ func newProximity(rearm float64, maxAge time.Duration) *proximity {
 func (px *proximity) roles(t *proxTrack) {
 	t.asA, t.asB = t.asA[:0], t.asB[:0]
 	for id, r := range px.rules {
-		if r.A.Matches(t.state.Track) {
+		if r.A.MatchesIn(t.state.Track, t.unit) {
 			t.asA = append(t.asA, id)
 		}
-		if r.B.Matches(t.state.Track) {
+		if r.B.MatchesIn(t.state.Track, t.unit) {
 			t.asB = append(t.asB, id)
 		}
 	}
@@ -136,7 +137,7 @@ func (px *proximity) removeLocked(uid string) {
 }
 
 // observe records cur and returns the proximity findings it causes.
-func (px *proximity) observe(cur bluehelm.TrackState) []Finding {
+func (px *proximity) observe(cur bluehelm.TrackState, unit string) []Finding {
 	px.mu.Lock()
 	defer px.mu.Unlock()
 	if len(px.rules) == 0 {
@@ -144,16 +145,16 @@ func (px *proximity) observe(cur bluehelm.TrackState) []Finding {
 	}
 	t := px.tracks[cur.UID]
 	if t == nil {
-		t = &proxTrack{state: cur}
+		t = &proxTrack{state: cur, unit: unit}
 		px.roles(t)
 		if len(t.asA) == 0 && len(t.asB) == 0 {
 			return nil
 		}
 		px.tracks[cur.UID] = t
 	} else {
-		metaChanged := !sameTrackMeta(t.state.Track, cur.Track)
+		metaChanged := !sameTrackMeta(t.state.Track, cur.Track) || t.unit != unit
 		px.index.Delete(t.key, t.key, t)
-		t.state = cur
+		t.state, t.unit = cur, unit
 		if metaChanged {
 			px.roles(t)
 			if len(t.asA) == 0 && len(t.asB) == 0 {

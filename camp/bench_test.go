@@ -19,9 +19,9 @@ import (
 //	go test -run '^$' -bench . ./camp/
 //
 // The workload: 5,000 sensors in 10 camps, every one reporting in turn (each
-// sensor once per simulated second), values a random walk; each sensor has a
-// threshold and a stale rule, tank levels a rate rule too, and every camp a
-// perimeter rule over its 50 detectors, which trigger now and then. Tick and
+// sensor once per simulated second), values a random walk; each non-perimeter
+// sensor has a threshold and a stale rule, tank levels a rate rule too, and every
+// camp a perimeter rule over its 50 detectors, which trigger now and then. Tick and
 // Flush run once per simulated second.
 
 const benchSensors = 5000

@@ -7,6 +7,7 @@ package camp
 
 import (
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/bluehelm/bluehelm"
@@ -76,6 +77,7 @@ type Stats struct {
 type Engine struct {
 	sensors  map[int64]*sensorState
 	camps    map[int64]*perimeterState
+	campIDs  []int64 // perimeter rules' camps, in rule order, so Tick's output is stable
 	adjacent map[[2]int64]bool
 	stale    []*staleState
 	started  time.Time // the first Tick: the baseline for sensors never heard from
@@ -128,15 +130,22 @@ type perimeterState struct {
 	rule   bluehelm.AlarmRule
 	window time.Duration
 	recent []trigger // triggers within the window, oldest first
-	// lone holds, per sensor, when its last single-trigger alarm was raised, so a
-	// detector that fires every second for a minute raises one alarm, not sixty.
-	lone map[int64]time.Time
-	// confirmed are the intrusions still being tracked: a new trigger near one
-	// within the window extends it rather than raising another.
+	// lone holds the open single-trigger alarms by sensor: a detector that fires
+	// every second for a minute raises one alarm, not sixty, and it clears once
+	// the detector has been quiet for a window.
+	lone map[int64]*loneTrigger
+	// confirmed are the open intrusions: a new trigger near one within the
+	// window extends it rather than raising another.
 	confirmed []*intrusion
 }
 
+type loneTrigger struct {
+	sensor *sensorState
+	last   time.Time
+}
+
 type intrusion struct {
+	raised  Alarm
 	zones   map[int64]bool
 	sensors []int64
 	last    time.Time
@@ -162,7 +171,8 @@ func NewEngine(cfg Config) *Engine {
 			continue
 		}
 		if r.Kind == bluehelm.AlarmPerimeter {
-			e.camps[r.CampID] = &perimeterState{rule: r, window: r.Window(), lone: map[int64]time.Time{}}
+			e.camps[r.CampID] = &perimeterState{rule: r, window: r.Window(), lone: map[int64]*loneTrigger{}}
+			e.campIDs = append(e.campIDs, r.CampID)
 			continue
 		}
 		st := e.sensors[r.SensorID]
@@ -310,22 +320,17 @@ func (e *Engine) near(a, b int64) bool { return a == b || e.adjacent[[2]int64{a,
 // observe correlates a perimeter trigger with the camp's recent ones. A trigger
 // from another sensor in the same or an adjacent zone within the window confirms
 // an intrusion (critical, once: later triggers near it extend it). Otherwise it is
-// a lone trigger, raised at the rule's severity once per sensor per window.
+// a lone trigger, raised at the rule's severity once per sensor until the sensor
+// has been quiet for a window.
 func (ps *perimeterState) observe(e *Engine, st *sensorState, r bluehelm.Reading, out []Alarm) []Alarm {
 	s := st.sensor
+	out = ps.expire(r.Time, out)
 	cut := r.Time.Add(-ps.window)
 	i := 0
 	for i < len(ps.recent) && ps.recent[i].at.Before(cut) {
 		i++
 	}
 	ps.recent = append(ps.recent[:0], ps.recent[i:]...)
-	live := ps.confirmed[:0]
-	for _, in := range ps.confirmed {
-		if !in.last.Before(cut) {
-			live = append(live, in)
-		}
-	}
-	ps.confirmed = live
 	defer func() { ps.recent = append(ps.recent, trigger{s.ID, s.ZoneID, r.Time}) }()
 
 	for _, in := range ps.confirmed {
@@ -344,21 +349,58 @@ func (ps *perimeterState) observe(e *Engine, st *sensorState, r bluehelm.Reading
 		if o.sensor == s.ID || !e.near(o.zone, s.ZoneID) {
 			continue
 		}
-		in := &intrusion{zones: map[int64]bool{o.zone: true, s.ZoneID: true}, sensors: []int64{o.sensor, s.ID}, last: r.Time}
-		ps.confirmed = append(ps.confirmed, in)
 		a := Alarm{RuleID: ps.rule.ID, Kind: bluehelm.AlarmPerimeter, Rule: RuleIntrusion, State: AlarmRaised,
 			Severity: bluehelm.SevCritical, CampID: s.CampID, ZoneID: s.ZoneID, SensorID: s.ID,
 			SensorIDs: []int64{o.sensor, s.ID}, At: r.Time, Value: r.Value,
 			Message: fmt.Sprintf("confirmed intrusion: %s and sensor %d within %s", s.Code, o.sensor, r.Time.Sub(o.at))}
+		ps.confirmed = append(ps.confirmed, &intrusion{raised: a, zones: map[int64]bool{o.zone: true, s.ZoneID: true},
+			sensors: []int64{o.sensor, s.ID}, last: r.Time})
 		return append(out, a)
 	}
-	if at, ok := ps.lone[s.ID]; ok && !at.Before(cut) {
+	if l := ps.lone[s.ID]; l != nil {
+		l.last = r.Time
 		return out
 	}
-	ps.lone[s.ID] = r.Time
+	ps.lone[s.ID] = &loneTrigger{sensor: st, last: r.Time}
 	a := e.alarm(ps.rule, st, AlarmRaised, r.Time, r.Value, fmt.Sprintf("%s triggered", s.Code))
 	a.Rule = RuleSingleTrigger
 	return append(out, a)
+}
+
+// expire clears the perimeter alarms quiet for longer than the window at now.
+// A cleared alarm carries the moment it went quiet (its last trigger plus the
+// window), not now, so the record does not depend on how often Tick runs.
+func (ps *perimeterState) expire(now time.Time, out []Alarm) []Alarm {
+	cut := now.Add(-ps.window)
+	live := ps.confirmed[:0]
+	for _, in := range ps.confirmed {
+		if !in.last.Before(cut) {
+			live = append(live, in)
+			continue
+		}
+		a := in.raised
+		a.State, a.At, a.SensorIDs = AlarmCleared, in.last.Add(ps.window), in.sensors
+		a.Message = fmt.Sprintf("intrusion quiet for %s", ps.window)
+		out = append(out, a)
+	}
+	clear(ps.confirmed[len(live):])
+	ps.confirmed = live
+	var quiet []int64
+	for id, l := range ps.lone {
+		if l.last.Before(cut) {
+			quiet = append(quiet, id)
+		}
+	}
+	slices.Sort(quiet)
+	for _, id := range quiet {
+		l := ps.lone[id]
+		delete(ps.lone, id)
+		a := Alarm{RuleID: ps.rule.ID, Kind: bluehelm.AlarmPerimeter, Rule: RuleSingleTrigger, State: AlarmCleared,
+			Severity: ps.rule.Severity, CampID: l.sensor.sensor.CampID, ZoneID: l.sensor.sensor.ZoneID, SensorID: id,
+			At: l.last.Add(ps.window), Message: fmt.Sprintf("%s quiet for %s", l.sensor.sensor.Code, ps.window)}
+		out = append(out, a)
+	}
+	return out
 }
 
 func containsID(ids []int64, id int64) bool {
@@ -371,13 +413,17 @@ func containsID(ids []int64, id int64) bool {
 }
 
 // Tick raises stale alarms for sensors silent beyond their interval × factor at
-// now. A sensor never heard from counts from the first Tick, so a sensor that is
-// registered but never reports is found too.
+// now, and clears perimeter alarms quiet for their window. A sensor never heard
+// from counts from the first Tick, so a sensor that is registered but never
+// reports is found too.
 func (e *Engine) Tick(now time.Time) []Alarm {
 	if e.started.IsZero() {
 		e.started = now
 	}
 	var out []Alarm
+	for _, id := range e.campIDs {
+		out = e.camps[id].expire(now, out)
+	}
 	for _, ss := range e.stale {
 		if ss.active {
 			continue

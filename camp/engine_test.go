@@ -177,12 +177,14 @@ func TestPerimeterCorrelation(t *testing.T) {
 		sensor(4, bluehelm.SensorCamera, zoneNorth, 300),
 	}
 	type want struct {
+		state    AlarmState
 		rule     string
 		severity bluehelm.Severity
 		ids      []int64
 	}
-	single := func(id int64) want { return want{RuleSingleTrigger, bluehelm.SevInfo, []int64{id}} }
-	confirmed := func(a, b int64) want { return want{RuleIntrusion, bluehelm.SevCritical, []int64{a, b}} }
+	single := func(id int64) want { return want{AlarmRaised, RuleSingleTrigger, bluehelm.SevInfo, []int64{id}} }
+	quiet := func(id int64) want { return want{AlarmCleared, RuleSingleTrigger, bluehelm.SevInfo, []int64{id}} }
+	confirmed := func(a, b int64) want { return want{AlarmRaised, RuleIntrusion, bluehelm.SevCritical, []int64{a, b}} }
 	cases := []struct {
 		name  string
 		feed  []bluehelm.Reading
@@ -196,19 +198,19 @@ func TestPerimeterCorrelation(t *testing.T) {
 			[][]want{{single(1)}, {confirmed(1, 4)}}},
 		{"adjacent zones far apart in time: two low alerts",
 			[]bluehelm.Reading{rd(1, 0, 1), rd(2, 61*time.Second, 1)},
-			[][]want{{single(1)}, {single(2)}}},
+			[][]want{{single(1)}, {quiet(1), single(2)}}},
 		{"zones across the camp: two low alerts",
 			[]bluehelm.Reading{rd(1, 0, 1), rd(3, 5*time.Second, 1)},
 			[][]want{{single(1)}, {single(3)}}},
 		{"one sensor firing repeatedly is not a second sensor",
 			[]bluehelm.Reading{rd(1, 0, 1), rd(1, 5*time.Second, 1), rd(1, 10*time.Second, 1), rd(1, 2*time.Minute, 1)},
-			[][]want{{single(1)}, nil, nil, {single(1)}}},
+			[][]want{{single(1)}, nil, nil, {quiet(1), single(1)}}},
 		{"a zero value is no trigger",
 			[]bluehelm.Reading{rd(1, 0, 0), rd(2, 10*time.Second, 1)},
 			[][]want{nil, {single(2)}}},
 		{"an intrusion moving on is one alarm",
 			[]bluehelm.Reading{rd(1, 0, 1), rd(2, 20*time.Second, 1), rd(4, 50*time.Second, 1), rd(1, 70*time.Second, 1)},
-			[][]want{{single(1)}, {confirmed(1, 2)}, nil, nil}},
+			[][]want{{single(1)}, {confirmed(1, 2)}, nil, {quiet(1)}}},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
@@ -225,12 +227,51 @@ func TestPerimeterCorrelation(t *testing.T) {
 					if ids == nil {
 						ids = []int64{a.SensorID}
 					}
-					if a.Rule != w.rule || a.Severity != w.severity || !slices.Equal(ids, w.ids) || a.State != AlarmRaised {
+					if a.Rule != w.rule || a.Severity != w.severity || !slices.Equal(ids, w.ids) || a.State != w.state {
 						t.Fatalf("reading %d: got %+v, want %+v", i, a, w)
 					}
 				}
 			}
 		})
+	}
+}
+
+// TestPerimeterClears: window 60 s. Sensor 1 (north) at 0 and sensor 2 (gate)
+// at 20 s confirm an intrusion; sensor 2 again at 50 s extends it. Tick at
+// 110 s: sensor 1 quiet since 0 → its lone alarm cleared, stamped 60 s; the
+// intrusion's last trigger was 50 s, 60 s ago, not beyond the window → open.
+// Tick 1 ns later: the intrusion cleared, stamped 110 s, with both sensors.
+func TestPerimeterClears(t *testing.T) {
+	e := NewEngine(Config{Sensors: []*bluehelm.Sensor{sensor(1, bluehelm.SensorPIR, zoneNorth, 300), sensor(2, bluehelm.SensorFence, zoneGate, 300)},
+		AdjacentZones: [][2]int64{{zoneNorth, zoneGate}},
+		Rules:         []bluehelm.AlarmRule{{ID: 9, Kind: bluehelm.AlarmPerimeter, CampID: campID, WindowSeconds: 60, Severity: bluehelm.SevInfo}}})
+	for _, r := range []bluehelm.Reading{rd(1, 0, 1), rd(2, 20*time.Second, 1), rd(2, 50*time.Second, 1)} {
+		e.Observe(r)
+	}
+	ticks := []struct {
+		d     time.Duration
+		rules []string
+		at    []time.Duration
+	}{
+		{110 * time.Second, []string{RuleSingleTrigger}, []time.Duration{60 * time.Second}},
+		{110*time.Second + 1, []string{RuleIntrusion}, []time.Duration{110 * time.Second}},
+		{200 * time.Second, nil, nil},
+	}
+	for _, tk := range ticks {
+		var rules []string
+		var ats []time.Duration
+		for _, a := range e.Tick(at(tk.d)) {
+			if a.State != AlarmCleared {
+				t.Fatalf("tick %s: %+v", tk.d, a)
+			}
+			if a.Rule == RuleIntrusion && !slices.Equal(a.SensorIDs, []int64{1, 2}) {
+				t.Fatalf("intrusion cleared with sensors %v", a.SensorIDs)
+			}
+			rules, ats = append(rules, a.Rule), append(ats, a.At.Sub(t0))
+		}
+		if !slices.Equal(rules, tk.rules) || !slices.Equal(ats, tk.at) {
+			t.Fatalf("tick %s: cleared %v at %v, want %v at %v", tk.d, rules, ats, tk.rules, tk.at)
+		}
 	}
 }
 

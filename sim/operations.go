@@ -31,7 +31,8 @@ const (
 	// reports: it is reported silent after its check-in interval.
 	SilentPatrol = "MONBATT LRP 3 (Bentiu–Leer)"
 	// OffRoutePatrol drives its usual town loop, but its plan follows another
-	// loop 5 km away: it is reported off route.
+	// loop 16 km east (10 km from its own at the nearest): it is reported off route
+	// wherever on its loop it is.
 	OffRoutePatrol = "Civil Affairs Bor (joint, community visits)"
 	// LatePatrol was approved to start 25 minutes before the demo and has not.
 	LatePatrol = "INDBATT-2 dawn patrol (Malakal–Kodok)"
@@ -130,12 +131,14 @@ func (s *Scenario) SeedOperations(ctx context.Context, w Operator, now time.Time
 	if err := step(p, underway...); err != nil {
 		return err
 	}
-	// The civil affairs vehicle in Bor, planned on a loop 5 km east of the one it drives.
+	// The civil affairs vehicle in Bor, planned on a loop 16 km east of the one it
+	// drives. (At 5 km the two loops came within 1.1 km of each other, and a demo
+	// started while the vehicle was on that side raised nothing for minutes.)
 	for _, u := range s.Units {
 		if u.UID != "sim-CA-Bor" {
 			continue
 		}
-		shifted := loop(bluehelm.Point{Lon: bor.Point.Lon + 0.05, Lat: bor.Point.Lat}, 0.06)
+		shifted := loop(bluehelm.Point{Lon: bor.Point.Lon + 0.15, Lat: bor.Point.Lat}, 0.06)
 		p, err := plan(OffRoutePatrol, bluehelm.PatrolJointCivilian, []string{u.UnitCode()}, shifted[:len(shifted)-1], now.Add(-30*time.Minute), 6, 30, 3,
 			"Joint visit with civil affairs to community leaders east of Bor")
 		if err != nil {

@@ -232,6 +232,9 @@ func scanMovement(s scanner) (bluehelm.StockMovement, error) {
 	return m, err
 }
 
+const movementsQuery = `SELECT id, item_id, kind, quantity, t, by_user, note FROM stock_movements
+	WHERE item_id = ? AND t >= ? AND t < ? ORDER BY t, id`
+
 // StockMovements returns the item's movements in [from, to) by time, then id.
 func (db *DB) StockMovements(ctx context.Context, itemID int64, from, to time.Time) ([]bluehelm.StockMovement, error) {
 	r, err := db.reader()
@@ -239,8 +242,7 @@ func (db *DB) StockMovements(ctx context.Context, itemID int64, from, to time.Ti
 		return nil, err
 	}
 	lo, hi := microRange(from, to)
-	return queryAll(ctx, r, `SELECT id, item_id, kind, quantity, t, by_user, note FROM stock_movements
-		WHERE item_id = ? AND t >= ? AND t < ? ORDER BY t, id`, []any{itemID, lo, hi}, scanMovement)
+	return queryAll(ctx, r, movementsQuery, []any{itemID, lo, hi}, scanMovement)
 }
 
 // microRange turns [from, to) with zero meaning open into µs bounds.

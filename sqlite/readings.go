@@ -3,6 +3,7 @@ package sqlite
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"fmt"
 	"math"
 	"slices"
@@ -69,9 +70,23 @@ func (db *DB) AppendReadings(ctx context.Context, rs []bluehelm.Reading) (stored
 	if len(rs) == 0 {
 		return 0, 0, nil
 	}
+	// Rows go in in key order: SQLite then walks the B-tree forwards, each
+	// sensor's leaf page once, instead of jumping between pages.
+	order := make([]int, len(rs))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(a, b int) int {
+		if c := cmpInt64(rs[a].SensorID, rs[b].SensorID); c != 0 {
+			return c
+		}
+		// as stored, to the µs, so that the first of a batch's duplicates wins
+		return cmpInt64(truncMicros(rs[a].Time).UnixMicro(), truncMicros(rs[b].Time).UnixMicro())
+	})
 	args := make([]any, 0, 3*len(rs))
 	var ids []int64
-	for i, r := range rs {
+	for _, i := range order {
+		r := rs[i]
 		switch {
 		case r.SensorID <= 0:
 			return 0, 0, bluehelm.Invalid("["+strconv.Itoa(i)+"].sensor_id", "is required")
@@ -85,25 +100,24 @@ func (db *DB) AppendReadings(ctx context.Context, rs []bluehelm.Reading) (stored
 		}
 		args = append(args, r.SensorID, truncMicros(r.Time).UnixMicro(), r.Value)
 	}
-	slices.Sort(ids)
-	ids = slices.Compact(ids)
+	idList, err := json.Marshal(ids)
+	if err != nil {
+		return 0, 0, err
+	}
 	err = db.writeTx(ctx, func(tx *sql.Tx) error {
-		// The sensor check is here rather than a foreign key: one lookup per
-		// sensor in the batch instead of one per reading, and an error that
-		// names the sensor.
-		known, err := tx.PrepareContext(ctx, `SELECT count(*) FROM sensors WHERE id = ?`)
-		if err != nil {
+		// The sensor check is here rather than a foreign key, and one statement
+		// for the batch's sensors: a lookup per reading (or per sensor through
+		// database/sql) cost as much as storing the readings.
+		var known int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM sensors WHERE id IN (SELECT value FROM json_each(?))`, idList).Scan(&known); err != nil {
 			return dbErr(err)
 		}
-		defer known.Close()
-		for _, id := range ids {
-			var n int
-			if err := known.QueryRowContext(ctx, id).Scan(&n); err != nil {
+		if known != len(ids) {
+			var missing int64
+			if err := tx.QueryRowContext(ctx, `SELECT value FROM json_each(?) WHERE value NOT IN (SELECT id FROM sensors) LIMIT 1`, idList).Scan(&missing); err != nil {
 				return dbErr(err)
 			}
-			if n == 0 {
-				return bluehelm.Invalid("sensor_id", "unknown sensor %d", id)
-			}
+			return bluehelm.Invalid("sensor_id", "unknown sensor %d", missing)
 		}
 		n, err := multiInsert(ctx, tx, `INSERT INTO readings (sensor_id, t, value) VALUES `, ` ON CONFLICT DO NOTHING`, 3, readingSizes, args)
 		stored = int(n)
@@ -114,6 +128,12 @@ func (db *DB) AppendReadings(ctx context.Context, rs []bluehelm.Reading) (stored
 	}
 	return stored, len(rs) - stored, nil
 }
+
+// Queries whose plans camp_test.go pins.
+const (
+	readingsQuery = `SELECT t, value FROM readings WHERE sensor_id = ? AND t >= ? AND t < ? ORDER BY t LIMIT ?`
+	pruneQuery    = `DELETE FROM readings WHERE sensor_id = ? AND t < ?`
+)
 
 // Readings returns the sensor's readings in [from, to) by time.
 func (db *DB) Readings(ctx context.Context, sensorID int64, from, to time.Time, limit int) ([]bluehelm.Reading, error) {
@@ -134,7 +154,7 @@ func (db *DB) Readings(ctx context.Context, sensorID int64, from, to time.Time, 
 		return nil, err
 	}
 	lo, hi := microRange(from, to)
-	return queryAll(ctx, r, `SELECT t, value FROM readings WHERE sensor_id = ? AND t >= ? AND t < ? ORDER BY t LIMIT ?`,
+	return queryAll(ctx, r, readingsQuery,
 		[]any{sensorID, lo, hi, limit}, func(sc scanner) (bluehelm.Reading, error) {
 			var (
 				rd bluehelm.Reading
@@ -169,7 +189,7 @@ func (db *DB) PruneReadings(ctx context.Context, before time.Time) (int, error) 
 	total := 0
 	for chunk := range slices.Chunk(ids, pruneSensorsPerTx) {
 		err := db.writeTx(ctx, func(tx *sql.Tx) error {
-			del, err := tx.PrepareContext(ctx, `DELETE FROM readings WHERE sensor_id = ? AND t < ?`)
+			del, err := tx.PrepareContext(ctx, pruneQuery)
 			if err != nil {
 				return dbErr(err)
 			}
@@ -242,16 +262,7 @@ func (db *DB) Rollups(ctx context.Context, sensorIDs []int64, res bluehelm.Rollu
 		return nil, err
 	}
 	lo, hi := microRange(from, to)
-	q := `SELECT sensor_id, start, count, min, max, sum, last, last_t FROM sensor_rollups WHERE `
-	var args []any
-	if sensorIDs != nil {
-		q += `sensor_id IN (` + placeholders(len(sensorIDs)) + `) AND `
-		for _, id := range sensorIDs {
-			args = append(args, id)
-		}
-	}
-	q += `res = ? AND start >= ? AND start < ? ORDER BY sensor_id, start`
-	args = append(args, int64(d/time.Second), lo, hi)
+	q, args := rollupsQuery(sensorIDs, d, lo, hi)
 	return queryAll(ctx, r, q, args, func(s scanner) (bluehelm.SensorRollup, error) {
 		var (
 			ru           bluehelm.SensorRollup
@@ -261,4 +272,21 @@ func (db *DB) Rollups(ctx context.Context, sensorIDs []int64, res bluehelm.Rollu
 		ru.Resolution, ru.Start, ru.LastTime = res, time.UnixMicro(start).UTC(), time.UnixMicro(lastT).UTC()
 		return ru, err
 	})
+}
+
+// rollupsQuery reads a range of the (sensor_id, res, start) key for each
+// sensor, already in the order returned. With no sensor named SQLite scans
+// the key and sorts each sensor's rows again (a sort per sensor, not of the
+// whole result): dashboards name their sensors.
+func rollupsQuery(sensorIDs []int64, d time.Duration, lo, hi int64) (string, []any) {
+	q := `SELECT sensor_id, start, count, min, max, sum, last, last_t FROM sensor_rollups WHERE `
+	var args []any
+	if sensorIDs != nil {
+		q += `sensor_id IN (` + placeholders(len(sensorIDs)) + `) AND `
+		for _, id := range sensorIDs {
+			args = append(args, id)
+		}
+	}
+	q += `res = ? AND start >= ? AND start < ? ORDER BY sensor_id, start`
+	return q, append(args, int64(d/time.Second), lo, hi)
 }

@@ -212,6 +212,62 @@ type ProximityRuleStore interface {
 	ProximityRules(ctx context.Context) ([]*ProximityRule, error) // by id
 }
 
+// SensorStore holds the smart camp's sensors, their readings and roll-ups,
+// alarm rules and the stock book. Times are stored to the microsecond.
+type SensorStore interface {
+	// CreateSensor stores s as version 1, setting s.ID and s.Version. A code
+	// another sensor has is ECONFLICT.
+	CreateSensor(ctx context.Context, s *Sensor, e AuditEntry) error
+	UpdateSensor(ctx context.Context, s *Sensor, e AuditEntry) error // optimistic on s.Version
+	Sensor(ctx context.Context, id int64) (*Sensor, error)
+	SensorByCode(ctx context.Context, code string) (*Sensor, error)
+	Sensors(ctx context.Context) ([]*Sensor, error) // by code, disabled ones included
+
+	// Alarm rules are deleted, and a deleted rule's id is never reused.
+	CreateAlarmRule(ctx context.Context, r *AlarmRule, e AuditEntry) error
+	UpdateAlarmRule(ctx context.Context, r *AlarmRule, e AuditEntry) error // optimistic on r.Version
+	DeleteAlarmRule(ctx context.Context, id int64, version int, e AuditEntry) error
+	// AlarmRules returns the rules about one sensor, or every rule for
+	// sensorID 0, by id.
+	AlarmRules(ctx context.Context, sensorID int64) ([]*AlarmRule, error)
+
+	// AppendReadings stores a batch of validated readings (SensorID set) and
+	// returns once they are durable. A reading with the sensor and time of a
+	// stored one (or of an earlier one in the batch) is a duplicate: it is
+	// counted and not stored, the first stored value wins. A reading for an
+	// unknown sensor is EINVALID and then nothing is stored.
+	AppendReadings(ctx context.Context, rs []Reading) (stored, duplicates int, err error)
+	// Readings returns one sensor's readings in [from, to) (zero: open) in time
+	// order, the earliest limit (0 means 10,000; at most 100,000), with the
+	// sensor's code and unit.
+	Readings(ctx context.Context, sensorID int64, from, to time.Time, limit int) ([]Reading, error)
+	// PruneReadings deletes raw readings older than before and returns how
+	// many: raw readings are kept for days, roll-ups far longer.
+	PruneReadings(ctx context.Context, before time.Time) (int, error)
+	// AppendRollups stores closed roll-up buckets, replacing a stored bucket
+	// of the same sensor, resolution and start.
+	AppendRollups(ctx context.Context, rs []SensorRollup) error
+	// Rollups returns the buckets of the sensors (nil: every sensor) at res
+	// starting in [from, to) (zero: open), by sensor id then start.
+	Rollups(ctx context.Context, sensorIDs []int64, res RollupResolution, from, to time.Time) ([]SensorRollup, error)
+
+	CreateStockItem(ctx context.Context, it *StockItem, e AuditEntry) error
+	UpdateStockItem(ctx context.Context, it *StockItem, e AuditEntry) error // optimistic on it.Version
+	StockItem(ctx context.Context, id int64) (*StockItem, error)
+	StockItems(ctx context.Context) ([]*StockItem, error) // by id
+	// AppendStockMovement validates m, stores it (setting m.ID) with its audit
+	// entry and returns the item's balance after it. A movement that would make
+	// the book negative at any time from its own on (an issue beyond the
+	// balance, or a late entry that leaves a later issue uncovered) is EINVALID
+	// and nothing is stored.
+	AppendStockMovement(ctx context.Context, m *StockMovement, e AuditEntry) (balance float64, err error)
+	// StockBalance returns the item's book balance after all its movements.
+	StockBalance(ctx context.Context, itemID int64) (float64, error)
+	// StockMovements returns the item's movements with Time in [from, to)
+	// (zero: open) in time order, ties in the order they were stored.
+	StockMovements(ctx context.Context, itemID int64, from, to time.Time) ([]StockMovement, error)
+}
+
 // Store is everything a storage backend provides.
 type Store interface {
 	IncidentStore
@@ -229,5 +285,6 @@ type Store interface {
 	MedicalStore
 	ProximityRuleStore
 	FatalityStore
+	SensorStore
 	Close() error
 }

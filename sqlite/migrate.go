@@ -28,6 +28,7 @@ var migrations = []migration{
 	{4, "units, patrols, response tasks and medical facilities", schemaV4},
 	{5, "proximity rules", schemaV5},
 	{6, "UN peacekeeping fatalities", schemaV6},
+	{7, "smart camp sensors, readings, roll-ups, alarm rules and stock", schemaV7},
 }
 
 // SchemaVersion is the schema version this binary creates and understands.
@@ -431,4 +432,69 @@ CREATE TABLE fatalities (
 	doc           TEXT NOT NULL
 ) WITHOUT ROWID;
 CREATE INDEX fatalities_groups ON fatalities (mission, year, incident_type);
+`
+
+// schemaV7 holds the smart camp. Sensors, alarm rules and stock items are few
+// and read whole: documents, with the columns lookups need. Readings and
+// roll-ups are many and narrow: rows keyed by what queries ask for, WITHOUT
+// ROWID so the key is the table and a reading costs one B-tree insert; the key
+// also makes a repeated (sensor, time) a duplicate the insert can skip.
+// Retention deletes by the same key, sensor by sensor, so no index on time
+// alone slows ingestion.
+const schemaV7 = `
+CREATE TABLE sensors (
+	id      INTEGER PRIMARY KEY,
+	version INTEGER NOT NULL,
+	code    TEXT NOT NULL UNIQUE,
+	doc     TEXT NOT NULL
+);
+
+-- AUTOINCREMENT: rules are deleted, and alarms name rules by id.
+CREATE TABLE alarm_rules (
+	id        INTEGER PRIMARY KEY AUTOINCREMENT,
+	version   INTEGER NOT NULL,
+	sensor_id INTEGER NOT NULL DEFAULT 0,   -- 0 for a camp's perimeter rule
+	doc       TEXT NOT NULL
+);
+CREATE INDEX alarm_rules_sensor ON alarm_rules (sensor_id, id);
+
+CREATE TABLE readings (
+	sensor_id INTEGER NOT NULL,
+	t         INTEGER NOT NULL,   -- unix µs
+	value     REAL NOT NULL,
+	PRIMARY KEY (sensor_id, t)
+) WITHOUT ROWID;
+
+CREATE TABLE sensor_rollups (
+	sensor_id INTEGER NOT NULL,
+	res       INTEGER NOT NULL,   -- bucket length in seconds: 60 or 3600
+	start     INTEGER NOT NULL,   -- unix µs
+	count     INTEGER NOT NULL,
+	min       REAL NOT NULL,
+	max       REAL NOT NULL,
+	sum       REAL NOT NULL,
+	last      REAL NOT NULL,
+	last_t    INTEGER NOT NULL,   -- unix µs
+	PRIMARY KEY (sensor_id, res, start)
+) WITHOUT ROWID;
+
+-- balance is the book after every movement, kept in the movement's
+-- transaction so that the negative-stock check reads one row.
+CREATE TABLE stock_items (
+	id      INTEGER PRIMARY KEY,
+	version INTEGER NOT NULL,
+	balance REAL NOT NULL DEFAULT 0,
+	doc     TEXT NOT NULL
+);
+
+CREATE TABLE stock_movements (
+	id       INTEGER PRIMARY KEY,
+	item_id  INTEGER NOT NULL REFERENCES stock_items (id),
+	kind     TEXT NOT NULL,
+	quantity REAL NOT NULL,
+	t        INTEGER NOT NULL,   -- unix µs
+	by_user  TEXT NOT NULL,
+	note     TEXT NOT NULL
+);
+CREATE INDEX stock_movements_item ON stock_movements (item_id, t, id);
 `

@@ -76,6 +76,11 @@ func Run(t *testing.T, open func(t *testing.T) bluehelm.Store) {
 		{"Tasks", testTasks},
 		{"ProximityRules", testProximityRules},
 		{"Fatalities", testFatalities},
+		{"Sensors", testSensors},
+		{"Readings", testReadings},
+		{"Rollups", testRollups},
+		{"Stock", testStock},
+		{"AlarmRules", testAlarmRules},
 	} {
 		t.Run(g.name, func(t *testing.T) { g.fn(t, o) })
 	}

@@ -49,20 +49,23 @@ const (
 	ActDispatch        Action = "task.dispatch"  // send units to incidents and alerts
 	ActManageUnits     Action = "unit.manage"
 	ActManageMedical   Action = "medical.manage" // the medical facility registry
+	// ActManageCamp covers a camp's sensors, alarm rules, assets, stock book and
+	// work orders: the camp manager's own records.
+	ActManageCamp Action = "camp.manage"
 )
 
 // Actions lists every action, in the order /api/v1/me reports them.
 var Actions = []Action{ActReportIncident, ActEditIncident, ActVerifyIncident, ActApproveIncident, ActRejectIncident,
 	ActPostPosition, ActWriteArea, ActRaiseAlert, ActHandleAlert, ActExport, ActImport, ActManageUsers, ActManageDevices,
-	ActSendMessage, ActPlanPatrol, ActApprovePatrol, ActDispatch, ActManageUnits, ActManageMedical}
+	ActSendMessage, ActPlanPatrol, ActApprovePatrol, ActDispatch, ActManageUnits, ActManageMedical, ActManageCamp}
 
 var permissions = map[Role][]Action{
-	RoleAdmin:      {ActManageUsers, ActManageDevices, ActSendMessage, ActImport, ActExport, ActWriteArea, ActPostPosition, ActManageUnits, ActManageMedical},
+	RoleAdmin:      {ActManageUsers, ActManageDevices, ActSendMessage, ActImport, ActExport, ActWriteArea, ActPostPosition, ActManageUnits, ActManageMedical, ActManageCamp},
 	RoleCommander:  {ActSendMessage, ActReportIncident, ActEditIncident, ActVerifyIncident, ActApproveIncident, ActRejectIncident, ActWriteArea, ActRaiseAlert, ActHandleAlert, ActExport, ActPostPosition, ActPlanPatrol, ActApprovePatrol, ActDispatch},
 	RoleOperations: {ActSendMessage, ActReportIncident, ActEditIncident, ActVerifyIncident, ActApproveIncident, ActRejectIncident, ActWriteArea, ActRaiseAlert, ActHandleAlert, ActExport, ActPostPosition, ActImport, ActPlanPatrol, ActApprovePatrol, ActDispatch, ActManageUnits},
 	RoleAnalyst:    {ActSendMessage, ActReportIncident, ActEditIncident, ActVerifyIncident, ActRejectIncident, ActExport, ActImport},
 	RoleReporter:   {ActSendMessage, ActReportIncident, ActPostPosition, ActRaiseAlert, ActPlanPatrol},
-	RoleCamp:       {ActSendMessage, ActReportIncident, ActPostPosition, ActWriteArea, ActRaiseAlert, ActHandleAlert},
+	RoleCamp:       {ActSendMessage, ActReportIncident, ActPostPosition, ActWriteArea, ActRaiseAlert, ActHandleAlert, ActManageCamp},
 	RoleMedical:    {ActSendMessage, ActReportIncident, ActPostPosition, ActRaiseAlert, ActHandleAlert, ActManageMedical},
 	RoleViewer:     {},
 }

@@ -40,6 +40,7 @@ const (
 	AlertManual    = "manual"
 	AlertPatrol    = "patrol"    // patrol monitoring: off route, silent, late, no-go entry
 	AlertProximity = "proximity" // a proximity (roaming) rule between tracks
+	AlertCamp      = "camp"      // a camp's stock below its minimum cover, maintenance due
 )
 
 // Alert is something that needs a person's attention now.
@@ -74,7 +75,7 @@ type Alert struct {
 
 // Validate checks a new alert.
 func (a *Alert) Validate() error {
-	if !slices.Contains([]string{AlertGeofence, AlertEmergency, AlertOverdue, AlertSensor, AlertForecast, AlertCasevac, AlertManual, AlertPatrol, AlertProximity}, a.Source) {
+	if !slices.Contains([]string{AlertGeofence, AlertEmergency, AlertOverdue, AlertSensor, AlertForecast, AlertCasevac, AlertManual, AlertPatrol, AlertProximity, AlertCamp}, a.Source) {
 		return Invalid("source", "unknown alert source %q", a.Source)
 	}
 	if !a.Severity.Valid() {

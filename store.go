@@ -2,6 +2,7 @@ package bluehelm
 
 import (
 	"context"
+	"crypto/sha256"
 	"time"
 )
 
@@ -250,6 +251,27 @@ type SensorStore interface {
 	// Rollups returns the buckets of the sensors (nil: every sensor) at res
 	// starting in [from, to) (zero: open), by sensor id then start.
 	Rollups(ctx context.Context, sensorIDs []int64, res RollupResolution, from, to time.Time) ([]SensorRollup, error)
+	// PruneRollups deletes the buckets at res starting before before and
+	// returns how many: minute buckets are kept for weeks, hourly for years.
+	PruneRollups(ctx context.Context, res RollupResolution, before time.Time) (int, error)
+	// InsertReadings is AppendReadings telling which readings were stored:
+	// stored[i] is false for a duplicate. The ingest pipeline needs to know, so
+	// that a resent reading is neither evaluated nor rolled up twice.
+	InsertReadings(ctx context.Context, rs []Reading) (stored []bool, err error)
+
+	// SetSensorSecret stores the hash (HashSensorSecret) of a sensor's new
+	// secret in place of the old one; the secret itself is never stored.
+	SetSensorSecret(ctx context.Context, sensorID int64, hash []byte, e AuditEntry) error
+	// VerifySensorSecret returns the sensor with that code if secret is its
+	// current secret; EUNAUTHENTICATED for an unknown code, a sensor without a
+	// secret and a wrong secret alike.
+	VerifySensorSecret(ctx context.Context, code, secret string) (*Sensor, error)
+	// QuarantineReadings keeps refused readings with their reason, for the
+	// device's maintainer. The table is bounded: the oldest entries go first.
+	QuarantineReadings(ctx context.Context, qs []QuarantinedReading) error
+	// QuarantinedReadings returns the newest quarantined readings first, of one
+	// sensor code ("" for all), at most limit (0 means 100; at most 1,000).
+	QuarantinedReadings(ctx context.Context, sensorCode string, limit int) ([]QuarantinedReading, error)
 
 	CreateStockItem(ctx context.Context, it *StockItem, e AuditEntry) error
 	UpdateStockItem(ctx context.Context, it *StockItem, e AuditEntry) error // optimistic on it.Version
@@ -287,4 +309,29 @@ type Store interface {
 	FatalityStore
 	SensorStore
 	Close() error
+}
+
+// QuarantinedReading is a reading refused at ingest, kept with the reason so
+// that whoever maintains the device can see what it sent and why it was refused.
+type QuarantinedReading struct {
+	ID         int64     `json:"id"`
+	ReceivedAt time.Time `json:"received_at"`
+	SensorID   int64     `json:"sensor_id,omitempty"` // 0 when the sensor is unknown
+	SensorCode string    `json:"sensor_code,omitempty"`
+	Time       time.Time `json:"time"` // the reading's own time (zero when missing)
+	// Value is kept as sent; NaN and infinities are not JSON numbers, so they
+	// are kept as 0 with the reason saying what was sent.
+	Value  float64 `json:"value"`
+	Unit   string  `json:"unit,omitempty"`
+	Field  string  `json:"field,omitempty"`
+	Reason string  `json:"reason"`
+	Source string  `json:"source,omitempty"` // "http", "mqtt", "demo", ...
+}
+
+// HashSensorSecret is how a sensor secret is stored. A secret is 32 random
+// bytes, so a plain SHA-256 is enough: there is no dictionary to guess from,
+// and verifying stays cheap for every MQTT connection.
+func HashSensorSecret(secret string) []byte {
+	h := sha256.Sum256([]byte("bluehelm-sensor-secret:" + secret))
+	return h[:]
 }

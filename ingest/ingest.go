@@ -36,6 +36,7 @@ type Store interface {
 	bluehelm.TaskStore
 	bluehelm.MedicalStore
 	bluehelm.ProximityRuleStore
+	bluehelm.SensorStore
 }
 
 // Options configure a Pipeline.
@@ -77,6 +78,8 @@ type Pipeline struct {
 
 	mu      sync.Mutex
 	pending map[string]*positionTally // per-poster summary for the next audit entry
+
+	sensors sensorPath // camp sensor readings, alarms and roll-ups (camp_engine.go)
 }
 
 type positionTally struct {

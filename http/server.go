@@ -291,6 +291,7 @@ func (s *Server) apiRoutes() []route {
 
 		{method: "GET", path: v1 + "/stream", queryToken: true, raw: true, h: s.stream},
 	}
+	routes = append(routes, s.sensorRoutes(v1)...) // issue 7: camp sensors and readings (sensors.go)
 	return append(routes, s.operationsRoutes(v1)...)
 }
 

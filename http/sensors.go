@@ -54,7 +54,9 @@ func (s *Server) sensorsResource() resource[bluehelm.Sensor] {
 // may see the rules watching them.
 func (s *Server) alarmRulesResource() resource[bluehelm.AlarmRule] {
 	return resource[bluehelm.AlarmRule]{kind: "alarm rule", base: "/api/v1/alarm-rules/", limit: limitSmall,
-		load: func(ctx context.Context, id int64) (*bluehelm.AlarmRule, error) { return s.cfg.Pipeline.AlarmRule(ctx, id) },
+		load: func(ctx context.Context, id int64) (*bluehelm.AlarmRule, error) {
+			return s.cfg.Pipeline.AlarmRule(ctx, id)
+		},
 		meta: func(v *bluehelm.AlarmRule) (int64, int, bluehelm.Marking) {
 			return v.ID, v.Version, bluehelm.Marking{Classification: bluehelm.Unclassified}
 		}}

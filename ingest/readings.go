@@ -552,3 +552,15 @@ func newReadingMetrics(queueLen func() float64) readingMetrics {
 			Name: "bluehelm_sensor_alarm_queue", Help: "Alarms waiting to become alerts."}, queueLen),
 	}
 }
+
+// QuarantineReadings keeps readings an adapter refused before they reached the
+// pipeline (an MQTT payload that does not decode, a reading invalid for its
+// sensor), counted and watched for bad-data alerts like IngestReadings' own.
+func (p *Pipeline) QuarantineReadings(ctx context.Context, qs []bluehelm.QuarantinedReading) {
+	rp, err := p.readingPath(ctx)
+	if err != nil {
+		p.log.Error("quarantining readings", "err", err)
+		return
+	}
+	rp.quarantine(ctx, qs)
+}

@@ -94,7 +94,7 @@ func TestCampSensorsThroughServe(t *testing.T) {
 	t.Setenv("BLUEHELM_MQTT", mqttAddr)
 	cmd, base := startChild(t, dir)
 
-	opts := paho.NewClientOptions().AddBroker("tcp://"+mqttAddr).SetClientID(code).SetUsername(code).SetPassword(token).
+	opts := paho.NewClientOptions().AddBroker("tcp://" + mqttAddr).SetClientID(code).SetUsername(code).SetPassword(token).
 		SetProtocolVersion(4).SetAutoReconnect(false).SetConnectTimeout(10 * time.Second)
 	c := paho.NewClient(opts)
 	if tok := c.Connect(); !tok.WaitTimeout(10*time.Second) || tok.Error() != nil {

@@ -41,6 +41,13 @@ type readingPath struct {
 	bmu sync.Mutex
 	bad map[string]*badTally
 
+	// open maps an alarm's identity (rule/key) to its open or acknowledged
+	// alert. Only the alarm loop touches it. It spares a scan of the open alerts
+	// for every alarm, which made a burst of alarms (the first readings of a
+	// camp) slow to drain; it is filled from the store on first use.
+	open       map[string]int64
+	openLoaded bool
+
 	m readingMetrics
 }
 
@@ -396,32 +403,86 @@ func (rp *readingPath) alertOf(a camp.Alarm) *bluehelm.Alert {
 	return al
 }
 
+func openKey(a *bluehelm.Alert) string { return a.Rule + "|" + a.Key }
+
+// loadOpen fills the open-alert map from the store (once; again after an error).
+func (rp *readingPath) loadOpen(ctx context.Context) bool {
+	if rp.openLoaded {
+		return true
+	}
+	open, err := rp.p.store.Alerts(ctx, bluehelm.AlertFilter{Viewer: bluehelm.SystemPrincipal("sensor"),
+		States: []bluehelm.AlertState{bluehelm.AlertOpen, bluehelm.AlertAcknowledged}, Limit: 1000})
+	if err != nil {
+		rp.p.log.Error("loading open sensor alerts", "err", err)
+		return false
+	}
+	rp.open = map[string]int64{}
+	for _, o := range open {
+		if o.Source == bluehelm.AlertSensor {
+			rp.open[openKey(o)] = o.ID
+		}
+	}
+	rp.openLoaded = true
+	return true
+}
+
+// openAlert returns the open or acknowledged alert of the alarm, if any: one
+// read by id, since a person may have resolved it meanwhile.
+func (rp *readingPath) openAlert(ctx context.Context, al *bluehelm.Alert) *bluehelm.Alert {
+	id, ok := rp.open[openKey(al)]
+	if !ok {
+		return nil
+	}
+	cur, err := rp.p.store.Alert(ctx, id)
+	if err != nil || cur.State == bluehelm.AlertResolved {
+		delete(rp.open, openKey(al))
+		return nil
+	}
+	return cur
+}
+
+// raise raises the alarm's alert unless it is still open (raiseOnce's rule,
+// from the map rather than a scan of every open alert).
+func (rp *readingPath) raise(ctx context.Context, al *bluehelm.Alert) {
+	if !rp.loadOpen(ctx) {
+		rp.p.raiseOnce(ctx, "sensor", al)
+		return
+	}
+	if rp.openAlert(ctx, al) != nil {
+		return
+	}
+	if err := rp.p.RaiseAlert(ctx, bluehelm.SystemPrincipal("sensor"), al); err != nil {
+		rp.p.log.Error("raising a sensor alert", "err", err, "title", al.Title)
+		return
+	}
+	rp.open[openKey(al)] = al.ID
+}
+
 func (rp *readingPath) handleAlarm(ctx context.Context, a camp.Alarm) {
 	rp.m.alarms.WithLabelValues(string(a.Kind), string(a.State)).Inc()
 	al := rp.alertOf(a)
 	if a.State == camp.AlarmRaised {
-		rp.p.raiseOnce(ctx, "sensor", al)
+		rp.raise(ctx, al)
 		return
 	}
 	if a.Kind == bluehelm.AlarmPerimeter {
 		return // an intrusion is closed by a person who has looked, never by silence
 	}
-	open, err := rp.p.store.Alerts(ctx, bluehelm.AlertFilter{Viewer: bluehelm.SystemPrincipal("sensor"),
-		States: []bluehelm.AlertState{bluehelm.AlertOpen, bluehelm.AlertAcknowledged}, Limit: 1000})
-	if err != nil {
-		rp.p.log.Error("finding the alert of a cleared alarm", "err", err, "key", al.Key)
+	if !rp.loadOpen(ctx) {
 		return
 	}
-	for _, o := range open {
-		if o.Source == al.Source && o.Rule == al.Rule && o.Key == al.Key && o.AreaID == al.AreaID {
-			rp.resolve(ctx, o, "cleared: "+a.Message)
-		}
+	if cur := rp.openAlert(ctx, al); cur != nil {
+		rp.resolve(ctx, cur, "cleared: "+a.Message)
 	}
 }
 
 func (rp *readingPath) resolve(ctx context.Context, a *bluehelm.Alert, why string) {
 	if _, err := rp.p.ResolveAlert(ctx, bluehelm.SystemPrincipal("sensor"), a.ID, 0, why); err != nil && bluehelm.ErrorCode(err) != bluehelm.ECONFLICT {
 		rp.p.log.Error("resolving a sensor alert", "err", err, "alert", a.ID)
+		return
+	}
+	if rp.open[openKey(a)] == a.ID {
+		delete(rp.open, openKey(a))
 	}
 }
 
@@ -438,7 +499,7 @@ func (rp *readingPath) raiseBadData(ctx context.Context, q *bluehelm.Quarantined
 		pos := s.Position
 		al.Location = &pos
 	}
-	rp.p.raiseOnce(ctx, "sensor", al)
+	rp.raise(ctx, al)
 }
 
 // SensorRunOptions tune RunSensors.

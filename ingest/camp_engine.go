@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -124,9 +126,9 @@ func (rp *readingPath) load(ctx context.Context, start bool) error {
 		rs = append(rs, *r)
 	}
 	now := p.now()
-	// What to replay. For the engine: the last hour or two (hysteresis, rate
-	// windows up to that); more would make a reload of a busy camp slow, and a
-	// longer rate window starts empty. At start, for the roll-ups: everything
+	// What to replay, at start. For the engine: the last hour or two
+	// (hysteresis, rate windows up to that); more would make a restart of a busy
+	// camp slow, and a longer rate window starts empty. For the roll-ups: everything
 	// after each sensor's last stored hour bucket, which may be open, or closed
 	// but not stored when the process stopped (an hour bucket is stored in the
 	// same write as its last minutes, so a stored hour has all its minutes).
@@ -155,16 +157,19 @@ func (rp *readingPath) load(ctx context.Context, start bool) error {
 	}
 	var replay []bluehelm.Reading
 	for _, s := range ss {
-		f := from
-		if start {
-			f = since[s.ID]
-			if f.IsZero() {
-				f = now.Add(-bluehelm.MaxReadingAge)
-			}
-			since[s.ID] = f
-			f = minTime(f, from)
+		if !start {
+			// A reload (a sensor or rule changed) replays each sensor's last
+			// reading only: reading the recent history of every sensor again
+			// for each change made registering a few hundred sensors on a
+			// busy camp take minutes. Rate windows start again empty.
+			break
 		}
-		got, err := p.store.Readings(ctx, s.ID, f, time.Time{}, 100_000)
+		f := since[s.ID]
+		if f.IsZero() {
+			f = now.Add(-bluehelm.MaxReadingAge)
+		}
+		since[s.ID] = f
+		got, err := p.store.Readings(ctx, s.ID, minTime(f, from), time.Time{}, 100_000)
 		if err != nil {
 			return err
 		}
@@ -233,14 +238,23 @@ func (rp *readingPath) load(ctx context.Context, start bool) error {
 			return err
 		}
 	}
-	return rp.reconcile(ctx, active)
+	inForce := map[int64]bool{}
+	for _, r := range rs {
+		if !r.Disabled {
+			inForce[r.ID] = true
+		}
+	}
+	return rp.reconcile(ctx, active, start, inForce)
 }
 
 // reconcile makes the open sensor alerts agree with a rebuilt engine: alarms
 // active after the replay are raised (raiseOnce keeps the open alert), and open
 // threshold, rate and stale alerts whose alarm is no longer active are resolved.
 // Perimeter alerts are left to people, as always.
-func (rp *readingPath) reconcile(ctx context.Context, active map[string]camp.Alarm) error {
+//
+// After a reload (not a start) a rate rule's window is empty, so its state is
+// unknown: its open alert is kept unless the rule is gone.
+func (rp *readingPath) reconcile(ctx context.Context, active map[string]camp.Alarm, start bool, rules map[int64]bool) error {
 	p := rp.p
 	open, err := p.store.Alerts(ctx, bluehelm.AlertFilter{Viewer: bluehelm.SystemPrincipal("sensor"),
 		States: []bluehelm.AlertState{bluehelm.AlertOpen, bluehelm.AlertAcknowledged}, Limit: 1000})
@@ -254,6 +268,11 @@ func (rp *readingPath) reconcile(ctx context.Context, active map[string]camp.Ala
 		switch bluehelm.AlarmKind(a.Rule) {
 		case bluehelm.AlarmThreshold, bluehelm.AlarmRate, bluehelm.AlarmStale:
 		default:
+			continue
+		}
+		ruleID, _, _ := strings.Cut(a.Key, "/")
+		id, _ := strconv.ParseInt(ruleID, 10, 64)
+		if !start && bluehelm.AlarmKind(a.Rule) == bluehelm.AlarmRate && rules[id] {
 			continue
 		}
 		if _, ok := active[a.Key]; !ok {

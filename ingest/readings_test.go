@@ -393,3 +393,39 @@ func TestIngestReadingsConcurrentGroupCommit(t *testing.T) {
 		t.Errorf("%d readings stored, want 160", len(got))
 	}
 }
+
+func TestReloadKeepsAlarmsAndDeletedRuleResolves(t *testing.T) {
+	c := newCampEnv(t)
+	if _, err := c.p.IngestReadings(ctx, campMgr, []bluehelm.Reading{rd("C1-FUEL-1", t0, 10, "%")}); err != nil {
+		t.Fatal(err)
+	}
+	if as := c.sensorAlerts(t); len(as) != 1 || as[0].State != bluehelm.AlertOpen {
+		t.Fatalf("%+v", as)
+	}
+	// another sensor registered: the engine is rebuilt, the low tank stays an open alert
+	s := &bluehelm.Sensor{Code: "C1-BAT-2", Kind: bluehelm.SensorBatterySoC, CampID: c.camp, Position: bluehelm.Point{Lon: 31.002, Lat: 5.005}, Unit: "%", IntervalSeconds: 60}
+	if _, err := c.p.CreateSensor(ctx, campMgr, s); err != nil {
+		t.Fatal(err)
+	}
+	as := c.sensorAlerts(t)
+	if len(as) != 1 || as[0].State != bluehelm.AlertOpen {
+		t.Fatalf("after a reload: %+v, want the alert still open", as)
+	}
+	// still low after the reload: no second alert
+	if _, err := c.p.IngestReadings(ctx, campMgr, []bluehelm.Reading{rd("C1-FUEL-1", t0.Add(time.Second), 9, "%")}); err != nil {
+		t.Fatal(err)
+	}
+	if as := c.sensorAlerts(t); len(as) != 1 {
+		t.Fatalf("a second alert after the reload: %+v", as)
+	}
+	rules, err := c.store.AlarmRules(ctx, c.fuel.ID)
+	if err != nil || len(rules) != 1 {
+		t.Fatal(rules, err)
+	}
+	if err := c.p.DeleteAlarmRule(ctx, campMgr, rules[0].ID, rules[0].Version); err != nil {
+		t.Fatal(err)
+	}
+	if as := c.sensorAlerts(t); len(as) != 1 || as[0].State != bluehelm.AlertResolved {
+		t.Fatalf("after deleting the rule: %+v, want resolved", as)
+	}
+}

@@ -19,8 +19,12 @@
 // or an array of them (at most MaxBatch). Every reading is checked with
 // bluehelm.Reading.ValidateAge against the authenticated sensor; the good ones of
 // a message go to the Sink in one call, the bad ones never do: they are counted,
-// logged with the reason and described on the errors topic. MQTT 3.1.1 has no
-// negative acknowledgement, hence the errors topic.
+// logged with the reason and described on the errors topic (and handed to the
+// Sink's Quarantine method if it has one). The Sink may refuse some of the good
+// ones in turn (a duplicate-free reading its own checks refuse) by returning a
+// *RejectedError: the message is acknowledged and those refusals join the report
+// at their positions in the payload. MQTT 3.1.1 has no negative
+// acknowledgement, hence the errors topic.
 //
 // Acknowledgement (QoS 1 and 2). mochi runs the OnPublish hook synchronously in
 // the client's read loop, before it writes PUBACK (PUBREC for QoS 2), so the

@@ -429,3 +429,28 @@ func TestReloadKeepsAlarmsAndDeletedRuleResolves(t *testing.T) {
 		t.Fatalf("after deleting the rule: %+v, want resolved", as)
 	}
 }
+
+func TestPruneSensorsRetention(t *testing.T) {
+	c := newCampEnv(t)
+	old, recent := t0.Add(-10*24*time.Hour), t0.Add(-time.Hour)
+	if _, _, err := c.store.AppendReadings(ctx, []bluehelm.Reading{{SensorID: c.fuel.ID, Time: old, Value: 1}, {SensorID: c.fuel.ID, Time: recent, Value: 2}}); err != nil {
+		t.Fatal(err)
+	}
+	bucket := func(res bluehelm.RollupResolution, start time.Time) bluehelm.SensorRollup {
+		return bluehelm.SensorRollup{SensorID: c.fuel.ID, Resolution: res, Start: start.Truncate(res.Duration()), Count: 1, Min: 1, Max: 1, Sum: 1, Last: 1, LastTime: start}
+	}
+	ancient := t0.Add(-6 * 365 * 24 * time.Hour)
+	if err := c.store.AppendRollups(ctx, []bluehelm.SensorRollup{
+		bucket(bluehelm.RollupMinute, old.Add(-100*24*time.Hour)), bucket(bluehelm.RollupMinute, recent),
+		bucket(bluehelm.RollupHour, ancient), bucket(bluehelm.RollupHour, old.Add(-100*24*time.Hour)),
+	}); err != nil {
+		t.Fatal(err)
+	}
+	c.p.PruneSensors(ctx, ingest.SensorRunOptions{RawRetention: 7 * 24 * time.Hour, MinuteRetention: 90 * 24 * time.Hour, HourRetention: 5 * 365 * 24 * time.Hour})
+	raw, _ := c.store.Readings(ctx, c.fuel.ID, time.Time{}, time.Time{}, 0)
+	mins, _ := c.store.Rollups(ctx, nil, bluehelm.RollupMinute, time.Time{}, time.Time{})
+	hours, _ := c.store.Rollups(ctx, nil, bluehelm.RollupHour, time.Time{}, time.Time{})
+	if len(raw) != 1 || raw[0].Value != 2 || len(mins) != 1 || len(hours) != 1 {
+		t.Errorf("after pruning: %d raw (want the recent one), %d minute, %d hour buckets (want 1 each)", len(raw), len(mins), len(hours))
+	}
+}

@@ -28,14 +28,21 @@ func (p *Pipeline) checkSensor(ctx context.Context, by bluehelm.Principal, s *bl
 	for _, x := range []struct {
 		field string
 		id    int64
-	}{{"camp_id", s.CampID}, {"zone_id", s.ZoneID}} {
+		kind  bluehelm.AreaKind
+	}{{"camp_id", s.CampID, bluehelm.AreaCamp}, {"zone_id", s.ZoneID, bluehelm.AreaCampZone}} {
 		if x.id == 0 {
 			continue
 		}
-		if _, err := p.store.Area(ctx, x.id); bluehelm.ErrorCode(err) == bluehelm.ENOTFOUND {
+		a, err := p.store.Area(ctx, x.id)
+		if bluehelm.ErrorCode(err) == bluehelm.ENOTFOUND {
 			return bluehelm.Invalid(x.field, "no area %d", x.id)
 		} else if err != nil {
 			return err
+		}
+		// The camp dashboard and perimeter correlation find sensors by their
+		// camp and zone areas: a sensor placed in a patrol sector is lost.
+		if a.Kind != x.kind {
+			return bluehelm.Invalid(x.field, "area %d is a %s, not a %s", x.id, a.Kind, x.kind)
 		}
 	}
 	return nil

@@ -454,3 +454,26 @@ func TestPruneSensorsRetention(t *testing.T) {
 		t.Errorf("after pruning: %d raw (want the recent one), %d minute, %d hour buckets (want 1 each)", len(raw), len(mins), len(hours))
 	}
 }
+
+func TestCreateSensorChecksItsAreas(t *testing.T) {
+	c := newCampEnv(t)
+	for _, tc := range []struct {
+		name        string
+		camp, zone  int64
+		field, code string
+	}{
+		{"a zone given as the camp", c.north, c.north, "camp_id", bluehelm.EINVALID},
+		{"the camp given as the zone", c.camp, c.camp, "zone_id", bluehelm.EINVALID},
+		{"no such camp", 424242, c.north, "camp_id", bluehelm.EINVALID},
+	} {
+		s := &bluehelm.Sensor{Code: "C1-PIR-9", Kind: bluehelm.SensorPIR, CampID: tc.camp, ZoneID: tc.zone,
+			Position: bluehelm.Point{Lon: 31, Lat: 5}, Unit: "count", IntervalSeconds: 60}
+		_, err := c.p.CreateSensor(ctx, campMgr, s)
+		if bluehelm.ErrorCode(err) != tc.code || bluehelm.ErrorField(err) != tc.field {
+			t.Errorf("%s: %v, want %s on %s", tc.name, err, tc.code, tc.field)
+		}
+	}
+	if _, err := c.p.CreateSensor(ctx, viewer, &bluehelm.Sensor{}); bluehelm.ErrorCode(err) != bluehelm.EFORBIDDEN {
+		t.Errorf("a viewer registering a sensor: %v", err)
+	}
+}

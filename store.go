@@ -282,7 +282,7 @@ type CampStore interface {
 	// still p.Version (0: there must be none yet; ECONFLICT otherwise).
 	PutCampProfile(ctx context.Context, p *CampProfile, e AuditEntry) error
 	CampProfile(ctx context.Context, campID int64) (*CampProfile, error) // ENOTFOUND when none
-	CampProfiles(ctx context.Context) ([]*CampProfile, error)           // by camp id
+	CampProfiles(ctx context.Context) ([]*CampProfile, error)            // by camp id
 
 	// Assets are deleted, and a deleted asset's id is never reused.
 	CreateAsset(ctx context.Context, a *Asset, e AuditEntry) error

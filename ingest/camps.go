@@ -475,16 +475,33 @@ func (p *Pipeline) AppendStockMovement(ctx context.Context, by bluehelm.Principa
 		return 0, p.reject("stock_movement", err)
 	}
 	if _, err := m.Apply(bal); err != nil {
-		return 0, p.reject("stock_movement", bluehelm.Invalid("quantity", "%s: %g %s issued but the book holds %g %s; record a count if the stock really is short",
+		return 0, p.reject("stock_movement", negativeStock("quantity", "%s: %g %s issued but the book holds %g %s; record a count if the stock really is short",
 			it.Name, m.Quantity, it.Unit, bal, it.Unit))
 	}
 	after, err := cs.AppendStockMovement(ctx, m, p.audit(by, "stock.movement", objectID("stock_item", itemID),
 		map[string]any{"kind": m.Kind, "quantity": m.Quantity, "time": m.Time}))
+	if bluehelm.ErrorCode(err) == bluehelm.EINVALID {
+		// Validated above and covered by today's balance: the store found a
+		// later issue this late entry leaves uncovered.
+		return 0, p.reject("stock_movement", &NegativeStockError{Err: err})
+	}
 	if err != nil {
 		return 0, p.reject("stock_movement", err)
 	}
 	p.checkReorder(ctx, cs, it)
 	return after, nil
+}
+
+// NegativeStockError is a stock movement refused because the book would go
+// negative: EINVALID, which the HTTP layer answers 422 (the request is well
+// formed; the stock is not there).
+type NegativeStockError struct{ Err error }
+
+func (e *NegativeStockError) Error() string { return e.Err.Error() }
+func (e *NegativeStockError) Unwrap() error { return e.Err }
+
+func negativeStock(field, format string, args ...any) error {
+	return &NegativeStockError{Err: bluehelm.Invalid(field, format, args...)}
 }
 
 // stockHistory returns an item's balance and the movements its forecast is

@@ -302,6 +302,12 @@ type CampStore interface {
 	WorkOrder(ctx context.Context, id int64) (*WorkOrder, error)
 	WorkOrders(ctx context.Context, f WorkOrderFilter) ([]*WorkOrder, error) // by id
 
+	// CampSensors returns the sensors of one camp, by code.
+	CampSensors(ctx context.Context, campID int64) ([]*Sensor, error)
+	// RunningHours counts the hourly buckets starting in [from, to) (zero:
+	// open) in which any of the sensors reported a value above zero (max > 0),
+	// each hour once.
+	RunningHours(ctx context.Context, sensorIDs []int64, from, to time.Time) (float64, error)
 	// LatestRollups returns each named sensor's latest bucket at res (sensors
 	// with none are left out), in the order of sensorIDs.
 	LatestRollups(ctx context.Context, sensorIDs []int64, res RollupResolution) ([]SensorRollup, error)

@@ -121,7 +121,7 @@ func (s *Server) buildDashboard(r *http.Request, cs CampStore, area *bluehelm.Ar
 	}
 
 	// The camp's sensors, assets and alerts.
-	all, err := cs.Sensors(ctx)
+	all, err := cs.CampSensors(ctx, area.ID)
 	if err != nil {
 		return nil, err
 	}
@@ -242,37 +242,38 @@ func (s *Server) buildDashboard(r *http.Request, cs CampStore, area *bluehelm.Ar
 		d.Sensors = append(d.Sensors, ds)
 	}
 
-	// Assets: generators with their hour meter and the service due.
+	// Assets: generators with their hour meter (counted in the store: a
+	// year of hourly buckets need not come to Go) and the service due.
 	ratedKW := map[int64]float64{}
 	var genIDs []int64
-	meterFrom := now.Add(-7 * 24 * time.Hour)
 	for _, a := range visibleAssets {
 		for _, sid := range camp.GeneratorSensors(a, sensors) {
 			genIDs = append(genIDs, sid)
 			ratedKW[sid] = a.RatedKW
-			if ms := a.MeterSince(); ms.Before(meterFrom) {
-				meterFrom = ms
-			}
 		}
 	}
-	var genHourly []bluehelm.SensorRollup
+	var week []bluehelm.SensorRollup
 	if len(genIDs) > 0 {
-		if genHourly, err = cs.Rollups(ctx, genIDs, bluehelm.RollupHour, meterFrom.Truncate(time.Hour), time.Time{}); err != nil {
+		if week, err = cs.Rollups(ctx, genIDs, bluehelm.RollupHour, now.Add(-7*24*time.Hour).Truncate(time.Hour), time.Time{}); err != nil {
 			return nil, err
 		}
 	}
 	bySensor := map[int64][]bluehelm.SensorRollup{}
-	for _, ru := range genHourly {
+	for _, ru := range week {
 		bySensor[ru.SensorID] = append(bySensor[ru.SensorID], ru)
 	}
 	for _, a := range visibleAssets {
 		da := DashboardAsset{Asset: a}
 		if gens := camp.GeneratorSensors(a, sensors); len(gens) > 0 {
+			hours, err := cs.RunningHours(ctx, gens, a.MeterSince(), time.Time{})
+			if err != nil {
+				return nil, err
+			}
 			var hourly []bluehelm.SensorRollup
 			for _, sid := range gens {
 				hourly = append(hourly, bySensor[sid]...)
 			}
-			m := camp.MeterAt(a, hourly)
+			m := a.HourMeterBase + hours
 			da.RunningHours = &m
 			if due := camp.DueServices(a, m, camp.HoursPerDay(a, hourly, now), now); len(due) > 0 {
 				da.ServiceDue = &due[0]

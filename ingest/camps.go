@@ -302,15 +302,19 @@ func (p *Pipeline) meter(ctx context.Context, cs campStore, a *bluehelm.Asset) (
 	}
 	ids := camp.GeneratorSensors(a, sensors)
 	now := p.now()
-	from := a.MeterSince()
-	if week := now.Add(-7 * 24 * time.Hour); week.Before(from) {
-		from = week
-	}
-	hourly, err := cs.Rollups(ctx, ids, bluehelm.RollupHour, from.Truncate(time.Hour), time.Time{})
+	hours, err := cs.RunningHours(ctx, ids, a.MeterSince(), time.Time{})
 	if err != nil {
 		return 0, 0, err
 	}
-	return camp.MeterAt(a, hourly), camp.HoursPerDay(a, hourly, now), nil
+	from := now.Add(-7 * 24 * time.Hour)
+	if s := a.MeterSince(); s.After(from) {
+		from = s
+	}
+	week, err := cs.Rollups(ctx, ids, bluehelm.RollupHour, from.Truncate(time.Hour), time.Time{})
+	if err != nil {
+		return 0, 0, err
+	}
+	return a.HourMeterBase + hours, camp.HoursPerDay(a, week, now), nil
 }
 
 func maintenanceKey(assetID int64, task string, due float64) string {

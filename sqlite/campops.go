@@ -58,6 +58,10 @@ CREATE TABLE webhook_outbox (
 	last_error   TEXT NOT NULL DEFAULT ''
 );
 CREATE INDEX webhook_outbox_due ON webhook_outbox (next_at) WHERE delivered_at IS NULL;
+
+-- The camp dashboard reads one camp's sensors out of thousands: decoding
+-- every sensor document to find them cost more than the rest of the answer.
+CREATE INDEX sensors_camp ON sensors (json_extract(doc, '$.camp_id'), code);
 `
 
 // PutCampProfile creates (p.Version 0) or replaces (optimistic on p.Version)
@@ -332,6 +336,43 @@ func (db *DB) LatestRollups(ctx context.Context, sensorIDs []int64, res bluehelm
 		out = append(out, ru)
 	}
 	return out, nil
+}
+
+// CampSensors returns the sensors of one camp by code, through the index on
+// the document's camp_id.
+func (db *DB) CampSensors(ctx context.Context, campID int64) ([]*bluehelm.Sensor, error) {
+	return sensors.list(ctx, db, `SELECT id, version, doc FROM sensors WHERE json_extract(doc, '$.camp_id') = ? ORDER BY code`, campID)
+}
+
+// RunningHours counts the distinct hourly buckets in [from, to) (zero: open)
+// in which any of the sensors shows output above zero, reading only the
+// (sensor_id, res, start) key range of each: a year of a generator's hours is
+// counted without bringing its 8,760 rows to Go.
+func (db *DB) RunningHours(ctx context.Context, sensorIDs []int64, from, to time.Time) (float64, error) {
+	if len(sensorIDs) == 0 {
+		return 0, nil
+	}
+	if len(sensorIDs) > maxRollupSensors {
+		return 0, bluehelm.Invalid("sensor_ids", "at most %d", maxRollupSensors)
+	}
+	r, err := db.reader()
+	if err != nil {
+		return 0, err
+	}
+	lo, hi := microRange(from, to)
+	args := make([]any, 0, len(sensorIDs)+3)
+	for _, id := range sensorIDs {
+		args = append(args, id)
+	}
+	q := `SELECT count(*) FROM sensor_rollups WHERE sensor_id = ? AND res = 3600 AND start >= ? AND start < ? AND max > 0`
+	if len(sensorIDs) > 1 {
+		q = `SELECT count(DISTINCT start) FROM sensor_rollups WHERE sensor_id IN (` + placeholders(len(sensorIDs)) + `) AND res = 3600 AND start >= ? AND start < ? AND max > 0`
+	}
+	var n int64
+	if err := r.QueryRowContext(ctx, q, append(args, lo, hi)...).Scan(&n); err != nil {
+		return 0, dbErr(err)
+	}
+	return float64(n), nil
 }
 
 // EnqueueWebhook stores d unless its key is stored already.

@@ -160,6 +160,45 @@ func testCampRecords(t *testing.T, o Opener) {
 		sameJSON(t, got, []bluehelm.SensorRollup{rs[2]}, "latest minute bucket, sensor without any left out")
 	})
 
+	t.Run("CampSensorsAndRunningHours", func(t *testing.T) {
+		s, ctx := o.store(t), ctxOf(t)
+		a, b, c := newSensor("B-GEN-1", bluehelm.SensorGeneratorKW), newSensor("A-GEN-2", bluehelm.SensorGeneratorKW), newSensor("C-GEN-1", bluehelm.SensorGeneratorKW)
+		c.CampID = 8
+		for _, sn := range []*bluehelm.Sensor{a, b, c} {
+			must(t, s.CreateSensor(ctx, sn, entry("sensor.create")), "CreateSensor")
+		}
+		got, err := s.CampSensors(ctx, 7)
+		must(t, err, "CampSensors")
+		sameJSON(t, got, []*bluehelm.Sensor{b, a}, "sensors of camp 7 by code")
+		hour := func(id int64, h int, max float64) bluehelm.SensorRollup {
+			start := t0.Add(time.Duration(h) * time.Hour)
+			return bluehelm.SensorRollup{SensorID: id, Resolution: bluehelm.RollupHour, Start: start, Count: 1, Min: 0, Max: max, Sum: max, Last: max, LastTime: start}
+		}
+		// a runs hours 0-3, b hours 2-5 (2 and 3 together), b stopped at 6;
+		// a minute bucket with output is not an hour.
+		rs := []bluehelm.SensorRollup{hour(a.ID, 0, 5), hour(a.ID, 1, 5), hour(a.ID, 2, 5), hour(a.ID, 3, 5), hour(b.ID, 2, 5), hour(b.ID, 3, 5),
+			hour(b.ID, 4, 5), hour(b.ID, 5, 5), hour(b.ID, 6, 0),
+			{SensorID: a.ID, Resolution: bluehelm.RollupMinute, Start: t0.Add(10 * time.Hour), Count: 1, Max: 5, Sum: 5, Last: 5, LastTime: t0.Add(10 * time.Hour)}}
+		must(t, s.AppendRollups(ctx, rs), "AppendRollups")
+		for _, c := range []struct {
+			name     string
+			ids      []int64
+			from, to time.Time
+			want     float64
+		}{
+			{"one set", []int64{a.ID}, time.Time{}, time.Time{}, 4},
+			{"two sets, shared hours once", []int64{a.ID, b.ID}, time.Time{}, time.Time{}, 6},
+			{"[from, to)", []int64{a.ID, b.ID}, t0.Add(time.Hour), t0.Add(5 * time.Hour), 4},
+			{"none", nil, time.Time{}, time.Time{}, 0},
+		} {
+			got, err := s.RunningHours(ctx, c.ids, c.from, c.to)
+			must(t, err, c.name)
+			if got != c.want {
+				t.Errorf("RunningHours %s: %v, want %v", c.name, got, c.want)
+			}
+		}
+	})
+
 	t.Run("WebhookOutbox", func(t *testing.T) {
 		s, ctx := o.store(t), ctxOf(t)
 		d := &bluehelm.WebhookDelivery{Key: "alert/1/escalation/1", URL: "http://127.0.0.1:9/hook", Body: []byte(`{"a":1}`), NextAt: t0, CreatedAt: t0}

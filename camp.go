@@ -45,10 +45,17 @@ type CampProfile struct {
 	Escalation []EscalationStep `json:"escalation,omitempty"`
 	// WebhookURL receives the camp's escalations (an e-mail or SMS gateway);
 	// empty: the server's fallback URL, if any.
-	WebhookURL            string    `json:"webhook_url,omitempty"`
-	GeneratorLitresPerKWh float64   `json:"generator_litres_per_kwh,omitempty"`
-	DieselKgCO2PerLitre   float64   `json:"diesel_kg_co2_per_litre,omitempty"`
-	UpdatedAt             time.Time `json:"updated_at"`
+	WebhookURL string `json:"webhook_url,omitempty"`
+	// ZoneIDs are the camp's zones (camp_zone areas), shown on its map with
+	// any zone its sensors and assets name.
+	ZoneIDs []int64 `json:"zone_ids,omitempty"`
+	// AdjacentZones pairs zones that touch: an intruder crossing from one into
+	// the other trips detectors in both, which perimeter correlation counts as
+	// one intrusion.
+	AdjacentZones         [][2]int64 `json:"adjacent_zones,omitempty"`
+	GeneratorLitresPerKWh float64    `json:"generator_litres_per_kwh,omitempty"`
+	DieselKgCO2PerLitre   float64    `json:"diesel_kg_co2_per_litre,omitempty"`
+	UpdatedAt             time.Time  `json:"updated_at"`
 }
 
 // MaxEscalationSteps bounds a camp's list: beyond a handful of roles the
@@ -88,6 +95,22 @@ func (p *CampProfile) Validate() error {
 			return Invalid(f+".after_minutes", "must be later than the step before (%d minutes)", prev)
 		}
 		prev = s.AfterMinutes
+	}
+	if len(p.ZoneIDs) > 100 {
+		return Invalid("zone_ids", "at most 100")
+	}
+	for i, z := range p.ZoneIDs {
+		if z <= 0 {
+			return Invalid("zone_ids["+strconv.Itoa(i)+"]", "must be a zone id")
+		}
+	}
+	if len(p.AdjacentZones) > 500 {
+		return Invalid("adjacent_zones", "at most 500 pairs")
+	}
+	for i, pr := range p.AdjacentZones {
+		if pr[0] <= 0 || pr[1] <= 0 || pr[0] == pr[1] {
+			return Invalid("adjacent_zones["+strconv.Itoa(i)+"]", "must be two different zone ids")
+		}
 	}
 	if p.WebhookURL != "" {
 		if err := ValidateWebhookURL(p.WebhookURL); err != nil {

@@ -23,6 +23,9 @@ func TestCampProfileValidate(t *testing.T) {
 		{"webhook not http", func(p *bluehelm.CampProfile) { p.WebhookURL = "ftp://gw.example/x" }, "webhook_url"},
 		{"webhook with password", func(p *bluehelm.CampProfile) { p.WebhookURL = "https://u:pw@gw.example/x" }, "webhook_url"},
 		{"no escalation", func(p *bluehelm.CampProfile) { p.Escalation = nil }, ""},
+		{"zones and adjacency", func(p *bluehelm.CampProfile) { p.ZoneIDs, p.AdjacentZones = []int64{4, 5}, [][2]int64{{4, 5}} }, ""},
+		{"bad zone id", func(p *bluehelm.CampProfile) { p.ZoneIDs = []int64{4, 0} }, "zone_ids[1]"},
+		{"zone adjacent to itself", func(p *bluehelm.CampProfile) { p.AdjacentZones = [][2]int64{{4, 4}} }, "adjacent_zones[0]"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

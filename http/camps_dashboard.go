@@ -128,6 +128,11 @@ func (s *Server) buildDashboard(r *http.Request, cs CampStore, area *bluehelm.Ar
 	sensors := map[int64]*bluehelm.Sensor{}
 	var ids, flowIDs []int64
 	zoneIDs := map[int64]bool{}
+	if profile != nil {
+		for _, z := range profile.ZoneIDs {
+			zoneIDs[z] = true
+		}
+	}
 	for _, sn := range all {
 		if sn.CampID != area.ID || !p.CanSee(sn.Marking) {
 			continue

@@ -114,6 +114,8 @@ func TestCampRecordsAPI(t *testing.T) {
 	body := map[string]any{"population": 800, "escalation": []map[string]any{{"role": "camp_manager", "after_minutes": 5}, {"role": "commander", "after_minutes": 15}}}
 	f.problem(req{method: "PUT", path: campPath + "/profile", as: "reporter", body: body}, http.StatusForbidden, "")
 	f.problem(req{method: "PUT", path: campPath + "/profile", as: "campmgr", body: map[string]any{"population": -1}}, http.StatusBadRequest, "population")
+	f.problem(req{method: "PUT", path: campPath + "/profile", as: "campmgr", body: map[string]any{"zone_ids": []int64{f.camp}}}, http.StatusBadRequest, "zone_ids[0]")
+	body["zone_ids"], body["adjacent_zones"] = []int64{f.zone}, [][2]int64{}
 	f.ok(req{method: "PUT", path: campPath + "/profile", as: "campmgr", body: body}, http.StatusOK, &pr)
 	f.problem(req{method: "PUT", path: campPath + "/profile", as: "campmgr", body: body}, http.StatusConflict, "")
 	body["population"] = 850

@@ -72,6 +72,25 @@ func (p *Pipeline) PutCampProfile(ctx context.Context, by bluehelm.Principal, ca
 	if err := next.Validate(); err != nil {
 		return nil, p.reject("camp_profile", err)
 	}
+	zone := func(field string, id int64) error {
+		z, err := p.store.Area(ctx, id)
+		if err != nil || !by.CanSee(z.Marking) || z.Kind != bluehelm.AreaCampZone {
+			return bluehelm.Invalid(field, "no camp zone %d", id)
+		}
+		return nil
+	}
+	for i, id := range next.ZoneIDs {
+		if err := zone("zone_ids["+strconv.Itoa(i)+"]", id); err != nil {
+			return nil, p.reject("camp_profile", err)
+		}
+	}
+	for i, pr := range next.AdjacentZones {
+		for _, id := range pr {
+			if err := zone("adjacent_zones["+strconv.Itoa(i)+"]", id); err != nil {
+				return nil, p.reject("camp_profile", err)
+			}
+		}
+	}
 	if err := cs.PutCampProfile(ctx, next, p.audit(by, "camp.profile", objectID("camp_profile", campID),
 		map[string]any{"version": expectVersion + 1, "population": next.Population, "escalation": next.Escalation})); err != nil {
 		return nil, p.reject("camp_profile", err)

@@ -29,13 +29,13 @@ type fakeClock struct {
 func (c *fakeClock) Now() time.Time      { c.mu.Lock(); defer c.mu.Unlock(); return c.t }
 func (c *fakeClock) Add(d time.Duration) { c.mu.Lock(); c.t = c.t.Add(d); c.mu.Unlock() }
 
-type campEnv struct {
+type campOpsEnv struct {
 	*env
 	clock *fakeClock
 	camp  *bluehelm.Area
 }
 
-func newCampEnv(t *testing.T) *campEnv {
+func newCampOpsEnv(t *testing.T) *campOpsEnv {
 	t.Helper()
 	store, err := sqlite.Open(filepath.Join(t.TempDir(), "test.db"))
 	if err != nil {
@@ -50,10 +50,10 @@ func newCampEnv(t *testing.T) *campEnv {
 	if err := e.p.CreateArea(ctx, joc, c); err != nil {
 		t.Fatal(err)
 	}
-	return &campEnv{env: e, clock: clk, camp: c}
+	return &campOpsEnv{env: e, clock: clk, camp: c}
 }
 
-func (e *campEnv) alerts(t *testing.T, rule string) []*bluehelm.Alert {
+func (e *campOpsEnv) alerts(t *testing.T, rule string) []*bluehelm.Alert {
 	t.Helper()
 	all, err := e.store.Alerts(ctx, bluehelm.AlertFilter{Viewer: bluehelm.SystemPrincipal("test")})
 	if err != nil {
@@ -69,7 +69,7 @@ func (e *campEnv) alerts(t *testing.T, rule string) []*bluehelm.Alert {
 }
 
 func TestStockBookAndReorder(t *testing.T) {
-	e := newCampEnv(t)
+	e := newCampOpsEnv(t)
 	it := &bluehelm.StockItem{Name: "Diesel", Kind: bluehelm.StockDiesel, Unit: "L", CampID: e.camp.ID, Store: "fuel farm", MinDaysOfSupply: 14}
 	if err := e.p.CreateStockItem(ctx, viewer, it); bluehelm.ErrorCode(err) != bluehelm.EFORBIDDEN {
 		t.Fatalf("a viewer created a stock item: %v", err)
@@ -132,7 +132,7 @@ func TestStockBookAndReorder(t *testing.T) {
 func itoa(id int64) string { b, _ := json.Marshal(id); return string(b) }
 
 func TestMaintenanceRaisesOneWorkOrder(t *testing.T) {
-	e := newCampEnv(t)
+	e := newCampOpsEnv(t)
 	gen := &bluehelm.Sensor{Code: "A-GEN-1", Kind: bluehelm.SensorGeneratorKW, CampID: e.camp.ID, Position: bluehelm.Point{Lon: 31.55, Lat: 4.85},
 		Unit: "kW", IntervalSeconds: 60, Marking: bluehelm.Marking{Component: bluehelm.Military}}
 	if err := e.store.CreateSensor(ctx, gen, bluehelm.NewAudit(joc, "sensor.create", "", nil)); err != nil {
@@ -204,7 +204,7 @@ func TestMaintenanceRaisesOneWorkOrder(t *testing.T) {
 }
 
 func TestAssetReferences(t *testing.T) {
-	e := newCampEnv(t)
+	e := newCampOpsEnv(t)
 	other := &bluehelm.Sensor{Code: "B-GEN-1", Kind: bluehelm.SensorGeneratorKW, CampID: e.camp.ID + 100, Position: bluehelm.Point{Lon: 31.55, Lat: 4.85},
 		Unit: "kW", IntervalSeconds: 60, Marking: bluehelm.Marking{Component: bluehelm.Military}}
 	if err := e.store.CreateSensor(ctx, other, bluehelm.NewAudit(joc, "sensor.create", "", nil)); err != nil {
@@ -254,7 +254,7 @@ func (h *hookReceiver) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 }
 
 func TestEscalation(t *testing.T) {
-	e := newCampEnv(t)
+	e := newCampOpsEnv(t)
 	rcv := &hookReceiver{}
 	srv := httptest.NewServer(rcv)
 	defer srv.Close()

@@ -203,8 +203,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	tf.register(fs, takFlags{cotTLS: ":8089", martiAddr: ":8443", enrollAddr: ":8446"})
 	var wf webFlags
 	wf.register(fs)
-	var cf campFlags
-	cf.register(fs)
+	var ef escalationFlags
+	ef.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -222,11 +222,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer a.Close()
-	stopCamp, err := a.startCampOps(ctx, cf, log)
+	stopCampOps, err := a.startCampOps(ctx, ef, log)
 	if err != nil {
 		return err
 	}
-	defer stopCamp() // before the store closes
+	defer stopCampOps() // before the store closes
 	users, err := a.store.Users(ctx)
 	if err != nil {
 		return err

@@ -13,17 +13,17 @@ import (
 	"github.com/bluehelm/bluehelm/webhook"
 )
 
-// campFlags configure the camp manager's background work: escalation of
+// escalationFlags configure the camp manager's background work: escalation of
 // unacknowledged camp alerts (to the web app, TAK clients and a webhook) and
 // the daily stock-cover and maintenance checks.
-type campFlags struct {
+type escalationFlags struct {
 	webhookURL    string
 	webhookSecret string
 	escalateEvery time.Duration
 	checksEvery   time.Duration
 }
 
-func (c *campFlags) register(fs *flag.FlagSet) {
+func (c *escalationFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.webhookURL, "webhook-url", env("webhook-url", ""),
 		"webhook for camp escalations whose camp profile names none (an e-mail or SMS gateway); empty for none [BLUEHELM_WEBHOOK_URL]")
 	fs.StringVar(&c.webhookSecret, "webhook-secret", env("webhook-secret", ""),
@@ -43,7 +43,7 @@ func envDuration(name string, def time.Duration) time.Duration {
 	return def
 }
 
-func (c *campFlags) check() error {
+func (c *escalationFlags) check() error {
 	if c.webhookURL != "" {
 		if err := bluehelm.ValidateWebhookURL(c.webhookURL); err != nil {
 			return fmt.Errorf("--webhook-url: %s", bluehelm.ErrorMessage(err))
@@ -57,7 +57,7 @@ func (c *campFlags) check() error {
 
 // startCampOps starts the webhook sender, the escalator and the camp checks.
 // The returned stop waits for them, and must run before the store closes.
-func (a *app) startCampOps(ctx context.Context, c campFlags, log *slog.Logger) (stop func(), err error) {
+func (a *app) startCampOps(ctx context.Context, c escalationFlags, log *slog.Logger) (stop func(), err error) {
 	if err := c.check(); err != nil {
 		return nil, err
 	}

@@ -142,7 +142,17 @@ func (p *Pipeline) CreateAsset(ctx context.Context, by bluehelm.Principal, a *bl
 	if err := cs.CreateAsset(ctx, a, p.audit(by, "asset.create", "", map[string]any{"name": a.Name, "kind": a.Kind, "camp_id": a.CampID})); err != nil {
 		return p.reject("asset", err)
 	}
+	p.checkAssetNow(ctx, a)
 	return nil
+}
+
+// checkAssetNow runs the maintenance check of an asset just written: a set
+// registered (or corrected) with a service already within its lead gets its
+// work order now, not at the next periodic check.
+func (p *Pipeline) checkAssetNow(ctx context.Context, a *bluehelm.Asset) {
+	if _, err := p.CheckMaintenance(ctx, a); err != nil {
+		p.log.Error("maintenance check", "err", err, "asset", a.ID)
+	}
 }
 
 // UpdateAsset replaces asset id if it is still at expectVersion.
@@ -166,6 +176,7 @@ func (p *Pipeline) UpdateAsset(ctx context.Context, by bluehelm.Principal, id in
 	if err := cs.UpdateAsset(ctx, next, p.audit(by, "asset.update", objectID("asset", id), map[string]any{"version": cur.Version + 1})); err != nil {
 		return nil, p.reject("asset", err)
 	}
+	p.checkAssetNow(ctx, next)
 	return next, nil
 }
 
@@ -290,6 +301,7 @@ func (p *Pipeline) CompleteWorkOrder(ctx context.Context, by bluehelm.Principal,
 	if w.Auto {
 		p.resolveCampAlert(ctx, RuleMaintenance, maintenanceKey(w.AssetID, w.Task, w.DueAtHours), "work order "+strconv.FormatInt(w.ID, 10)+" done")
 	}
+	p.checkAssetNow(ctx, a)
 	return w, nil
 }
 

@@ -336,3 +336,24 @@ func TestEscalation(t *testing.T) {
 		t.Errorf("webhook events %+v (bad %d)", rcv.events, rcv.bad)
 	}
 }
+
+func TestAssetDueWhenRegistered(t *testing.T) {
+	e := newCampOpsEnv(t)
+	a := &bluehelm.Asset{CampID: e.camp.ID, Kind: bluehelm.AssetGenerator, Name: "Genset 2", Position: bluehelm.Point{Lon: 31.55, Lat: 4.85},
+		HourMeterBase: 1240, ServicePlans: []bluehelm.ServicePlan{{Task: "oil change", EveryHours: 250, LeadHours: 25, LastDoneAtHours: 1000}}}
+	if err := e.p.CreateAsset(ctx, manager, a); err != nil {
+		t.Fatal(err)
+	}
+	wos, err := e.store.WorkOrders(ctx, bluehelm.WorkOrderFilter{AssetID: a.ID})
+	if err != nil || len(wos) != 1 || wos[0].DueAtHours != 1250 {
+		t.Fatalf("work orders at registration: %+v %v", wos, err)
+	}
+	// Correcting the asset's name does not raise a second one.
+	a.Name = "Genset 2 (CAT)"
+	if _, err := e.p.UpdateAsset(ctx, manager, a.ID, a.Version, a); err != nil {
+		t.Fatal(err)
+	}
+	if wos, _ := e.store.WorkOrders(ctx, bluehelm.WorkOrderFilter{AssetID: a.ID}); len(wos) != 1 {
+		t.Errorf("%d work orders after an update", len(wos))
+	}
+}

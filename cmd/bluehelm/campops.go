@@ -30,8 +30,8 @@ func (c *escalationFlags) register(fs *flag.FlagSet) {
 		"secret signing webhook bodies (HMAC-SHA256, header X-Bluehelm-Signature); prefer the environment variable, a flag shows in the process list [BLUEHELM_WEBHOOK_SECRET]")
 	fs.DurationVar(&c.escalateEvery, "escalate-every", envDuration("escalate-every", 30*time.Second),
 		"how often unacknowledged camp alerts are checked for escalation [BLUEHELM_ESCALATE_EVERY]")
-	fs.DurationVar(&c.checksEvery, "camp-checks-every", envDuration("camp-checks-every", 24*time.Hour),
-		"how often every stock item's cover and every asset's service plan are checked (also once at start) [BLUEHELM_CAMP_CHECKS_EVERY]")
+	fs.DurationVar(&c.checksEvery, "camp-checks-every", envDuration("camp-checks-every", time.Hour),
+		"how often every stock item's cover and every asset's service plan are checked (also at start; an asset is also checked when written, a stock item after each movement) [BLUEHELM_CAMP_CHECKS_EVERY]")
 }
 
 // envDuration is env for a duration flag; a malformed value falls back to def

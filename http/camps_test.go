@@ -195,11 +195,13 @@ func TestCampDashboardShape(t *testing.T) {
 	f := newCampFixture(t)
 	f.ok(req{method: "PUT", path: fmt.Sprintf("/api/v1/camps/%d/profile", f.camp), as: "campmgr", body: map[string]any{"population": 100}}, http.StatusOK, nil)
 	hour := f.now.Truncate(time.Hour)
+	// Each bucket's last reading is early in its hour, so that a last value
+	// taken from the buckets is always older than three intervals.
 	var rs []bluehelm.SensorRollup
 	for h := 1; h <= 48; h++ {
 		start := hour.Add(-time.Duration(h) * time.Hour)
 		for code, mean := range map[string]float64{"A-SOLAR": 40, "A-GEN-1": 100, "A-LOAD": 140, "A-FLOW": 5} {
-			rs = append(rs, bluehelm.SensorRollup{SensorID: f.sensors[code].ID, Resolution: bluehelm.RollupHour, Start: start, Count: 60, Min: mean, Max: mean, Sum: 60 * mean, Last: mean, LastTime: start.Add(59 * time.Minute)})
+			rs = append(rs, bluehelm.SensorRollup{SensorID: f.sensors[code].ID, Resolution: bluehelm.RollupHour, Start: start, Count: 60, Min: mean, Max: mean, Sum: 60 * mean, Last: mean, LastTime: start.Add(time.Minute)})
 		}
 	}
 	m := f.now.Truncate(time.Minute).Add(-time.Minute)

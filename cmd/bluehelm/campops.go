@@ -34,6 +34,13 @@ func (c *escalationFlags) register(fs *flag.FlagSet) {
 		"how often every stock item's cover and every asset's service plan are checked (also at start; an asset is also checked when written, a stock item after each movement) [BLUEHELM_CAMP_CHECKS_EVERY]")
 }
 
+// defaultEscalationFlags are the flags' defaults without a flag set: for
+// commands that do not offer them (the demo), so that escalation and the
+// camp checks run there too.
+func defaultEscalationFlags() escalationFlags {
+	return escalationFlags{escalateEvery: 30 * time.Second, checksEvery: time.Hour}
+}
+
 // envDuration is env for a duration flag; a malformed value falls back to def
 // and is then reported by flag parsing of the default text.
 func envDuration(name string, def time.Duration) time.Duration {

@@ -52,8 +52,9 @@ type EscalatorConfig struct {
 
 // Escalator walks the open alerts of camps through their escalation lists.
 type Escalator struct {
-	p   *Pipeline
-	cfg EscalatorConfig
+	p        *Pipeline
+	cfg      EscalatorConfig
+	requeued bool // the first Tick's requeue is done (Tick is not called concurrently)
 }
 
 // NewEscalator returns an escalator over the pipeline (its clock included).
@@ -86,7 +87,7 @@ func (e *Escalator) Run(ctx context.Context) {
 }
 
 // Tick takes each open alert of a camp whose next step is due one step up and
-// returns how many it escalated.
+// returns how many it escalated. Ticks must not overlap (Run calls it in turn).
 func (e *Escalator) Tick(ctx context.Context) (int, error) {
 	cs, err := e.p.camps()
 	if err != nil {
@@ -106,12 +107,19 @@ func (e *Escalator) Tick(ctx context.Context) (int, error) {
 		return 0, nil
 	}
 	sys := bluehelm.SystemPrincipal("escalation")
+	queued := false
+	if !e.requeued {
+		if queued, err = e.requeue(ctx, sys, byCamp); err != nil {
+			return 0, err
+		}
+		e.requeued = true
+	}
 	open, err := e.p.store.Alerts(ctx, bluehelm.AlertFilter{Viewer: sys, States: []bluehelm.AlertState{bluehelm.AlertOpen}, Limit: 5000})
 	if err != nil {
 		return 0, err
 	}
 	now := e.p.now()
-	n, queued := 0, false
+	n := 0
 	for _, a := range open {
 		pr := byCamp[a.AreaID]
 		step, i, ok := pr.NextEscalation(a, now)
@@ -133,48 +141,76 @@ func (e *Escalator) Tick(ctx context.Context) (int, error) {
 	return n, nil
 }
 
-// escalate queues the webhook first, under a key naming the alert and step:
-// a crash between the two writes then re-queues nothing on the next tick
-// (the key is taken) and escalates the alert; the reverse order could lose
-// the message.
+// escalate takes the alert one step up, then queues the webhook under a key
+// naming the alert and step. In this order a user who acknowledges the alert
+// at the same moment wins (the update fails on the version) and no message
+// claims an escalation that did not happen; a crash between the two writes is
+// made good by requeue at the next start (the key makes it idempotent).
 func (e *Escalator) escalate(ctx context.Context, sys bluehelm.Principal, a *bluehelm.Alert, pr *bluehelm.CampProfile, step bluehelm.EscalationStep, i int, now time.Time) (queued bool, err error) {
-	campName := ""
-	if area, err := e.p.store.Area(ctx, pr.CampID); err == nil {
-		campName = area.Name
-	}
-	after := fmt.Sprintf("%d minutes", step.AfterMinutes)
-	note := fmt.Sprintf("Escalated to %s: not acknowledged after %s.", step.Role, after)
-	next := *a
+	note := fmt.Sprintf("Escalated to %s: not acknowledged after %d minutes.", step.Role, step.AfterMinutes)
 	at := now
-	next.Version++ // as it will be stored
-	next.Escalation, next.EscalatedTo, next.EscalatedAt = i+1, step.Role, &at
-	next.Detail = appendLine(a.Detail, note, 5000)
+	next, err := e.p.changeAlert(ctx, sys, a.ID, a.Version, "alert.escalate", func(cur *bluehelm.Alert) error {
+		if cur.State != bluehelm.AlertOpen || cur.Escalation != i {
+			return bluehelm.Errorf(bluehelm.ECONFLICT, "alert %d changed meanwhile", a.ID)
+		}
+		cur.Escalation, cur.EscalatedTo, cur.EscalatedAt = i+1, step.Role, &at
+		cur.Detail = appendLine(cur.Detail, note, 5000)
+		return nil
+	})
+	if err != nil {
+		return false, err
+	}
+	return e.enqueue(ctx, next, pr)
+}
 
+// enqueue puts the webhook message of the alert's latest escalation in the
+// outbox (nothing when the camp has no webhook).
+func (e *Escalator) enqueue(ctx context.Context, a *bluehelm.Alert, pr *bluehelm.CampProfile) (bool, error) {
 	url := pr.WebhookURL
 	if url == "" {
 		url = e.cfg.FallbackURL
 	}
-	if url != "" && e.cfg.Outbox != nil {
-		key := "alert/" + strconv.FormatInt(a.ID, 10) + "/escalation/" + strconv.Itoa(i+1)
-		ev := EscalationEvent{Event: "alert.escalated", Delivery: key, CampID: pr.CampID, Camp: campName, Step: i + 1, Role: step.Role, At: now, Alert: webhookView(&next)}
-		body, err := json.Marshal(ev)
-		if err != nil {
-			return false, err
-		}
-		d := &bluehelm.WebhookDelivery{Key: key, URL: url, Body: body, NextAt: now, CreatedAt: now}
-		if err := e.cfg.Outbox.EnqueueWebhook(ctx, d); err != nil {
-			return false, err
-		}
-		queued = true
+	if url == "" || e.cfg.Outbox == nil || a.Escalation == 0 || a.EscalatedAt == nil {
+		return false, nil
 	}
-	_, err = e.p.changeAlert(ctx, sys, a.ID, a.Version, "alert.escalate", func(cur *bluehelm.Alert) error {
-		if cur.State != bluehelm.AlertOpen || cur.Escalation != i {
-			return bluehelm.Errorf(bluehelm.ECONFLICT, "alert %d changed meanwhile", a.ID)
+	campName := ""
+	if area, err := e.p.store.Area(ctx, pr.CampID); err == nil {
+		campName = area.Name
+	}
+	key := "alert/" + strconv.FormatInt(a.ID, 10) + "/escalation/" + strconv.Itoa(a.Escalation)
+	ev := EscalationEvent{Event: "alert.escalated", Delivery: key, CampID: pr.CampID, Camp: campName, Step: a.Escalation, Role: a.EscalatedTo,
+		At: *a.EscalatedAt, Alert: webhookView(a)}
+	body, err := json.Marshal(ev)
+	if err != nil {
+		return false, err
+	}
+	now := e.p.now()
+	d := &bluehelm.WebhookDelivery{Key: key, URL: url, Body: body, NextAt: now, CreatedAt: now}
+	if err := e.cfg.Outbox.EnqueueWebhook(ctx, d); err != nil {
+		return false, err
+	}
+	return true, nil
+}
+
+// requeue queues again the latest escalation of every escalated alert not yet
+// resolved: after a crash between an escalation and its message, the message
+// is sent; for all others the outbox already holds the key and nothing changes.
+func (e *Escalator) requeue(ctx context.Context, sys bluehelm.Principal, byCamp map[int64]*bluehelm.CampProfile) (bool, error) {
+	live, err := e.p.store.Alerts(ctx, bluehelm.AlertFilter{Viewer: sys, States: []bluehelm.AlertState{bluehelm.AlertOpen, bluehelm.AlertAcknowledged}, Limit: 5000})
+	if err != nil {
+		return false, err
+	}
+	queued := false
+	for _, a := range live {
+		if pr := byCamp[a.AreaID]; pr != nil && a.Escalation > 0 {
+			q, err := e.enqueue(ctx, a, pr)
+			if err != nil {
+				return queued, err
+			}
+			queued = queued || q
 		}
-		cur.Escalation, cur.EscalatedTo, cur.EscalatedAt, cur.Detail = next.Escalation, next.EscalatedTo, next.EscalatedAt, next.Detail
-		return nil
-	})
-	return queued, err
+	}
+	return queued, nil
 }
 
 // webhookView is what an outside gateway is told of an alert. A gateway (an

@@ -1,6 +1,7 @@
 package ingest_test
 
 import (
+	"context"
 	"encoding/json"
 	"io"
 	"net/http"
@@ -119,3 +120,50 @@ func TestEscalation(t *testing.T) {
 		t.Errorf("webhook events %+v (bad %d)", rcv.events, rcv.bad)
 	}
 }
+
+// A crash between an escalation and its message (here: an escalator without
+// an outbox) is made good by the next escalator's first tick, once.
+func TestEscalationRequeuedAfterCrash(t *testing.T) {
+	e := newCampOpsEnv(t)
+	rcv := &hookReceiver{}
+	srv := httptest.NewServer(rcv)
+	defer srv.Close()
+	prof := &bluehelm.CampProfile{WebhookURL: srv.URL, Escalation: []bluehelm.EscalationStep{{Role: bluehelm.RoleCommander, AfterMinutes: 5}}}
+	if _, err := e.p.PutCampProfile(ctx, manager, e.camp.ID, 0, prof); err != nil {
+		t.Fatal(err)
+	}
+	a := &bluehelm.Alert{Source: bluehelm.AlertCamp, Rule: ingest.RuleReorder, Key: "stock_item/1", Severity: bluehelm.SevWarning, Title: "Reorder diesel",
+		AreaID: e.camp.ID, Marking: bluehelm.Marking{Component: bluehelm.Military}}
+	if err := e.p.RaiseAlert(ctx, bluehelm.SystemPrincipal("reorder"), a); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Add(6 * time.Minute)
+	lost := e.p.NewEscalator(ingest.EscalatorConfig{Outbox: noOutbox{}})
+	if n, err := lost.Tick(ctx); err != nil || n != 1 {
+		t.Fatalf("escalated %d, %v", n, err)
+	}
+	sender := webhook.New(webhook.Config{Outbox: e.store, Secret: []byte("k"), Now: e.clock.Now})
+	if n, _ := sender.Flush(ctx); n != 0 {
+		t.Fatalf("%d messages before the restart", n)
+	}
+	restarted := e.p.NewEscalator(ingest.EscalatorConfig{})
+	for range 2 {
+		if n, err := restarted.Tick(ctx); err != nil || n != 0 {
+			t.Fatalf("after the restart: escalated %d, %v", n, err)
+		}
+		e.clock.Add(time.Minute)
+	}
+	if n, err := sender.Flush(ctx); err != nil || n != 1 {
+		t.Fatalf("after the restart: delivered %d, %v", n, err)
+	}
+	rcv.mu.Lock()
+	defer rcv.mu.Unlock()
+	if len(rcv.events) != 1 || rcv.events[0].Step != 1 || rcv.events[0].Role != bluehelm.RoleCommander || rcv.events[0].Alert.ID != a.ID {
+		t.Errorf("events %+v", rcv.events)
+	}
+}
+
+// noOutbox drops every message, as a crash right after the escalation would.
+type noOutbox struct{}
+
+func (noOutbox) EnqueueWebhook(context.Context, *bluehelm.WebhookDelivery) error { return nil }

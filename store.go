@@ -290,6 +290,64 @@ type SensorStore interface {
 	StockMovements(ctx context.Context, itemID int64, from, to time.Time) ([]StockMovement, error)
 }
 
+// WorkOrderFilter selects work orders (zero fields: any).
+type WorkOrderFilter struct {
+	CampID   int64
+	AssetID  int64
+	Statuses []WorkOrderStatus
+}
+
+// CampStore holds the camp manager's records: camp profiles, assets and work
+// orders, and the outbox of webhook messages.
+type CampStore interface {
+	// PutCampProfile stores p as version p.Version+1 if the stored version is
+	// still p.Version (0: there must be none yet; ECONFLICT otherwise).
+	PutCampProfile(ctx context.Context, p *CampProfile, e AuditEntry) error
+	CampProfile(ctx context.Context, campID int64) (*CampProfile, error) // ENOTFOUND when none
+	CampProfiles(ctx context.Context) ([]*CampProfile, error)            // by camp id
+
+	// Assets are deleted, and a deleted asset's id is never reused.
+	CreateAsset(ctx context.Context, a *Asset, e AuditEntry) error
+	UpdateAsset(ctx context.Context, a *Asset, e AuditEntry) error // optimistic on a.Version
+	DeleteAsset(ctx context.Context, id int64, version int, e AuditEntry) error
+	Asset(ctx context.Context, id int64) (*Asset, error)
+	Assets(ctx context.Context, campID int64) ([]*Asset, error) // of one camp, or all for 0; by id
+
+	// CreateWorkOrder stores w as version 1. An automatic work order for an
+	// asset, task and due reading that already has one is ECONFLICT, so that a
+	// maintenance check run twice (or by two processes) raises it once.
+	CreateWorkOrder(ctx context.Context, w *WorkOrder, e AuditEntry) error
+	UpdateWorkOrder(ctx context.Context, w *WorkOrder, e AuditEntry) error // optimistic on w.Version
+	// CompleteWorkOrder stores a done work order and the asset whose service
+	// plan it updated in one transaction, both optimistic on their versions.
+	CompleteWorkOrder(ctx context.Context, w *WorkOrder, a *Asset, e AuditEntry) error
+	WorkOrder(ctx context.Context, id int64) (*WorkOrder, error)
+	WorkOrders(ctx context.Context, f WorkOrderFilter) ([]*WorkOrder, error) // by id
+
+	// CampSensors returns the sensors of one camp, by code.
+	CampSensors(ctx context.Context, campID int64) ([]*Sensor, error)
+	// RunningHours counts the hourly buckets starting in [from, to) (zero:
+	// open) in which any of the sensors reported a value above zero (max > 0),
+	// each hour once.
+	RunningHours(ctx context.Context, sensorIDs []int64, from, to time.Time) (float64, error)
+	// LatestRollups returns each named sensor's latest bucket at res (sensors
+	// with none are left out), in the order of sensorIDs.
+	LatestRollups(ctx context.Context, sensorIDs []int64, res RollupResolution) ([]SensorRollup, error)
+
+	// EnqueueWebhook stores d (setting d.ID) unless a delivery with its Key is
+	// stored already, which is then left as it is (and d.ID set to it): the
+	// outbox survives a restart and is idempotent.
+	EnqueueWebhook(ctx context.Context, d *WebhookDelivery) error
+	// DueWebhooks returns undelivered messages with NextAt at or before now,
+	// oldest first, at most limit.
+	DueWebhooks(ctx context.Context, now time.Time, limit int) ([]WebhookDelivery, error)
+	// WebhookDelivered marks a message acknowledged; WebhookFailed records a
+	// failed attempt and when to try again.
+	WebhookDelivered(ctx context.Context, id int64, at time.Time) error
+	WebhookFailed(ctx context.Context, id int64, attempts int, next time.Time, reason string) error
+	Webhook(ctx context.Context, id int64) (*WebhookDelivery, error)
+}
+
 // Store is everything a storage backend provides.
 type Store interface {
 	IncidentStore
@@ -308,6 +366,7 @@ type Store interface {
 	ProximityRuleStore
 	FatalityStore
 	SensorStore
+	CampStore
 	Close() error
 }
 

@@ -125,6 +125,16 @@ func (rp *readingPath) load(ctx context.Context, start bool) error {
 	for _, r := range rules {
 		rs = append(rs, *r)
 	}
+	// Which zones touch is in the camp profiles: an intruder crossing a wall
+	// trips detectors on both sides, and only then is the pair one intrusion.
+	profiles, err := p.store.CampProfiles(ctx)
+	if err != nil {
+		return err
+	}
+	var adjacent [][2]int64
+	for _, pr := range profiles {
+		adjacent = append(adjacent, pr.AdjacentZones...)
+	}
 	now := p.now()
 	// What to replay, at start. For the engine: the last hour or two
 	// (hysteresis, rate windows up to that); more would make a restart of a busy
@@ -200,7 +210,7 @@ func (rp *readingPath) load(ctx context.Context, start bool) error {
 	rp.mu.Unlock()
 
 	rp.emu.Lock()
-	eng := camp.NewEngine(camp.Config{Sensors: ss, Rules: rs})
+	eng := camp.NewEngine(camp.Config{Sensors: ss, Rules: rs, AdjacentZones: adjacent})
 	active := map[string]camp.Alarm{}
 	apply := func(as []camp.Alarm) {
 		for _, a := range as {

@@ -37,6 +37,7 @@ type Store interface {
 	bluehelm.MedicalStore
 	bluehelm.ProximityRuleStore
 	bluehelm.SensorStore
+	bluehelm.CampStore
 }
 
 // Options configure a Pipeline.

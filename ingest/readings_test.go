@@ -477,3 +477,44 @@ func TestCreateSensorChecksItsAreas(t *testing.T) {
 		t.Errorf("a viewer registering a sensor: %v", err)
 	}
 }
+
+// Two detectors on either side of a wall confirm an intrusion only when the
+// camp's profile says their zones touch; until then each is a lone trigger.
+func TestIntrusionAcrossAdjacentZonesFromProfile(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		adjacent bool
+		want     int // confirmed intrusions
+	}{
+		{"zones not known to touch", false, 0},
+		{"profile says they touch", true, 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := newCampEnv(t)
+			s := &bluehelm.Sensor{Code: "C1-SEIS-S", Kind: bluehelm.SensorSeismic, CampID: c.camp, ZoneID: c.south,
+				Position: bluehelm.Point{Lon: 31.006, Lat: 5.005}, Unit: bluehelm.SensorSeismic.Spec().Unit, IntervalSeconds: 60}
+			if _, err := c.p.CreateSensor(ctx, campMgr, s); err != nil {
+				t.Fatal(err)
+			}
+			if tc.adjacent {
+				prof := &bluehelm.CampProfile{Population: 100, ZoneIDs: []int64{c.north, c.south}, AdjacentZones: [][2]int64{{c.north, c.south}}}
+				if _, err := c.p.PutCampProfile(ctx, campMgr, c.camp, 0, prof); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rs := []bluehelm.Reading{rd("C1-PIR-1", t0, 1, "count"), rd("C1-SEIS-S", t0.Add(20*time.Second), 1, s.Unit)}
+			if _, err := c.p.IngestReadings(ctx, campMgr, rs); err != nil {
+				t.Fatal(err)
+			}
+			got := 0
+			for _, a := range c.sensorAlerts(t) {
+				if a.Rule == "confirmed_intrusion" {
+					got++
+				}
+			}
+			if got != tc.want {
+				t.Errorf("%d confirmed intrusions, want %d (alerts %+v)", got, tc.want, c.sensorAlerts(t))
+			}
+		})
+	}
+}

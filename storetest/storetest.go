@@ -85,6 +85,7 @@ func Run(t *testing.T, open func(t *testing.T) bluehelm.Store) {
 		{"InsertReadings", testInsertReadings},
 		{"Quarantine", testQuarantine},
 		{"PruneRollups", testPruneRollups},
+		{"CampRecords", testCampRecords},
 	} {
 		t.Run(g.name, func(t *testing.T) { g.fn(t, o) })
 	}

@@ -205,6 +205,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	wf.register(fs)
 	var cf campFlags
 	cf.register(fs, "") // MQTT off unless asked for: a broker is exposed on purpose
+	var ef escalationFlags
+	ef.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -222,6 +224,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer a.Close()
+	stopCampOps, err := a.startCampOps(ctx, ef, log)
+	if err != nil {
+		return err
+	}
+	defer stopCampOps() // before the store closes
 	users, err := a.store.Users(ctx)
 	if err != nil {
 		return err

@@ -101,6 +101,13 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		return err
 	}
 	defer func() { stopCamp(); <-camp.done }()
+	// Escalation of unacknowledged camp alarms and the stock and maintenance
+	// checks run in the demo as in serve (no webhook: nothing to post to).
+	stopCampOps, err := a.startCampOps(ctx, defaultEscalationFlags(), log)
+	if err != nil {
+		return err
+	}
+	defer stopCampOps()
 
 	simErr := make(chan error, 1)
 	simCtx, stopSim := context.WithCancel(ctx)

@@ -19,10 +19,13 @@ const (
 	RoleCamp       Role = "camp_manager"
 	RoleMedical    Role = "medical"
 	RoleViewer     Role = "viewer"
+	// RoleLiaison is the community liaison assistant who runs the community alert
+	// network: the one role that may see who sent a community alert.
+	RoleLiaison Role = "community_liaison"
 )
 
 // Roles lists the valid roles.
-var Roles = []Role{RoleAdmin, RoleCommander, RoleOperations, RoleAnalyst, RoleReporter, RoleCamp, RoleMedical, RoleViewer}
+var Roles = []Role{RoleAdmin, RoleCommander, RoleOperations, RoleAnalyst, RoleReporter, RoleCamp, RoleMedical, RoleViewer, RoleLiaison}
 
 func (r Role) Valid() bool { return slices.Contains(Roles, r) }
 
@@ -52,22 +55,36 @@ const (
 	// ActManageCamp covers a camp's sensors, alarm rules, assets, stock book and
 	// work orders: the camp manager's own records.
 	ActManageCamp Action = "camp.manage"
+	// CASEVAC: anyone in the field may request one; the medical cell and the
+	// JOC run it (approve, choose the destination, launch, record its steps).
+	ActRequestCasevac Action = "casevac.request"
+	ActManageCasevac  Action = "casevac.manage"
+	// ActNotifyCasualty verifies or confirms a casualty notification; the two
+	// steps need two different people.
+	ActNotifyCasualty Action = "casualty.notify"
+	// ActTriageCommunity takes community alerts in (hotline) and triages them.
+	ActTriageCommunity Action = "community.triage"
+	// ActSeeSender reveals a community alert's sender (to reply, or to protect
+	// them); nobody else ever sees more than a pseudonym.
+	ActSeeSender Action = "community.sender"
 )
 
 // Actions lists every action, in the order /api/v1/me reports them.
 var Actions = []Action{ActReportIncident, ActEditIncident, ActVerifyIncident, ActApproveIncident, ActRejectIncident,
 	ActPostPosition, ActWriteArea, ActRaiseAlert, ActHandleAlert, ActExport, ActImport, ActManageUsers, ActManageDevices,
-	ActSendMessage, ActPlanPatrol, ActApprovePatrol, ActDispatch, ActManageUnits, ActManageMedical, ActManageCamp}
+	ActSendMessage, ActPlanPatrol, ActApprovePatrol, ActDispatch, ActManageUnits, ActManageMedical, ActManageCamp,
+	ActRequestCasevac, ActManageCasevac, ActNotifyCasualty, ActTriageCommunity, ActSeeSender}
 
 var permissions = map[Role][]Action{
 	RoleAdmin:      {ActManageUsers, ActManageDevices, ActSendMessage, ActImport, ActExport, ActWriteArea, ActPostPosition, ActManageUnits, ActManageMedical, ActManageCamp},
-	RoleCommander:  {ActSendMessage, ActReportIncident, ActEditIncident, ActVerifyIncident, ActApproveIncident, ActRejectIncident, ActWriteArea, ActRaiseAlert, ActHandleAlert, ActExport, ActPostPosition, ActPlanPatrol, ActApprovePatrol, ActDispatch},
-	RoleOperations: {ActSendMessage, ActReportIncident, ActEditIncident, ActVerifyIncident, ActApproveIncident, ActRejectIncident, ActWriteArea, ActRaiseAlert, ActHandleAlert, ActExport, ActPostPosition, ActImport, ActPlanPatrol, ActApprovePatrol, ActDispatch, ActManageUnits},
-	RoleAnalyst:    {ActSendMessage, ActReportIncident, ActEditIncident, ActVerifyIncident, ActRejectIncident, ActExport, ActImport},
-	RoleReporter:   {ActSendMessage, ActReportIncident, ActPostPosition, ActRaiseAlert, ActPlanPatrol},
-	RoleCamp:       {ActSendMessage, ActReportIncident, ActPostPosition, ActWriteArea, ActRaiseAlert, ActHandleAlert, ActManageCamp},
-	RoleMedical:    {ActSendMessage, ActReportIncident, ActPostPosition, ActRaiseAlert, ActHandleAlert, ActManageMedical},
+	RoleCommander:  {ActSendMessage, ActReportIncident, ActEditIncident, ActVerifyIncident, ActApproveIncident, ActRejectIncident, ActWriteArea, ActRaiseAlert, ActHandleAlert, ActExport, ActPostPosition, ActPlanPatrol, ActApprovePatrol, ActDispatch, ActRequestCasevac, ActManageCasevac, ActNotifyCasualty},
+	RoleOperations: {ActSendMessage, ActReportIncident, ActEditIncident, ActVerifyIncident, ActApproveIncident, ActRejectIncident, ActWriteArea, ActRaiseAlert, ActHandleAlert, ActExport, ActPostPosition, ActImport, ActPlanPatrol, ActApprovePatrol, ActDispatch, ActManageUnits, ActRequestCasevac, ActManageCasevac, ActNotifyCasualty, ActTriageCommunity},
+	RoleAnalyst:    {ActSendMessage, ActReportIncident, ActEditIncident, ActVerifyIncident, ActRejectIncident, ActExport, ActImport, ActTriageCommunity},
+	RoleReporter:   {ActSendMessage, ActReportIncident, ActPostPosition, ActRaiseAlert, ActPlanPatrol, ActRequestCasevac},
+	RoleCamp:       {ActSendMessage, ActReportIncident, ActPostPosition, ActWriteArea, ActRaiseAlert, ActHandleAlert, ActManageCamp, ActRequestCasevac},
+	RoleMedical:    {ActSendMessage, ActReportIncident, ActPostPosition, ActRaiseAlert, ActHandleAlert, ActManageMedical, ActRequestCasevac, ActManageCasevac, ActNotifyCasualty},
 	RoleViewer:     {},
+	RoleLiaison:    {ActSendMessage, ActReportIncident, ActTriageCommunity, ActSeeSender},
 }
 
 // Can reports whether the principal's role allows the action. The system principal

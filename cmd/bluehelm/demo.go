@@ -20,6 +20,7 @@ var demoUsers = []bluehelm.User{
 	{Username: "chief-joc", Name: "Chief JOC", Role: bluehelm.RoleCommander, Component: bluehelm.Military, Clearance: bluehelm.StrictlyConfidential},
 	{Username: "jmac", Name: "JMAC analyst", Role: bluehelm.RoleAnalyst, Component: bluehelm.Civilian, Clearance: bluehelm.Confidential},
 	{Username: "unpol", Name: "UNPOL patrol leader", Role: bluehelm.RoleReporter, Component: bluehelm.Police, Clearance: bluehelm.Unclassified},
+	{Username: "camp", Name: "Camp manager, Juba base", Role: bluehelm.RoleCamp, Component: bluehelm.Support, Clearance: bluehelm.Unclassified},
 	{Username: "viewer", Name: "Liaison officer (read only)", Role: bluehelm.RoleViewer, Component: bluehelm.Civilian, Clearance: bluehelm.Unclassified},
 }
 

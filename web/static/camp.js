@@ -502,7 +502,7 @@ function askAssignee(w) {
     h("h2", {}, t("camp.assignTitle", { task: w.task })),
     h("label", { class: "field" }, h("span", {}, t("camp.assignee")), input),
     err,
-    h("div", { class: "actions" },
+    h("div", { class: "actions end" },
       h("button", { type: "button", class: "secondary", onclick: () => close(null) }, t("common.cancel")),
       h("button", { type: "submit", class: "primary" }, t("camp.assign"))));
   }, { label: t("camp.assignTitle", { task: w.task }) });

@@ -123,7 +123,6 @@ func (a campAPI) SetCampProfile(_ context.Context, _ bluehelm.Principal, p *sim.
 	return a.c.do("PUT", fmt.Sprintf("/api/v1/camps/%d/profile", p.CampID), map[string]any{
 		"camp_id": p.CampID, "population": p.Population, "water_standard_lpd": p.WaterStandardLPD, "escalation": esc,
 		"generator_litres_per_kwh": p.GeneratorLitresPerKWh, "diesel_kg_co2_per_litre": p.DieselKgCO2PerLitre,
-		"zone_ids": p.ZoneIDs, "adjacent_zones": p.AdjacentZones,
 	}, nil)
 }
 
@@ -131,9 +130,13 @@ func (a campAPI) CreateAsset(_ context.Context, _ bluehelm.Principal, as *sim.Ca
 	var out struct {
 		ID int64 `json:"id"`
 	}
+	plans := []map[string]any{}
+	for _, p := range as.ServicePlans {
+		plans = append(plans, map[string]any{"task": p.Task, "every_hours": p.EveryHours, "last_done_at_hours": p.LastDoneAtHours, "lead_hours": p.LeadHours})
+	}
 	err := a.c.do("POST", "/api/v1/assets", map[string]any{
 		"camp_id": as.CampID, "zone_id": as.ZoneID, "kind": as.Kind, "name": as.Name, "position": as.Position,
-		"rated_kw": as.RatedKW, "sensor_ids": as.SensorIDs, "hour_meter_base": as.HourMeterBase, "service_plans": as.ServicePlans,
+		"rated_kw": as.RatedKW, "sensor_ids": as.SensorIDs, "hour_meter_base": as.HourMeterBase, "service_plans": plans,
 		"classification": bluehelm.Unclassified, "component": bluehelm.Support,
 	}, &out)
 	as.ID = out.ID
@@ -222,21 +225,22 @@ func TestCampDashboard(t *testing.T) {
 	b.do("refreshing", stepTimeout, chromedp.Click(chromedp.CSS(`#camp-refresh`)))
 	b.waitFor("diesel below its minimum", stepTimeout, fmt.Sprintf(`!!document.querySelector('#camp-stock-rows tr.below-minimum[data-id="%d"]')`, diesel.ID))
 
-	// An intrusion: two detectors in adjacent zones (north wall, then east wall)
-	// within the correlation window, posted as the perimeter gateway posts them.
-	var north, east *bluehelm.Sensor
+	// An intrusion: two detectors of the north wall (an infrared detector, then
+	// the fence) within the correlation window, posted as the perimeter gateway
+	// posts them.
+	var pir, fence *bluehelm.Sensor
 	for _, sn := range demo.Sensors {
-		switch {
-		case sn.Code == "C1-PIR-N3":
-			north = sn
-		case sn.Code == "C1-FENCE-E":
-			east = sn
+		switch sn.Code {
+		case "C1-PIR-N3":
+			pir = sn
+		case "C1-FENCE-N":
+			fence = sn
 		}
 	}
 	now := time.Now().UTC()
 	if _, err := (campAPI{api}).IngestReadings(ctx, bluehelm.Principal{}, []bluehelm.Reading{
-		{SensorCode: north.Code, Time: now.Add(-20 * time.Second), Value: 1, Unit: north.Unit},
-		{SensorCode: east.Code, Time: now, Value: 2, Unit: east.Unit},
+		{SensorCode: pir.Code, Time: now.Add(-20 * time.Second), Value: 1, Unit: pir.Unit},
+		{SensorCode: fence.Code, Time: now, Value: 2, Unit: fence.Unit},
 	}); err != nil {
 		t.Fatalf("posting the intrusion: %v", err)
 	}

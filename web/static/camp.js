@@ -523,7 +523,7 @@ async function done(btn, w) {
 async function workAction(btn, w, action, body, said) {
   btn.disabled = true;
   try {
-    await api(`/api/v1/work-orders/${w.id}/${action}`, { method: "POST", body, ifMatch: w.version });
+    await api(`/api/v1/work-orders/${w.id}/actions/${action}`, { method: "POST", body, ifMatch: w.version });
     announce(said);
     toast(said);
   } catch (e) {

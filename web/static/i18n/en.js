@@ -703,6 +703,15 @@ export default {
   "figures.abortedShort": "Aborted",
   "figures.withWomenShort": "With women",
   "figures.chartAria": "Bar chart: {planned} patrols planned and {completed} completed, across {units} units",
+  // camp alerts in the alerts panel (sources sensor and camp)
+  "alert.source.camp": "Camp",
+  "alert.rule.single_trigger": "Perimeter trigger",
+  "alert.rule.confirmed_intrusion": "Confirmed intrusion",
+  "alert.rule.rate": "Abnormal rate of change",
+  "alert.rule.stale": "Sensor silent",
+  "alert.rule.reorder": "Stock below minimum cover",
+  "alert.rule.maintenance": "Service due",
+
   // the camp dashboard (camp.js)
   "nav.camp": "Camp",
   "title.camp": "bluehelm — camp",
@@ -737,8 +746,8 @@ export default {
   "camp.rule.threshold": "Threshold",
   "camp.rule.rate": "Abnormal rate of change",
   "camp.rule.stale": "Sensor silent",
-  "camp.rule.stock_cover": "Stock below minimum cover",
-  "camp.rule.service_due": "Service due",
+  "camp.rule.reorder": "Stock below minimum cover",
+  "camp.rule.maintenance": "Service due",
   "camp.energyTitle": "Energy",
   "camp.solar": "Solar",
   "camp.generator": "Generators",

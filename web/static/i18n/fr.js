@@ -760,6 +760,15 @@ export default {
   "figures.abortedShort": "Interrompues",
   "figures.withWomenShort": "Avec des femmes",
   "figures.chartAria": `Graphique en barres${nb}: {planned} patrouilles prévues et {completed} terminées, pour {units} unités`,
+  // alertes du camp dans le panneau des alertes (sources capteur et camp)
+  "alert.source.camp": "Camp",
+  "alert.rule.single_trigger": "Déclenchement périmétrique",
+  "alert.rule.confirmed_intrusion": "Intrusion confirmée",
+  "alert.rule.rate": "Variation anormale",
+  "alert.rule.stale": "Capteur muet",
+  "alert.rule.reorder": "Stock sous l’autonomie minimale",
+  "alert.rule.maintenance": "Entretien à faire",
+
   // le tableau de bord du camp (camp.js)
   "nav.camp": "Camp",
   "title.camp": "bluehelm — camp",
@@ -794,8 +803,8 @@ export default {
   "camp.rule.threshold": "Seuil",
   "camp.rule.rate": "Variation anormale",
   "camp.rule.stale": "Capteur muet",
-  "camp.rule.stock_cover": "Stock sous l’autonomie minimale",
-  "camp.rule.service_due": "Entretien à faire",
+  "camp.rule.reorder": "Stock sous l’autonomie minimale",
+  "camp.rule.maintenance": "Entretien à faire",
   "camp.energyTitle": "Énergie",
   "camp.solar": "Solaire",
   "camp.generator": "Groupes électrogènes",

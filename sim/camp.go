@@ -726,7 +726,7 @@ func (c *DemoCamp) perimeterSensors() []*bluehelm.Sensor {
 
 // Step returns the readings of every live sensor at now: the utilities (the
 // second waste sensor stays silent), every detector's heartbeat, now and then a
-// lone trigger, and every IntrusionEvery two detectors in adjacent zones
+// lone trigger, and every IntrusionEvery detectors in two adjacent zones
 // triggered seconds apart.
 func (c *DemoCamp) Step(now time.Time) []bluehelm.Reading {
 	dt := now.Sub(c.lastStep)
@@ -751,11 +751,18 @@ func (c *DemoCamp) Step(now time.Time) []bluehelm.Reading {
 		c.lastTrigger = now
 		c.Intrusions++
 		pair := c.adjacent[c.rng.IntN(len(c.adjacent))]
+		zb := c.zoneSensors[pair[1]]
 		a := c.zoneSensors[pair[0]][c.rng.IntN(len(c.zoneSensors[pair[0]]))]
-		b := c.zoneSensors[pair[1]][c.rng.IntN(len(c.zoneSensors[pair[1]]))]
+		i := c.rng.IntN(len(zb))
+		b, b2 := zb[i], zb[(i+1+c.rng.IntN(len(zb)-1))%len(zb)]
 		triggered[a.Code] = triggerValue(a, c.rng)
-		// The second detector fires 20 s later, as an intruder crosses the corner.
-		late = append(late, bluehelm.Reading{SensorCode: b.Code, Time: now.UTC().Add(20 * time.Second), Value: triggerValue(b, c.rng), Unit: b.Unit})
+		// An intruder crossing the corner trips one detector of the first wall,
+		// then, 20 and 40 s later, two of the next: the second detection
+		// confirms the intrusion across the adjacent zones, and the third would
+		// confirm it within the one zone even where adjacency is not known.
+		late = append(late,
+			bluehelm.Reading{SensorCode: b.Code, Time: now.UTC().Add(20 * time.Second), Value: triggerValue(b, c.rng), Unit: b.Unit},
+			bluehelm.Reading{SensorCode: b2.Code, Time: now.UTC().Add(40 * time.Second), Value: triggerValue(b2, c.rng), Unit: b2.Unit})
 	}
 	for _, s := range c.perimeterSensors() {
 		out = append(out, bluehelm.Reading{SensorCode: s.Code, Time: now.UTC(), Value: triggered[s.Code], Unit: s.Unit})

@@ -324,7 +324,7 @@ function renderKPIs() {
     kpi("camp-kpi-renewable", pct(e.renewable_share), t("camp.kpi.renewable")),
     kpi("camp-kpi-water", w.litres_per_person_day == null ? "–" : num(w.litres_per_person_day, 0) + " L", t("camp.kpi.water", { standard: num(w.standard ?? data.camp?.water_standard_lpd, 0) }),
       Number(w.litres_per_person_day) < Number(w.standard ?? data.camp?.water_standard_lpd) ? "kpi-warn" : ""),
-    diesel ? kpi("camp-kpi-diesel", t("camp.daysValue", { n: num(diesel.days_of_supply, 1) }), t("camp.kpi.diesel"), diesel.below_minimum ? "kpi-bad" : "") : null,
+    diesel ? kpi("camp-kpi-diesel", diesel.days_of_supply == null ? t("camp.beyondHorizon") : t("camp.daysValue", { n: num(diesel.days_of_supply, 1) }), t("camp.kpi.diesel"), diesel.below_minimum ? "kpi-bad" : "") : null,
     kpi("camp-kpi-population", formatNumber(data.camp?.population || 0), t("camp.kpi.population")),
   );
 }
@@ -449,7 +449,7 @@ function renderStockTable() {
           s.below_minimum ? h("span", { class: "flag bad" }, t("camp.belowMinimum")) : null),
         h("td", { class: "num" }, num(s.balance, 0) + " " + unit),
         h("td", { class: "num" }, s.daily_use == null ? "–" : num(s.daily_use, 0) + " " + unit),
-        h("td", { class: "num" }, s.days_of_supply == null ? "–" : num(s.days_of_supply, 1)),
+        h("td", { class: "num" }, s.days_of_supply == null ? (s.balance > 0 ? t("camp.beyondHorizon") : "–") : num(s.days_of_supply, 1)),
         h("td", { class: "num" }, num(s.item?.min_days_of_supply, 0)),
         h("td", {}, stockOut(s)),
         h("td", { class: "num" }, s.tank_level == null ? "–" : num(s.tank_level, 0) + " " + unit),

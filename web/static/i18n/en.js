@@ -774,6 +774,7 @@ export default {
   "camp.stock.stockOut": "Projected stock-out",
   "camp.stock.tank": "Tank level",
   "camp.stock.discrepancy": "Tank − book",
+  "camp.beyondHorizon": "over a year",
   "camp.belowMinimum": "Below minimum",
   "camp.daysAxis": "days",
   "camp.stocksAria": { one: "Bar chart of days of supply for {count} item, {below} below its minimum", other: "Bar chart of days of supply for {count} items, {below} below their minimum" },

@@ -831,6 +831,7 @@ export default {
   "camp.stock.stockOut": "Rupture prévue",
   "camp.stock.tank": "Niveau des cuves",
   "camp.stock.discrepancy": "Cuve − comptabilité",
+  "camp.beyondHorizon": "plus d’un an",
   "camp.belowMinimum": "Sous le minimum",
   "camp.daysAxis": "jours",
   "camp.stocksAria": { one: "Histogramme des jours d’autonomie de {count} article, {below} sous son minimum", other: "Histogramme des jours d’autonomie de {count} articles, {below} sous leur minimum" },

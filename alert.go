@@ -71,6 +71,11 @@ type Alert struct {
 	ResolvedBy string     `json:"resolved_by,omitempty"`
 	ResolvedAt *time.Time `json:"resolved_at,omitempty"`
 	Resolution string     `json:"resolution,omitempty"`
+	// Escalation counts the escalation steps taken while the alert stayed
+	// unacknowledged; EscalatedTo is the role told last, at EscalatedAt.
+	Escalation  int        `json:"escalation,omitempty"`
+	EscalatedTo Role       `json:"escalated_to,omitempty"`
+	EscalatedAt *time.Time `json:"escalated_at,omitempty"`
 }
 
 // Validate checks a new alert.

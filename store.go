@@ -2,6 +2,7 @@ package bluehelm
 
 import (
 	"context"
+	"crypto/sha256"
 	"time"
 )
 
@@ -250,6 +251,27 @@ type SensorStore interface {
 	// Rollups returns the buckets of the sensors (nil: every sensor) at res
 	// starting in [from, to) (zero: open), by sensor id then start.
 	Rollups(ctx context.Context, sensorIDs []int64, res RollupResolution, from, to time.Time) ([]SensorRollup, error)
+	// PruneRollups deletes the buckets at res starting before before and
+	// returns how many: minute buckets are kept for weeks, hourly for years.
+	PruneRollups(ctx context.Context, res RollupResolution, before time.Time) (int, error)
+	// InsertReadings is AppendReadings telling which readings were stored:
+	// stored[i] is false for a duplicate. The ingest pipeline needs to know, so
+	// that a resent reading is neither evaluated nor rolled up twice.
+	InsertReadings(ctx context.Context, rs []Reading) (stored []bool, err error)
+
+	// SetSensorSecret stores the hash (HashSensorSecret) of a sensor's new
+	// secret in place of the old one; the secret itself is never stored.
+	SetSensorSecret(ctx context.Context, sensorID int64, hash []byte, e AuditEntry) error
+	// VerifySensorSecret returns the sensor with that code if secret is its
+	// current secret; EUNAUTHENTICATED for an unknown code, a sensor without a
+	// secret and a wrong secret alike.
+	VerifySensorSecret(ctx context.Context, code, secret string) (*Sensor, error)
+	// QuarantineReadings keeps refused readings with their reason, for the
+	// device's maintainer. The table is bounded: the oldest entries go first.
+	QuarantineReadings(ctx context.Context, qs []QuarantinedReading) error
+	// QuarantinedReadings returns the newest quarantined readings first, of one
+	// sensor code ("" for all), at most limit (0 means 100; at most 1,000).
+	QuarantinedReadings(ctx context.Context, sensorCode string, limit int) ([]QuarantinedReading, error)
 
 	CreateStockItem(ctx context.Context, it *StockItem, e AuditEntry) error
 	UpdateStockItem(ctx context.Context, it *StockItem, e AuditEntry) error // optimistic on it.Version
@@ -266,6 +288,64 @@ type SensorStore interface {
 	// StockMovements returns the item's movements with Time in [from, to)
 	// (zero: open) in time order, ties in the order they were stored.
 	StockMovements(ctx context.Context, itemID int64, from, to time.Time) ([]StockMovement, error)
+}
+
+// WorkOrderFilter selects work orders (zero fields: any).
+type WorkOrderFilter struct {
+	CampID   int64
+	AssetID  int64
+	Statuses []WorkOrderStatus
+}
+
+// CampStore holds the camp manager's records: camp profiles, assets and work
+// orders, and the outbox of webhook messages.
+type CampStore interface {
+	// PutCampProfile stores p as version p.Version+1 if the stored version is
+	// still p.Version (0: there must be none yet; ECONFLICT otherwise).
+	PutCampProfile(ctx context.Context, p *CampProfile, e AuditEntry) error
+	CampProfile(ctx context.Context, campID int64) (*CampProfile, error) // ENOTFOUND when none
+	CampProfiles(ctx context.Context) ([]*CampProfile, error)            // by camp id
+
+	// Assets are deleted, and a deleted asset's id is never reused.
+	CreateAsset(ctx context.Context, a *Asset, e AuditEntry) error
+	UpdateAsset(ctx context.Context, a *Asset, e AuditEntry) error // optimistic on a.Version
+	DeleteAsset(ctx context.Context, id int64, version int, e AuditEntry) error
+	Asset(ctx context.Context, id int64) (*Asset, error)
+	Assets(ctx context.Context, campID int64) ([]*Asset, error) // of one camp, or all for 0; by id
+
+	// CreateWorkOrder stores w as version 1. An automatic work order for an
+	// asset, task and due reading that already has one is ECONFLICT, so that a
+	// maintenance check run twice (or by two processes) raises it once.
+	CreateWorkOrder(ctx context.Context, w *WorkOrder, e AuditEntry) error
+	UpdateWorkOrder(ctx context.Context, w *WorkOrder, e AuditEntry) error // optimistic on w.Version
+	// CompleteWorkOrder stores a done work order and the asset whose service
+	// plan it updated in one transaction, both optimistic on their versions.
+	CompleteWorkOrder(ctx context.Context, w *WorkOrder, a *Asset, e AuditEntry) error
+	WorkOrder(ctx context.Context, id int64) (*WorkOrder, error)
+	WorkOrders(ctx context.Context, f WorkOrderFilter) ([]*WorkOrder, error) // by id
+
+	// CampSensors returns the sensors of one camp, by code.
+	CampSensors(ctx context.Context, campID int64) ([]*Sensor, error)
+	// RunningHours counts the hourly buckets starting in [from, to) (zero:
+	// open) in which any of the sensors reported a value above zero (max > 0),
+	// each hour once.
+	RunningHours(ctx context.Context, sensorIDs []int64, from, to time.Time) (float64, error)
+	// LatestRollups returns each named sensor's latest bucket at res (sensors
+	// with none are left out), in the order of sensorIDs.
+	LatestRollups(ctx context.Context, sensorIDs []int64, res RollupResolution) ([]SensorRollup, error)
+
+	// EnqueueWebhook stores d (setting d.ID) unless a delivery with its Key is
+	// stored already, which is then left as it is (and d.ID set to it): the
+	// outbox survives a restart and is idempotent.
+	EnqueueWebhook(ctx context.Context, d *WebhookDelivery) error
+	// DueWebhooks returns undelivered messages with NextAt at or before now,
+	// oldest first, at most limit.
+	DueWebhooks(ctx context.Context, now time.Time, limit int) ([]WebhookDelivery, error)
+	// WebhookDelivered marks a message acknowledged; WebhookFailed records a
+	// failed attempt and when to try again.
+	WebhookDelivered(ctx context.Context, id int64, at time.Time) error
+	WebhookFailed(ctx context.Context, id int64, attempts int, next time.Time, reason string) error
+	Webhook(ctx context.Context, id int64) (*WebhookDelivery, error)
 }
 
 // Store is everything a storage backend provides.
@@ -286,5 +366,31 @@ type Store interface {
 	ProximityRuleStore
 	FatalityStore
 	SensorStore
+	CampStore
 	Close() error
+}
+
+// QuarantinedReading is a reading refused at ingest, kept with the reason so
+// that whoever maintains the device can see what it sent and why it was refused.
+type QuarantinedReading struct {
+	ID         int64     `json:"id"`
+	ReceivedAt time.Time `json:"received_at"`
+	SensorID   int64     `json:"sensor_id,omitempty"` // 0 when the sensor is unknown
+	SensorCode string    `json:"sensor_code,omitempty"`
+	Time       time.Time `json:"time"` // the reading's own time (zero when missing)
+	// Value is kept as sent; NaN and infinities are not JSON numbers, so they
+	// are kept as 0 with the reason saying what was sent.
+	Value  float64 `json:"value"`
+	Unit   string  `json:"unit,omitempty"`
+	Field  string  `json:"field,omitempty"`
+	Reason string  `json:"reason"`
+	Source string  `json:"source,omitempty"` // "http", "mqtt", "demo", ...
+}
+
+// HashSensorSecret is how a sensor secret is stored. A secret is 32 random
+// bytes, so a plain SHA-256 is enough: there is no dictionary to guess from,
+// and verifying stays cheap for every MQTT connection.
+func HashSensorSecret(secret string) []byte {
+	h := sha256.Sum256([]byte("bluehelm-sensor-secret:" + secret))
+	return h[:]
 }

@@ -291,7 +291,11 @@ func (s *Server) apiRoutes() []route {
 
 		{method: "GET", path: v1 + "/stream", queryToken: true, raw: true, h: s.stream},
 	}
-	return append(routes, s.operationsRoutes(v1)...)
+	routes = append(routes, s.sensorRoutes(v1)...) // issue 7: camp sensors and readings (sensors.go)
+	routes = append(routes, s.operationsRoutes(v1)...)
+	// Camp records and the camp dashboard (issue 7).
+	routes = append(routes, s.campRoutes(v1)...)
+	return routes
 }
 
 // endpoint wraps a route with authentication, CSRF protection and error writing.

@@ -112,6 +112,8 @@ func (p *Pipeline) RaiseAlert(ctx context.Context, by bluehelm.Principal, a *blu
 	now := p.now()
 	a.ID, a.Version, a.State, a.RaisedAt, a.RaisedBy = 0, 0, bluehelm.AlertOpen, now, by.Username
 	a.AckBy, a.AckAt, a.ResolvedBy, a.ResolvedAt, a.Resolution = "", nil, "", nil, ""
+	// Escalation is the escalator's to record, never the raiser's to claim.
+	a.Escalation, a.EscalatedTo, a.EscalatedAt = 0, "", nil
 	if a.Component == "" {
 		a.Component = by.Component
 	}

@@ -36,6 +36,8 @@ type Store interface {
 	bluehelm.TaskStore
 	bluehelm.MedicalStore
 	bluehelm.ProximityRuleStore
+	bluehelm.SensorStore
+	bluehelm.CampStore
 }
 
 // Options configure a Pipeline.
@@ -77,6 +79,8 @@ type Pipeline struct {
 
 	mu      sync.Mutex
 	pending map[string]*positionTally // per-poster summary for the next audit entry
+
+	sensors sensorPath // camp sensor readings, alarms and roll-ups (camp_engine.go)
 }
 
 type positionTally struct {

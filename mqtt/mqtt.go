@@ -19,8 +19,12 @@
 // or an array of them (at most MaxBatch). Every reading is checked with
 // bluehelm.Reading.ValidateAge against the authenticated sensor; the good ones of
 // a message go to the Sink in one call, the bad ones never do: they are counted,
-// logged with the reason and described on the errors topic. MQTT 3.1.1 has no
-// negative acknowledgement, hence the errors topic.
+// logged with the reason and described on the errors topic (and handed to the
+// Sink's Quarantine method if it has one). The Sink may refuse some of the good
+// ones in turn (a duplicate-free reading its own checks refuse) by returning a
+// *RejectedError: the message is acknowledged and those refusals join the report
+// at their positions in the payload. MQTT 3.1.1 has no negative
+// acknowledgement, hence the errors topic.
 //
 // Acknowledgement (QoS 1 and 2). mochi runs the OnPublish hook synchronously in
 // the client's read loop, before it writes PUBACK (PUBREC for QoS 2), so the
@@ -51,6 +55,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -84,9 +89,29 @@ type SensorAuth interface {
 }
 
 // Sink takes validated readings of one sensor. It returns nil only once the
-// readings are stored: the server acknowledges QoS 1 messages on that.
+// readings are stored: the server acknowledges QoS 1 messages on that. A Sink
+// that stored some readings and refused others (or refused all of them for a
+// reason a resend cannot change) returns a *RejectedError: the message is
+// acknowledged and the refusals go on the errors topic.
 type Sink interface {
 	Readings(ctx context.Context, sensor *bluehelm.Sensor, rs []bluehelm.Reading) error
+}
+
+// RejectedError lists the readings a Sink refused; Index is the position in
+// the slice the Sink was given (the server reports payload positions).
+type RejectedError struct {
+	Rejected []Rejection
+}
+
+func (e *RejectedError) Error() string {
+	return fmt.Sprintf("%d readings refused", len(e.Rejected))
+}
+
+// Quarantiner is an optional Sink method: it is given the readings the server
+// refused itself (undecodable, or invalid for the sensor), so that they are
+// kept beside the ones the Sink refuses.
+type Quarantiner interface {
+	Quarantine(ctx context.Context, sensor *bluehelm.Sensor, rejected []Rejection)
 }
 
 // Config configures a Server.
@@ -302,8 +327,8 @@ func (h *hook) OnACLCheck(cl *mochi.Client, topic string, write bool) bool {
 	return ok
 }
 
-// rejection describes one refused reading on the errors topic.
-type rejection struct {
+// Rejection describes one refused reading on the errors topic.
+type Rejection struct {
 	Index int    `json:"index"` // position in the array; 0 for a single object, -1 for the whole message
 	Field string `json:"field,omitempty"`
 	Error string `json:"error"`
@@ -314,7 +339,7 @@ type errorReport struct {
 	Time     time.Time   `json:"time"`
 	Topic    string      `json:"topic"`
 	Accepted int         `json:"accepted"`
-	Rejected []rejection `json:"rejected"`
+	Rejected []Rejection `json:"rejected"`
 }
 
 func (h *hook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, error) {
@@ -327,18 +352,42 @@ func (h *hook) OnPublish(cl *mochi.Client, pk packets.Packet) (packets.Packet, e
 		return pk, packets.ErrRejectPacket // the ACL check refuses these first
 	}
 	now := s.cfg.Now()
-	rs, bad := decode(pk.Payload, sensor, now)
+	rs, idx, bad := decode(pk.Payload, sensor, now)
 	if len(bad) > 0 {
 		s.rejected.Add(uint64(len(bad)))
 		for _, b := range bad {
 			s.log.Warn("mqtt: reading rejected", "code", sensor.Code, "index", b.Index, "field", b.Field, "reason", b.Error)
 		}
-		s.report(errorReport{Time: now.UTC(), Topic: pk.TopicName, Accepted: len(rs), Rejected: bad}, sensor.Code)
+		s.quarantine(sensor, bad)
+	}
+	report := func(accepted int) {
+		if len(bad) > 0 {
+			slices.SortFunc(bad, func(a, b Rejection) int { return a.Index - b.Index })
+			s.report(errorReport{Time: now.UTC(), Topic: pk.TopicName, Accepted: accepted, Rejected: bad}, sensor.Code)
+		}
 	}
 	if len(rs) == 0 {
+		report(0)
 		return pk, nil
 	}
-	if err := s.sink(sensor, rs); err != nil {
+	err := s.sink(sensor, rs)
+	var rej *RejectedError
+	if errors.As(err, &rej) {
+		// Stored what could be; what the Sink refused is reported like the
+		// server's own refusals, at its position in the payload.
+		for _, r := range rej.Rejected {
+			if r.Index >= 0 && r.Index < len(idx) {
+				r.Index = idx[r.Index]
+			}
+			bad = append(bad, r)
+		}
+		s.rejected.Add(uint64(len(rej.Rejected)))
+		s.accepted.Add(uint64(len(rs) - len(rej.Rejected)))
+		report(len(rs) - len(rej.Rejected))
+		return pk, nil
+	}
+	report(len(rs))
+	if err != nil {
 		s.sinkFailed.Add(uint64(len(rs)))
 		s.log.Error("mqtt: sink failed", "code", sensor.Code, "readings", len(rs), "qos", pk.FixedHeader.Qos, "error", err)
 		if pk.FixedHeader.Qos == 0 {
@@ -368,6 +417,22 @@ func (s *Server) sink(sensor *bluehelm.Sensor, rs []bluehelm.Reading) error {
 	return s.cfg.Sink.Readings(ctx, sensor, rs)
 }
 
+// quarantine hands the server's own refusals to the Sink, if it keeps them.
+func (s *Server) quarantine(sensor *bluehelm.Sensor, bad []Rejection) {
+	q, ok := s.cfg.Sink.(Quarantiner)
+	if !ok {
+		return
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if s.closed {
+		return
+	}
+	ctx, cancel := context.WithTimeout(s.ctx, callTimeout)
+	defer cancel()
+	q.Quarantine(ctx, sensor, bad)
+}
+
 func (s *Server) report(r errorReport, code string) {
 	b, err := json.Marshal(r)
 	if err != nil {
@@ -389,32 +454,33 @@ type wireReading struct {
 }
 
 // decode splits a payload into valid readings and rejections.
-func decode(payload []byte, sensor *bluehelm.Sensor, now time.Time) ([]bluehelm.Reading, []rejection) {
+func decode(payload []byte, sensor *bluehelm.Sensor, now time.Time) ([]bluehelm.Reading, []int, []Rejection) {
 	var raws []json.RawMessage
 	array := false
 	if p := bytes.TrimLeft(payload, " \t\r\n"); len(p) > 0 && p[0] == '[' {
 		array = true
 		if err := json.Unmarshal(p, &raws); err != nil {
-			return nil, []rejection{{Index: -1, Error: "payload is not a JSON array of readings: " + err.Error()}}
+			return nil, nil, []Rejection{{Index: -1, Error: "payload is not a JSON array of readings: " + err.Error()}}
 		}
 		if len(raws) == 0 {
-			return nil, []rejection{{Index: -1, Error: "empty array"}}
+			return nil, nil, []Rejection{{Index: -1, Error: "empty array"}}
 		}
 		if len(raws) > MaxBatch {
-			return nil, []rejection{{Index: -1, Error: fmt.Sprintf("%d readings in one message, at most %d", len(raws), MaxBatch)}}
+			return nil, nil, []Rejection{{Index: -1, Error: fmt.Sprintf("%d readings in one message, at most %d", len(raws), MaxBatch)}}
 		}
 	} else {
 		raws = []json.RawMessage{payload}
 	}
 	rs := make([]bluehelm.Reading, 0, len(raws))
-	var bad []rejection
+	idx := make([]int, 0, len(raws))
+	var bad []Rejection
 	for i, raw := range raws {
 		r, err := decodeOne(raw)
 		if err == nil {
 			err = r.ValidateAge(sensor, now, bluehelm.MaxReadingAge)
 		}
 		if err != nil {
-			rej := rejection{Index: i, Error: err.Error()}
+			rej := Rejection{Index: i, Error: err.Error()}
 			var e *bluehelm.Error
 			if errors.As(err, &e) {
 				rej.Field, rej.Error = e.Field, e.Message
@@ -426,8 +492,9 @@ func decode(payload []byte, sensor *bluehelm.Sensor, now time.Time) ([]bluehelm.
 			continue
 		}
 		rs = append(rs, r)
+		idx = append(idx, i)
 	}
-	return rs, bad
+	return rs, idx, bad
 }
 
 func decodeOne(raw []byte) (bluehelm.Reading, error) {

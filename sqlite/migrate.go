@@ -29,6 +29,8 @@ var migrations = []migration{
 	{5, "proximity rules", schemaV5},
 	{6, "UN peacekeeping fatalities", schemaV6},
 	{7, "smart camp sensors, readings, roll-ups, alarm rules and stock", schemaV7},
+	{8, "sensor credentials and quarantined readings", schemaV8},
+	{9, "camp profiles, assets, work orders and the webhook outbox", schemaV9},
 }
 
 // SchemaVersion is the schema version this binary creates and understands.

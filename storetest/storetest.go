@@ -81,6 +81,11 @@ func Run(t *testing.T, open func(t *testing.T) bluehelm.Store) {
 		{"Rollups", testRollups},
 		{"Stock", testStock},
 		{"AlarmRules", testAlarmRules},
+		{"SensorCredentials", testSensorCredentials},
+		{"InsertReadings", testInsertReadings},
+		{"Quarantine", testQuarantine},
+		{"PruneRollups", testPruneRollups},
+		{"CampRecords", testCampRecords},
 	} {
 		t.Run(g.name, func(t *testing.T) { g.fn(t, o) })
 	}

@@ -203,6 +203,10 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	tf.register(fs, takFlags{cotTLS: ":8089", martiAddr: ":8443", enrollAddr: ":8446"})
 	var wf webFlags
 	wf.register(fs)
+	var cf campFlags
+	cf.register(fs, "") // MQTT off unless asked for: a broker is exposed on purpose
+	var ef escalationFlags
+	ef.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -220,6 +224,11 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer a.Close()
+	stopCampOps, err := a.startCampOps(ctx, ef, log)
+	if err != nil {
+		return err
+	}
+	defer stopCampOps() // before the store closes
 	users, err := a.store.Users(ctx)
 	if err != nil {
 		return err
@@ -238,6 +247,13 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	for _, l := range tak.lines {
 		log.Info("TAK: " + l)
 	}
+	cctx, stopCamp := context.WithCancel(ctx)
+	camp, err := a.startCamp(cctx, cf, false)
+	if err != nil {
+		stopCamp()
+		return err
+	}
+	defer func() { stopCamp(); <-camp.done }() // flushes roll-ups before the store closes
 	return a.serve(ctx, *listen, basemap, func(addr string) {
 		log.Info("bluehelm serving", "url", "http://"+addr, "data", sf.data, "version", Version)
 	})

@@ -9,6 +9,7 @@ import (
 
 	"github.com/bluehelm/bluehelm"
 	"github.com/bluehelm/bluehelm/auth"
+	"github.com/bluehelm/bluehelm/mqtt"
 	"github.com/bluehelm/bluehelm/sim"
 )
 
@@ -36,6 +37,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	tf.register(fs, takFlags{cotTLS: "127.0.0.1:8089", cotTCP: "127.0.0.1:8087", martiAddr: "127.0.0.1:8443", enrollAddr: "127.0.0.1:8446", hosts: "127.0.0.1,localhost"})
 	var wf webFlags
 	wf.register(fs)
+	var cf campFlags
+	cf.register(fs, mqtt.DefaultAddr)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -91,6 +94,21 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		close(tak.done)
 	}
 	defer func() { stopTAK(); <-tak.done }()
+	// Camp sensors: the MQTT broker is optional like TAK (its port may be taken).
+	cctx, stopCamp := context.WithCancel(ctx)
+	camp, err := a.startCamp(cctx, cf, true)
+	if err != nil {
+		stopCamp()
+		return err
+	}
+	defer func() { stopCamp(); <-camp.done }()
+	// Escalation of unacknowledged camp alarms and the stock and maintenance
+	// checks run in the demo as in serve (no webhook: nothing to post to).
+	stopCampOps, err := a.startCampOps(ctx, defaultEscalationFlags(), log)
+	if err != nil {
+		return err
+	}
+	defer stopCampOps()
 
 	simErr := make(chan error, 1)
 	simCtx, stopSim := context.WithCancel(ctx)
@@ -106,6 +124,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			for _, l := range logins {
 				fmt.Fprintf(stdout, "    %-10s %-22s %s\n", l.user.Username, l.password, l.user.Name)
 			}
+		}
+		if camp.mqttAddr != "" {
+			fmt.Fprintf(stdout, "\n  camp sensors (MQTT): mqtt://%s  user = sensor code, password = its token\n", camp.mqttAddr)
 		}
 		if len(tak.lines) > 0 {
 			fmt.Fprintln(stdout, "\n  TAK devices (ATAK, WinTAK, iTAK):")

@@ -18,6 +18,9 @@ import (
 // runLoadgen drives CoT load through any TAK-compatible server and reports loss and
 // latency; it exits 1 when the loss reaches --max-loss, so it can gate a CI run.
 func runLoadgen(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	if len(args) > 0 && args[0] == "sensors" {
+		return runSensorLoad(ctx, args[1:], stdout, stderr) // camp sensors over MQTT (loadgen_sensors.go)
+	}
 	fs := newFlagSet("loadgen", stderr)
 	var (
 		cfg                 loadgen.Config

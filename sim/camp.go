@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	"github.com/bluehelm/bluehelm"
@@ -427,6 +428,9 @@ type stockSpec struct {
 	trend    float64 // change of the daily issue per day
 	weekend  float64 // factor on Fridays and Sundays (fewer convoys and work parties)
 	receipts map[int]float64
+	// receiptHour is when the day's receipt is booked (default 10:00, after the
+	// 07:00 issue); treated water is booked at 05:00, before the day's draw.
+	receiptHour int
 }
 
 // stockDays is the month of history.
@@ -444,9 +448,10 @@ func (c *DemoCamp) stockSpecs() []stockSpec {
 		// morning's issue books the previous day's metered burn.
 		{item: m("Diesel (generators)", bluehelm.StockDiesel, "Fuel farm", 14, c.sensor("FUEL-1").ID), opening: 23100, daily: 700, trend: 5, weekend: 0.9,
 			receipts: map[int]float64{6: 6000, 18: 8000}},
-		// Water is treated on site every day: a day and a half of cover is normal.
-		{item: m("Potable water", bluehelm.StockPotableWater, "Water point", 1.5, c.sensor("WTANK-1").ID, c.sensor("WTANK-2").ID), opening: 90000, daily: campPopulation * 72, weekend: 1,
-			receipts: everyDay(stockDays, campPopulation*73)},
+		// Water is treated on site every day and drawn the same day: a day of
+		// cover is normal.
+		{item: m("Potable water", bluehelm.StockPotableWater, "Water point", 1), opening: 70000, daily: campPopulation * 72, weekend: 1,
+			receipts: everyDay(stockDays, campPopulation*72), receiptHour: 5},
 		{item: m("Rations (combat ration packs)", bluehelm.StockRations, "Cold store 1", 21), opening: 14000, daily: campPopulation, weekend: 1,
 			receipts: map[int]float64{10: 28000}},
 		{item: m("Medical consumables", bluehelm.StockMedical, "Level 1 clinic", 30), opening: 3400, daily: 28, trend: 0.2, weekend: 0.6,
@@ -484,19 +489,27 @@ func (c *DemoCamp) seedStock(ctx context.Context, w CampWriter, by bluehelm.Prin
 }
 
 // movements writes an item's month: the opening count, then each day's issue
-// (at 07:00, before the day's work) and receipt (at 10:00), in time order.
+// (at 07:00, before the day's work) and receipt, in time order.
 func (c *DemoCamp) movements(sp stockSpec, itemID int64, start time.Time) []bluehelm.StockMovement {
 	out := []bluehelm.StockMovement{{ItemID: itemID, Kind: bluehelm.MoveCount, Quantity: sp.opening, Time: start.Add(-time.Hour), By: "demo", Note: "Opening count"}}
+	rh := sp.receiptHour
+	if rh == 0 {
+		rh = 10
+	}
 	for d := range stockDays {
 		day := start.AddDate(0, 0, d)
+		receipt, received := sp.receipts[d]
+		if received && rh < 7 {
+			out = append(out, bluehelm.StockMovement{ItemID: itemID, Kind: bluehelm.MoveReceipt, Quantity: receipt, Time: day.Add(time.Duration(rh) * time.Hour), By: "demo", Note: "Treated and stored"})
+		}
 		q := sp.daily + sp.trend*float64(d)
 		if wd := day.Weekday(); wd == time.Friday || wd == time.Sunday {
 			q *= sp.weekend
 		}
 		q *= 1 + (c.rng.Float64()-0.5)*0.06
 		out = append(out, bluehelm.StockMovement{ItemID: itemID, Kind: bluehelm.MoveIssue, Quantity: math.Round(q), Time: day.Add(7 * time.Hour), By: "demo", Note: "Daily issue (previous day's meter)"})
-		if q, ok := sp.receipts[d]; ok {
-			out = append(out, bluehelm.StockMovement{ItemID: itemID, Kind: bluehelm.MoveReceipt, Quantity: q, Time: day.Add(10 * time.Hour), By: "demo", Note: "Convoy delivery"})
+		if received && rh >= 7 {
+			out = append(out, bluehelm.StockMovement{ItemID: itemID, Kind: bluehelm.MoveReceipt, Quantity: receipt, Time: day.Add(time.Duration(rh) * time.Hour), By: "demo", Note: "Convoy delivery"})
 		}
 	}
 	return out
@@ -505,6 +518,60 @@ func (c *DemoCamp) movements(sp stockSpec, itemID int64, start time.Time) []blue
 func dayStartIn(t time.Time, loc *time.Location) time.Time {
 	t = t.In(loc)
 	return time.Date(t.Year(), t.Month(), t.Day(), 0, 0, 0, 0, loc)
+}
+
+// SensorCount is how many sensors the camp reports for.
+func (c *DemoCamp) SensorCount() int { return len(c.bySub) }
+
+// Resume takes up the live readings of a demo camp seeded in an earlier run
+// (a demo restarted on its data directory): its sensors are found by their
+// codes, and the tanks continue from their last readings (last, by sensor id).
+// It reports false when the camp's sensors are not all there.
+func (c *DemoCamp) Resume(sensors []*bluehelm.Sensor, last map[int64]bluehelm.Reading, now time.Time) bool {
+	walls := map[byte]int{'N': 0, 'E': 1, 'S': 2, 'W': 3}
+	c.zoneSensors = make([][]*bluehelm.Sensor, 4)
+	for _, s := range sensors {
+		sub, ok := strings.CutPrefix(s.Code, "C1-")
+		if !ok || s.Disabled {
+			continue
+		}
+		c.bySub[sub] = s
+		c.CampID = s.CampID
+		if s.Kind.Perimeter() {
+			w := sub[len(sub)-1]
+			if s.Kind == bluehelm.SensorCamera || s.Kind == bluehelm.SensorPIR {
+				w = sub[strings.IndexByte(sub, '-')+1]
+			}
+			if i, ok := walls[w]; ok {
+				c.zoneSensors[i] = append(c.zoneSensors[i], s)
+			}
+		}
+	}
+	for _, sub := range []string{"SOLAR-A", "SOLAR-B", "GEN-1", "GEN-2", "GEN-1-FUEL", "GEN-2-FUEL", "BATT", "LOAD", "WTANK-1", "WTANK-2", "WFLOW", "WQUAL", "FUEL-1", "COLD-1", "COLD-2", "WASTE-1"} {
+		if c.bySub[sub] == nil {
+			return false
+		}
+	}
+	for _, zs := range c.zoneSensors {
+		if len(zs) < 2 {
+			return false
+		}
+	}
+	c.adjacent = [][2]int{{0, 1}, {1, 2}, {2, 3}, {3, 0}}
+	if r, ok := last[c.sensor("FUEL-1").ID]; ok {
+		c.fuelLitres = r.Value / 100 * fuelTankLitres
+	}
+	for i, sub := range []string{"WTANK-1", "WTANK-2"} {
+		if r, ok := last[c.sensor(sub).ID]; ok {
+			c.waterLitres[i] = r.Value / 100 * waterTankLitres
+		}
+	}
+	if r, ok := last[c.sensor("BATT").ID]; ok {
+		c.energy.soc = r.Value
+	}
+	c.lastStep = now
+	c.lastIntrusion = now.Add(-c.IntrusionEvery + 3*time.Minute)
+	return true
 }
 
 // --- the camp's physics ------------------------------------------------------------------
@@ -590,10 +657,13 @@ func fuelRate(kw float64) float64 {
 }
 
 // waterUse is the camp's draw in L/min at hour h: morning and evening peaks
-// around a mean of about 72 L per person a day.
+// over a base, scaled so that the day's draw is 72 L a person (below the
+// camp's standard, as the dashboard shows).
 func waterUse(h float64) float64 {
 	mean := campPopulation * 72.0 / 1440
-	return mean * (0.45 + 1.1*math.Exp(-math.Pow((h-7)/1.5, 2)) + 0.9*math.Exp(-math.Pow((h-18.5)/1.8, 2)))
+	// The profile's integral over the day, in hours: a base and two Gaussian peaks.
+	hours := 0.45*24 + (1.1*1.5+0.9*1.8)*math.Sqrt(math.Pi)
+	return mean * 24 / hours * (0.45 + 1.1*math.Exp(-math.Pow((h-7)/1.5, 2)) + 0.9*math.Exp(-math.Pow((h-18.5)/1.8, 2)))
 }
 
 // readingsAt returns one reading of every live utility sensor at t (perimeter
@@ -603,10 +673,11 @@ func (c *DemoCamp) readingsAt(t time.Time, dt time.Duration, noise bool) []blueh
 	h := c.hourOf(t)
 	c.fuelLitres = math.Max(0, c.fuelLitres-fuel)
 	use := waterUse(h) * dt.Minutes()
-	// The treatment unit refills the tanks at night, when the camp draws little.
+	// The treatment unit refills the tanks at night, when the camp draws little:
+	// seven hours at the rate that makes up a day's draw.
 	fill := 0.0
 	if h < 5 || h >= 22 {
-		fill = 5500 * dt.Hours()
+		fill = campPopulation * 72.0 / 7 * dt.Hours()
 	}
 	for i := range c.waterLitres {
 		c.waterLitres[i] = math.Max(0, math.Min(waterTankLitres, c.waterLitres[i]+(fill-use)/2))
@@ -650,7 +721,7 @@ func (c *DemoCamp) readingsAt(t time.Time, dt time.Duration, noise bool) []blueh
 func (c *DemoCamp) backfill(ctx context.Context, w CampWriter, by bluehelm.Principal, now time.Time) error {
 	from := now.Add(-backfillDays * 24 * time.Hour).Truncate(backfillStep)
 	c.energy.soc = 60
-	c.waterLitres = [2]float64{0.7 * waterTankLitres, 0.65 * waterTankLitres}
+	c.waterLitres = [2]float64{0.6 * waterTankLitres, 0.55 * waterTankLitres}
 	tank := c.fuelTank()
 	var batch []bluehelm.Reading
 	flush := func() error {
@@ -682,7 +753,13 @@ func (c *DemoCamp) backfill(ctx context.Context, w CampWriter, by bluehelm.Princ
 			}
 		}
 	}
+	// The last readings are the present's, so that no sensor looks silent until
+	// the first live minute.
 	c.fuelLitres = tank(now) - 150
+	batch = append(batch, c.readingsAt(now, now.Sub(from.Add(time.Duration(int(now.Sub(from)/backfillStep))*backfillStep)), true)...)
+	for _, s := range c.perimeterSensors() {
+		batch = append(batch, bluehelm.Reading{SensorCode: s.Code, Time: now.UTC(), Value: 0, Unit: s.Unit})
+	}
 	c.lastStep = now
 	// The first intrusion comes a few minutes into the demo, not a quarter hour in.
 	c.lastIntrusion = now.Add(-c.IntrusionEvery + 3*time.Minute)

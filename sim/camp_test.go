@@ -376,7 +376,7 @@ func playDemoDay(t *testing.T, adjacent bool) {
 
 	raised := map[string]int{}
 	cleared := map[string]int{}
-	var fuelFirst, fuelLast float64
+	var fuelFirst, fuelLast, waterLitres float64
 	type sample struct{ solar, gen, load float64 }
 	hours := map[int]*sample{}
 	start := demoNow.Add(time.Minute)
@@ -398,6 +398,8 @@ func playDemoDay(t *testing.T, adjacent bool) {
 					fuelFirst = r.Value
 				}
 				fuelLast = r.Value
+			case code("WFLOW"):
+				waterLitres += r.Value // L/min, one reading a minute
 			}
 		}
 		alarms = append(alarms, eng.Tick(now.Add(30*time.Second))...)
@@ -453,6 +455,10 @@ func playDemoDay(t *testing.T, adjacent bool) {
 	if cleared["threshold/"+code("COLD-2")] != 2 {
 		t.Errorf("the cold store's alarm cleared %d times, want 2 (once the door is shut)", cleared["threshold/"+code("COLD-2")])
 	}
+	// The camp draws 72 L a person a day, below its standard of 84.
+	if lpd := waterLitres / campPopulation; math.Abs(lpd-72) > 2 {
+		t.Errorf("water: %.1f L per person in a day, want 72", lpd)
+	}
 	if !(fuelLast < fuelFirst) {
 		t.Errorf("fuel tank went from %.2f %% to %.2f %% in a day without a delivery; want it to drain", fuelFirst, fuelLast)
 	}
@@ -466,5 +472,58 @@ func playDemoDay(t *testing.T, adjacent bool) {
 		if s.gen < s.load-60*60 {
 			t.Errorf("%02d:00: generators %.0f kW·min against a load of %.0f kW·min: the deficit is not covered", h, s.gen, s.load)
 		}
+	}
+}
+
+// TestDemoCampResume: a demo restarted on its data directory finds its camp's
+// sensors by code, zone by zone, and goes on from the tanks' last levels.
+func TestDemoCampResume(t *testing.T) {
+	seeded, f := seededCamp(t, demoNow)
+	last := map[int64]bluehelm.Reading{}
+	for _, r := range f.readings {
+		last[r.SensorID] = r
+	}
+	tests := []struct {
+		name    string
+		sensors []*bluehelm.Sensor
+		want    bool
+	}{
+		{"all sensors", f.sensorList(), true},
+		{"fuel tank missing", slices.DeleteFunc(f.sensorList(), func(s *bluehelm.Sensor) bool { return s.Code == code("FUEL-1") }), false},
+		{"no camp", nil, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c := NewDemoCamp(seeded.Base, 9, 2*time.Hour)
+			if got := c.Resume(tc.sensors, last, demoNow.Add(time.Hour)); got != tc.want {
+				t.Fatalf("Resume = %v, want %v", got, tc.want)
+			}
+			if !tc.want {
+				return
+			}
+			if c.CampID != seeded.CampID {
+				t.Errorf("camp %d, want %d", c.CampID, seeded.CampID)
+			}
+			for i := range seeded.zoneSensors {
+				var want, got []string
+				for _, s := range seeded.zoneSensors[i] {
+					want = append(want, s.Code)
+				}
+				for _, s := range c.zoneSensors[i] {
+					got = append(got, s.Code)
+				}
+				slices.Sort(want)
+				slices.Sort(got)
+				if !slices.Equal(got, want) {
+					t.Errorf("zone %s: %q, want %q", zoneNames[i], got, want)
+				}
+			}
+			if math.Abs(c.fuelLitres-seeded.fuelLitres) > 0.01*fuelTankLitres {
+				t.Errorf("fuel tank resumes at %.0f L, was %.0f L", c.fuelLitres, seeded.fuelLitres)
+			}
+			if rs := c.Step(demoNow.Add(time.Hour + time.Minute)); len(rs) < len(f.sensors)-1 {
+				t.Errorf("a step after resuming sends %d readings for %d sensors", len(rs), len(f.sensors))
+			}
+		})
 	}
 }

@@ -237,12 +237,16 @@ func TestCampDashboard(t *testing.T) {
 			fence = sn
 		}
 	}
-	now := time.Now().UTC()
-	if _, err := (campAPI{api}).IngestReadings(ctx, bluehelm.Principal{}, []bluehelm.Reading{
-		{SensorCode: pir.Code, Time: now.Add(-20 * time.Second), Value: 1, Unit: pir.Unit},
-		{SensorCode: fence.Code, Time: now, Value: 2, Unit: fence.Unit},
-	}); err != nil {
-		t.Fatalf("posting the intrusion: %v", err)
+	// Each detection is dated when it is posted: the camp's history ends with
+	// heartbeats dated when it was seeded, and an earlier reading would be out
+	// of order, stored but not evaluated.
+	for _, sn := range []*bluehelm.Sensor{pir, fence} {
+		if _, err := (campAPI{api}).IngestReadings(ctx, bluehelm.Principal{}, []bluehelm.Reading{
+			{SensorCode: sn.Code, Time: time.Now().UTC(), Value: 1, Unit: sn.Unit},
+		}); err != nil {
+			t.Fatalf("posting the intrusion: %v", err)
+		}
+		time.Sleep(time.Second)
 	}
 	const intrusion = `#camp-alarm-list li.intrusion`
 	b.waitFor("the intrusion on the dashboard", stepTimeout, `document.querySelector(`+jsString(intrusion+`.state-open button[data-action="acknowledge"]`)+`) && !document.getElementById("camp-intrusion").hidden`)

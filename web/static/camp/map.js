@@ -93,6 +93,10 @@ export async function createCampMap(container, { describeSensor, onSensorClick }
     else console.error(e.error || e);
   });
   await new Promise((resolve) => map.once("load", resolve));
+  // The page lays the card out after the map is made (and again on a rotation
+  // or a language change): the map follows its box, not only the window.
+  const sizer = new ResizeObserver(() => map.resize());
+  sizer.observe(container);
   loadBasemap().then((b) => map.getSource("land")?.setData(b.land)).catch((e) => console.warn("camp basemap:", e));
   const alerts = new Alerts(map, maplibregl);
 
@@ -179,6 +183,7 @@ export async function createCampMap(container, { describeSensor, onSensorClick }
       map.resize();
     },
     destroy() {
+      sizer.disconnect();
       onTheme.disconnect();
       alerts.destroy();
       popup.remove();

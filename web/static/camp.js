@@ -24,7 +24,9 @@ let camps = null; // [{id, name}] once loaded
 let data = null; // the dashboard answer shown
 let gen = 0;
 let pollTimer = 0;
-let days = 30;
+// The period of the energy and water figures: a week by default, the rhythm of a
+// camp's resupply and maintenance; a month on request.
+let days = 7;
 let built = false;
 let campMap = null; // the camp map view, once made
 let mapPromise = null;
@@ -91,7 +93,9 @@ export async function showCamp(on, id = 0) {
   if (!visible) return;
   const remembered = Number(storageGet("bluehelm.camp")) || 0;
   let want = id || remembered;
-  if (camps?.length && !camps.some((c) => c.id === want)) want = id ? id : camps[0].id;
+  // Without a choice, the first camp that is set up (has a profile): a mission
+  // lists every base, and most may have no sensors yet.
+  if (camps?.length && !camps.some((c) => c.id === want)) want = id ? id : (camps.find((c) => c.profiled) || camps[0]).id;
   fillPicker();
   if (!want) {
     status(camps === null ? "" : t("camp.none"));
@@ -132,7 +136,7 @@ async function loadCamps() {
     const r = await api("/api/v1/camps");
     const list = Array.isArray(r) ? r : r?.camps || [];
     camps = list
-      .map((c) => ({ id: Number(c.id ?? c.area?.id ?? c.camp_id), name: c.name ?? c.area?.name ?? "" }))
+      .map((c) => ({ id: Number(c.id ?? c.area?.id ?? c.camp_id), name: c.name ?? c.area?.name ?? "", profiled: !!c.profile }))
       .filter((c) => c.id > 0)
       .sort((a, b) => a.name.localeCompare(b.name));
   } catch (e) {
@@ -279,6 +283,8 @@ function valueText(s) {
   if (!s.last) return t("camp.noReading");
   const u = unitLabel(s.unit);
   if (/^perimeter_(pir|seismic|fence)$/.test(s.kind)) return s.last.value > 0 ? t("camp.triggered") : t("camp.quiet");
+  // A camera's value is the bearing of what it detected; 0 is no detection.
+  if (s.kind === "perimeter_camera") return s.last.value > 0 ? t("camp.detectedBearing", { deg: num(s.last.value, 0) }) : t("camp.quiet");
   return num(s.last.value, 1) + (u ? (u === "%" || u.startsWith("°") ? "" : " ") + u : "");
 }
 

@@ -834,6 +834,7 @@ export default {
   "camp.sparkLabel": "{code}: hourly means over the last 24 hours",
   "camp.noReading": "No reading yet",
   "camp.triggered": "Triggered",
+  "camp.detectedBearing": "Detection, bearing {deg}°",
   "camp.quiet": "Quiet",
   "camp.kind.perimeter_pir": "Infrared detector",
   "camp.kind.perimeter_seismic": "Ground sensor",

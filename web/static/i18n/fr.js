@@ -891,6 +891,7 @@ export default {
   "camp.sparkLabel": "{code} : moyennes horaires des dernières 24 heures",
   "camp.noReading": "Aucune mesure encore",
   "camp.triggered": "Déclenché",
+  "camp.detectedBearing": "Détection, relèvement {deg}°",
   "camp.quiet": "Calme",
   "camp.kind.perimeter_pir": "Détecteur infrarouge",
   "camp.kind.perimeter_seismic": "Capteur sismique",

@@ -33,6 +33,10 @@ let mapPromise = null;
 let charts = {};
 let chartLib = null;
 let alertSig = ""; // this camp's alerts as last seen on the stream
+// What each section was last drawn from: a section whose data did not change is
+// not drawn again, so that a tap on one of its buttons is never lost to a
+// refresh replacing the button between the finger's down and up.
+let drawn = {};
 let lastLoaded = 0;
 
 export function initCamp() {
@@ -41,7 +45,7 @@ export function initCamp() {
     buildSkeleton();
     if (data) render();
   });
-  on("theme", () => visible && data && renderCharts());
+  on("theme", () => visible && data && (delete drawn.charts, renderCharts()));
   on("me", () => visible && data && render());
   // The stream's alerts: when one of this camp's changes (raised, acknowledged,
   // escalated, resolved), the dashboard is fetched again at once.
@@ -105,6 +109,7 @@ export async function showCamp(on, id = 0) {
   if (want !== campId) {
     campId = want;
     data = null;
+    drawn = {};
     alertSig = campAlertSignature();
     storageSet("bluehelm.camp", String(want));
   }
@@ -232,6 +237,7 @@ function buildSkeleton() {
     ),
   );
   built = true;
+  drawn = {};
   fillPicker();
   // The map element is new: the old map (if any) was in the old one.
   campMap?.destroy();
@@ -248,17 +254,26 @@ function render() {
   const active = document.activeElement;
   const key = active?.dataset?.key;
   document.title = t("title.camp");
-  renderIntrusion();
-  renderKPIs();
-  renderAlarms();
-  renderEnergyFigures();
-  renderStockTable();
-  renderWaterFigures();
-  renderWork();
-  renderAssets();
-  renderSensors();
-  renderCharts();
+  const who = [lang(), can("alert.handle"), can("camp.manage"), username()];
+  const section = (name, parts, draw) => {
+    const sig = JSON.stringify([who, parts]);
+    if (drawn[name] === sig) return;
+    drawn[name] = sig;
+    draw();
+  };
+  section("intrusion", data.alarms, renderIntrusion);
+  section("kpis", [data.sensors?.map((s) => s.state), data.alarms, data.energy?.renewable_share, data.water, data.stocks, data.camp], renderKPIs);
+  section("alarms", data.alarms, renderAlarms);
+  section("energy", { ...data.energy, series: null }, renderEnergyFigures);
+  section("stocks", data.stocks, renderStockTable);
+  section("water", [data.water?.litres_per_person_day, data.water?.standard, data.camp?.population], renderWaterFigures);
+  section("work", [data.work_orders, data.assets?.map((a) => [a.id, a.name])], renderWork);
+  section("assets", data.assets, renderAssets);
+  section("sensors", [data.sensors, data.zones?.map((z) => [z.id, z.name])], renderSensors);
+  section("charts", [data.energy?.series, data.stocks, data.water, document.documentElement.dataset.theme], renderCharts);
   renderMap();
+  // The "3 minutes ago" of what was not drawn again stays true.
+  for (const el of document.querySelectorAll("#camp time.ago")) el.textContent = formatAgo(el.getAttribute("datetime"));
   if (key) document.querySelector(`#camp [data-key="${CSS.escape(key)}"]`)?.focus();
 }
 
@@ -355,9 +370,9 @@ function renderAlarms() {
     h("strong", { class: "alert-title" }, a.title)),
   a.detail ? h("p", { class: "alert-detail" }, a.detail) : null,
   h("p", { class: "alert-meta muted" },
-    h("time", { datetime: a.raised_at, title: formatDateTime(a.raised_at) }, formatAgo(a.raised_at)),
+    h("time", { class: "ago", datetime: a.raised_at, title: formatDateTime(a.raised_at) }, formatAgo(a.raised_at)),
     a.state === "acknowledged" ? [" · ", t("alerts.ackBy", { who: a.acknowledged_by || "" })] : null),
-  a.escalated_to ? h("p", { class: "escalated" }, t("camp.escalatedTo", { role: roleLabel(a.escalated_to) }), a.escalated_at ? [" · ", h("time", { datetime: a.escalated_at }, formatAgo(a.escalated_at))] : null) : null,
+  a.escalated_to ? h("p", { class: "escalated" }, t("camp.escalatedTo", { role: roleLabel(a.escalated_to) }), a.escalated_at ? [" · ", h("time", { class: "ago", datetime: a.escalated_at }, formatAgo(a.escalated_at))] : null) : null,
   h("div", { class: "actions" },
     mayHandle && a.state === "open" ? h("button", { type: "button", class: "primary", dataset: { action: "acknowledge", key: `alarm-ack-${a.id}` }, onclick: (ev) => actAlarm(ev.currentTarget, a, "acknowledge") }, t("alerts.acknowledge")) : null,
     mayHandle ? h("button", { type: "button", class: "secondary", dataset: { action: "resolve", key: `alarm-resolve-${a.id}` }, onclick: (ev) => actAlarm(ev.currentTarget, a, "resolve") }, t("alerts.resolve")) : null))));
@@ -600,7 +615,7 @@ function renderSensors() {
       h("td", {}, kindLabel(s.kind)),
       h("td", {}, zoneName(s.zone_id)),
       h("td", {}, sparkline(s.spark, t("camp.sparkLabel", { code: s.code }))),
-      h("td", { class: "num" }, valueText(s), s.last ? h("span", { class: "muted small block" }, h("time", { datetime: s.last.time, title: formatDateTime(s.last.time) }, formatAgo(s.last.time))) : null),
+      h("td", { class: "num" }, valueText(s), s.last ? h("span", { class: "muted small block" }, h("time", { class: "ago", datetime: s.last.time, title: formatDateTime(s.last.time) }, formatAgo(s.last.time))) : null),
       h("td", {}, h("span", { class: `state-badge state-${s.state}` }, h("span", { class: `state-dot state-${s.state}`, "aria-hidden": "true" }), t("camp.state." + s.state, { fallback: s.state }))))))));
 }
 

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/bluehelm/bluehelm"
+	"github.com/bluehelm/bluehelm/ingest"
 	"github.com/bluehelm/bluehelm/sim"
 	"github.com/chromedp/chromedp"
 	"github.com/paulmach/orb"
@@ -224,6 +225,27 @@ func TestCampDashboard(t *testing.T) {
 	}
 	b.do("refreshing", stepTimeout, chromedp.Click(chromedp.CSS(`#camp-refresh`)))
 	b.waitFor("diesel below its minimum", stepTimeout, fmt.Sprintf(`!!document.querySelector('#camp-stock-rows tr.below-minimum[data-id="%d"]')`, diesel.ID))
+
+	// An alarm nobody acknowledged for twenty minutes is escalated up the camp's
+	// list (the JOC after 5 minutes): the page says to whom. The alarm is put in
+	// the store as raised twenty minutes ago; the escalator's step reaches the
+	// page over the stream.
+	cold := demo.Sensors[0]
+	for _, sn := range demo.Sensors {
+		if sn.Code == "C1-COLD-2" {
+			cold = sn
+		}
+	}
+	late := &bluehelm.Alert{Source: bluehelm.AlertSensor, Rule: string(bluehelm.AlarmThreshold), Key: "e2e/cold-2", Severity: bluehelm.SevWarning,
+		State: bluehelm.AlertOpen, Title: "Cold store 2 at 11 °C (e2e)", AreaID: perimeter.ID, Location: &cold.Position,
+		RaisedAt: time.Now().UTC().Add(-20 * time.Minute), RaisedBy: "e2e", Marking: cold.Marking}
+	if err := s.store.CreateAlert(ctx, late, bluehelm.NewAudit(bluehelm.SystemPrincipal("e2e"), "alert.raise", "", nil)); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := s.pipeline.NewEscalator(ingest.EscalatorConfig{}).Tick(ctx); err != nil || n != 1 {
+		t.Fatalf("escalation tick: %d escalated, %v; want the one late alarm", n, err)
+	}
+	b.waitFor("the escalated alarm, with whom it went to", stepTimeout, fmt.Sprintf(`(li => li && /Escalated to Operations \(JOC\)/.test(li.querySelector(".escalated").textContent))(document.querySelector('#camp-alarm-list li[data-id="%d"]'))`, late.ID))
 
 	// An intrusion: two detectors of the north wall (an infrared detector, then
 	// the fence) within the correlation window, posted as the perimeter gateway

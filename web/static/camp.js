@@ -3,8 +3,10 @@
 // alarms with acknowledge and resolve, energy, stocks, water, sensors, assets and
 // work orders. Everything comes from one answer, GET /api/v1/camps/{id}/dashboard,
 // fetched again when the stream brings an alert of this camp and every 30 s
-// otherwise. Charts use the vendored Chart.js (loaded on first use); every figure
-// is also in a table, so the page works without it and for screen readers.
+// otherwise. Charts use the vendored Chart.js (loaded on first use); the figures
+// they show are also given as numbers and tables (stocks, sensors, assets), and
+// each chart has a spoken summary, so the page works without it and for screen
+// readers.
 
 import { t, formatDate, formatDateTime, formatAgo, formatNumber, onLangChange, lang } from "./i18n.js";
 import { api, query, describe } from "./api.js";

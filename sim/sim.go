@@ -38,6 +38,9 @@ type Scenario struct {
 	Reporters []bluehelm.Principal
 
 	openingAlert int64 // the alert Seed raises, which SeedOperations sends a unit to
+	// CampAreaIDs are the camps' perimeter areas as Seed created them, in the
+	// order of Camps (the demo camp's sensors belong to the first).
+	CampAreaIDs []int64
 }
 
 // SouthSudan returns a scenario in the UNMISS area: five bases (Juba, Bor, Malakal,
@@ -107,6 +110,7 @@ func (s *Scenario) Seed(ctx context.Context, w Writer, now time.Time) error {
 				return fmt.Errorf("seeding area %s: %w", a.Name, err)
 			}
 		}
+		s.CampAreaIDs = append(s.CampAreaIDs, camp.ID)
 	}
 	// A no-go area astride the Bor–Pibor road: patrols that drive through it raise
 	// the demo's geofence alerts.

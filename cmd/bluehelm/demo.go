@@ -9,6 +9,7 @@ import (
 
 	"github.com/bluehelm/bluehelm"
 	"github.com/bluehelm/bluehelm/auth"
+	"github.com/bluehelm/bluehelm/ingest"
 	"github.com/bluehelm/bluehelm/mqtt"
 	"github.com/bluehelm/bluehelm/sim"
 )
@@ -21,6 +22,7 @@ var demoUsers = []bluehelm.User{
 	{Username: "chief-joc", Name: "Chief JOC", Role: bluehelm.RoleCommander, Component: bluehelm.Military, Clearance: bluehelm.StrictlyConfidential},
 	{Username: "jmac", Name: "JMAC analyst", Role: bluehelm.RoleAnalyst, Component: bluehelm.Civilian, Clearance: bluehelm.Confidential},
 	{Username: "unpol", Name: "UNPOL patrol leader", Role: bluehelm.RoleReporter, Component: bluehelm.Police, Clearance: bluehelm.Unclassified},
+	{Username: "camp", Name: "Camp manager, Juba base", Role: bluehelm.RoleCamp, Component: bluehelm.Support, Clearance: bluehelm.Unclassified},
 	{Username: "viewer", Name: "Liaison officer (read only)", Role: bluehelm.RoleViewer, Component: bluehelm.Civilian, Clearance: bluehelm.Unclassified},
 }
 
@@ -109,10 +111,26 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	}
 	defer stopCampOps()
 
+	// The demo camp: the first base with its zones, sensors, assets and stock
+	// book, laid out once on a fresh data directory, then reporting every minute.
+	democamp := sim.NewDemoCamp(scen.Camps[0], *seed, mf.utcOffset)
+	campLive := false
+	if len(logins) > 0 {
+		if err := democamp.Seed(ctx, demoCampWriter{a.pipeline}, scen.CampAreaIDs[0], time.Now()); err != nil {
+			return fmt.Errorf("demo camp: %w", err)
+		}
+		campLive = true
+	} else if ss, err := a.store.Sensors(ctx); err == nil {
+		campLive = democamp.Resume(ss, a.pipeline.LastReadings(), time.Now())
+	}
+
 	simErr := make(chan error, 1)
 	simCtx, stopSim := context.WithCancel(ctx)
 	defer stopSim()
 	go func() { simErr <- scen.Run(simCtx, a.pipeline, 2*time.Second, 45*time.Second) }()
+	if campLive {
+		go democamp.Run(simCtx, demoCampWriter{a.pipeline}, time.Minute, func(err error) { log.Warn("demo camp readings", "err", err) })
+	}
 
 	return a.serve(ctx, *listen, basemap, func(addr string) {
 		fmt.Fprintf(stdout, "\nbluehelm demo — %s\n\n  open http://%s/\n\n", scen.Name, addr)
@@ -134,7 +152,12 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			}
 			fmt.Fprintln(stdout, "    device certificates: bluehelm device add NAME --user USER --data "+dir)
 		}
-		fmt.Fprintf(stdout, "\n  %d units patrolling from 5 bases; incidents arrive every 45 s. Ctrl-C stops.\n\n", len(scen.Units))
+		fmt.Fprintf(stdout, "\n  %d units patrolling from 5 bases; incidents arrive every 45 s.\n", len(scen.Units))
+		if campLive {
+			fmt.Fprintf(stdout, "  camp dashboard: http://%s/#/camp/%d (%d sensors report every minute; an intrusion every %s)\n",
+				addr, democamp.CampID, democamp.SensorCount(), democamp.IntrusionEvery)
+		}
+		fmt.Fprintf(stdout, "  Ctrl-C stops.\n\n")
 		go func() {
 			if err := <-simErr; err != nil {
 				log.Error("scenario stopped", "err", err)
@@ -178,4 +201,65 @@ func demoAccounts(ctx context.Context, svc *auth.Service) ([]login, []bluehelm.P
 		}
 	}
 	return out, reporters, nil
+}
+
+// demoCampWriter gives the demo camp (sim.CampWriter) the pipeline's paths:
+// sensors and alarm rules through the reading path's registry, the camp records
+// through the camp operations, readings through IngestReadings, as a camp's own
+// gateway and tools would send them.
+type demoCampWriter struct{ p *ingest.Pipeline }
+
+func (w demoCampWriter) CreateArea(ctx context.Context, by bluehelm.Principal, a *bluehelm.Area) error {
+	return w.p.CreateArea(ctx, by, a)
+}
+
+func (w demoCampWriter) CreateSensor(ctx context.Context, by bluehelm.Principal, s *bluehelm.Sensor) error {
+	_, err := w.p.CreateSensor(ctx, by, s) // no token needed: the demo posts as the system
+	return err
+}
+
+func (w demoCampWriter) CreateAlarmRule(ctx context.Context, by bluehelm.Principal, r *bluehelm.AlarmRule) error {
+	return w.p.CreateAlarmRule(ctx, by, r)
+}
+
+func (w demoCampWriter) SetCampProfile(ctx context.Context, by bluehelm.Principal, p *sim.CampProfile) error {
+	pr := &bluehelm.CampProfile{Population: p.Population, WaterStandardLPD: p.WaterStandardLPD,
+		ZoneIDs: p.ZoneIDs, AdjacentZones: p.AdjacentZones,
+		GeneratorLitresPerKWh: p.GeneratorLitresPerKWh, DieselKgCO2PerLitre: p.DieselKgCO2PerLitre}
+	for _, s := range p.Escalation {
+		pr.Escalation = append(pr.Escalation, bluehelm.EscalationStep{Role: s.Role, AfterMinutes: s.AfterMinutes})
+	}
+	_, err := w.p.PutCampProfile(ctx, by, p.CampID, 0, pr)
+	return err
+}
+
+func (w demoCampWriter) CreateAsset(ctx context.Context, by bluehelm.Principal, a *sim.CampAsset) error {
+	as := &bluehelm.Asset{CampID: a.CampID, ZoneID: a.ZoneID, Kind: bluehelm.AssetKind(a.Kind), Name: a.Name, Position: a.Position,
+		RatedKW: a.RatedKW, SensorIDs: a.SensorIDs, HourMeterBase: a.HourMeterBase,
+		Marking: bluehelm.Marking{Classification: bluehelm.Unclassified, Component: bluehelm.Support}}
+	for _, p := range a.ServicePlans {
+		as.ServicePlans = append(as.ServicePlans, bluehelm.ServicePlan{Task: p.Task, EveryHours: p.EveryHours, LeadHours: p.LeadHours, LastDoneAtHours: p.LastDoneAtHours})
+	}
+	if err := w.p.CreateAsset(ctx, by, as); err != nil {
+		return err
+	}
+	a.ID = as.ID
+	return nil
+}
+
+func (w demoCampWriter) CreateStockItem(ctx context.Context, by bluehelm.Principal, it *bluehelm.StockItem) error {
+	return w.p.CreateStockItem(ctx, by, it)
+}
+
+func (w demoCampWriter) AddStockMovement(ctx context.Context, by bluehelm.Principal, m *bluehelm.StockMovement) error {
+	_, err := w.p.AppendStockMovement(ctx, by, m.ItemID, m)
+	return err
+}
+
+func (w demoCampWriter) IngestReadings(ctx context.Context, by bluehelm.Principal, rs []bluehelm.Reading) (int, error) {
+	r, err := w.p.IngestReadings(ctx, by, rs)
+	if err == nil && len(r.Rejected) > 0 {
+		err = fmt.Errorf("%d of %d demo camp readings refused, the first: %s", len(r.Rejected), len(rs), r.Rejected[0].Reason)
+	}
+	return r.Accepted, err
 }

@@ -1,5 +1,6 @@
 // bluehelm web app: sign-in and session, the header, routes (#/map,
-// #/incidents/{id}, #/patrols[/{id}[/edit]|/new], #/tasks, #/dashboard), the live
+// #/incidents/{id}, #/patrols[/{id}[/edit]|/new], #/tasks, #/dashboard,
+// #/camp[/{id}]), the live
 // stream feeding the map and the panels.
 // Plain ES modules, no build step: what is in web/static is what the browser runs.
 
@@ -14,6 +15,7 @@ import { initDashboard, resetDashboard, showDashboard } from "./dashboard.js";
 import { applyOperations, snapshotOperations, resetOps } from "./ops.js";
 import { initPatrols, resetPatrols, showPatrols, openPlan, openPatrol, openPatrolForm } from "./patrols.js";
 import { initTasks, resetTasks, showTasks } from "./tasks.js";
+import { initCamp, resetCamp, showCamp } from "./camp.js";
 
 const signedInHint = "bluehelm.signedIn";
 let stream = null;
@@ -72,17 +74,19 @@ function setView(name) {
   const onMap = name === "map" || panelViews.includes(name);
   $("#view-map").hidden = !onMap;
   $("#view-dashboard").hidden = name !== "dashboard";
+  $("#view-camp").hidden = name !== "camp";
   $("#panel-toggle").hidden = !onMap;
   const wasPanel = $("#view-map").dataset.panel || "";
   $("#view-map").dataset.panel = panelViews.includes(name) ? name : "";
   for (const id of ["#alerts-section", "#incidents-section"]) $(id).hidden = name !== "map";
   $("#patrols-section").hidden = name !== "patrols";
   $("#tasks-section").hidden = name !== "tasks";
-  for (const [id, v] of [["#nav-map", "map"], ["#nav-patrols", "patrols"], ["#nav-tasks", "tasks"], ["#nav-dashboard", "dashboard"]]) {
+  for (const [id, v] of [["#nav-map", "map"], ["#nav-patrols", "patrols"], ["#nav-tasks", "tasks"], ["#nav-dashboard", "dashboard"], ["#nav-camp", "camp"]]) {
     if (v === name) $(id).setAttribute("aria-current", "page");
     else $(id).removeAttribute("aria-current");
   }
   showDashboard(name === "dashboard");
+  if (name !== "camp") showCamp(false);
   showPatrols(name === "patrols");
   showTasks(name === "tasks");
   if (onMap) requestAnimationFrame(() => state.map?.resize?.());
@@ -96,6 +100,9 @@ function route() {
   let m;
   if (hash.startsWith("#/dashboard")) {
     setView("dashboard");
+  } else if ((m = hash.match(/^#\/camp(?:\/(\d+))?$/))) {
+    setView("camp");
+    showCamp(true, Number(m[1] || 0));
   } else if (hash === "#/tasks") {
     setView("tasks");
   } else if (hash === "#/patrols/new") {
@@ -430,6 +437,7 @@ function teardown() {
   resetDashboard();
   resetPatrols();
   resetTasks();
+  resetCamp();
   resetOps();
   clearFilters();
   if (state.map && !state.map.unavailable) {
@@ -500,7 +508,7 @@ async function start(me) {
 async function changeLanguage(code) {
   await setLang(code);
   const panel = $("#view-map").dataset.panel;
-  document.title = t(!$("#view-dashboard").hidden ? "title.dashboard" : panel ? "title." + panel : "title.map");
+  document.title = t(!$("#view-dashboard").hidden ? "title.dashboard" : !$("#view-camp").hidden ? "title.camp" : panel ? "title." + panel : "title.map");
   if (!state.me || !state.features.preferences) return;
   try {
     const me = await optional("/api/v1/me/preferences", { method: "PUT", body: { language: code } });
@@ -532,11 +540,11 @@ function wireHeader() {
   $("#reconnect").addEventListener("click", () => stream?.reconnectNow());
   $("#panel-toggle").addEventListener("click", () => showPanel(!panelOpen(), true));
   on("show-alerts", () => {
-    if (!$("#view-dashboard").hidden || $("#view-map").dataset.panel) location.hash = "#/map";
+    if (!$("#view-dashboard").hidden || !$("#view-camp").hidden || $("#view-map").dataset.panel) location.hash = "#/map";
     showPanel(true);
   });
   on("show-map", () => {
-    if (!$("#view-dashboard").hidden) location.hash = "#/map";
+    if (!$("#view-dashboard").hidden || !$("#view-camp").hidden) location.hash = "#/map";
     showPanel(window.innerWidth >= 1100);
   });
   on("route", route);
@@ -578,6 +586,7 @@ async function boot() {
   initDashboard();
   initPatrols({ showPanel: (open) => showPanel(open) });
   initTasks();
+  initCamp();
   stream = createStream({ onBatch, onState: onStreamState, onAuthLost });
   onSessionLost(() => sessionEnded(t("session.ended")));
 

@@ -248,8 +248,10 @@ func EnergyWater(sensors map[int64]*bluehelm.Sensor, hourly []bluehelm.SensorRol
 	firstDay := from.Truncate(24 * time.Hour)
 	days := int(to.Sub(firstDay)/(24*time.Hour)) + 1
 	water := make([]float64, days)
+	// Hours and days with flow data: a water meter that came on line mid-period,
+	// or a week with a dead one, must not read as people going without water.
+	flowHours, flowDays := make([]bool, hours), make([]bool, days)
 	var lfKWh, lfCapacity, fuelMeasured float64
-	sawFlow := false
 	for _, r := range hourly {
 		s := sensors[r.SensorID]
 		if s == nil || r.Count == 0 || r.Start.Before(from) || !r.Start.Before(to) {
@@ -286,7 +288,7 @@ func EnergyWater(sensors map[int64]*bluehelm.Sensor, hourly []bluehelm.SensorRol
 		case bluehelm.SensorWaterFlow:
 			d := int(r.Start.Sub(firstDay) / (24 * time.Hour))
 			water[d] += mean * 60 // L/min over one hour
-			sawFlow = true
+			flowHours[h], flowDays[d] = true, true
 		}
 	}
 	for h := range rows {
@@ -316,21 +318,28 @@ func EnergyWater(sensors map[int64]*bluehelm.Sensor, hourly []bluehelm.SensorRol
 	e.FuelSavedLitres, e.CO2AvoidedKg = round(f.FuelSavedLitres, 1), round(f.CO2AvoidedKg, 1)
 	e.SolarKWh, e.GeneratorKWh, e.LoadKWh, e.FuelLitres = round(e.SolarKWh, 1), round(e.GeneratorKWh, 1), round(e.LoadKWh, 1), round(e.FuelLitres, 1)
 
-	total := 0.0
+	total, covered := 0.0, 0
 	for d, l := range water {
 		day := firstDay.Add(time.Duration(d) * 24 * time.Hour)
 		if !day.Before(to) {
 			break
 		}
-		w.Series = append(w.Series, [2]float64{float64(day.Unix()), round(l, 1)})
-		total += l
+		if flowDays[d] {
+			w.Series = append(w.Series, [2]float64{float64(day.Unix()), round(l, 1)})
+			total += l
+		}
+	}
+	for _, ok := range flowHours {
+		if ok {
+			covered++
+		}
 	}
 	pop := 0
 	if profile != nil {
 		pop = profile.Population
 	}
-	if sawFlow && pop > 0 {
-		v := round(total/(float64(pop)*to.Sub(from).Hours()/24), 1)
+	if covered > 0 && pop > 0 {
+		v := round(total/(float64(pop)*float64(covered)/24), 1)
 		w.LitresPerPersonDay, w.BelowStandard = &v, v < w.Standard
 	}
 	return e, w

@@ -91,6 +91,15 @@ func TestEnergyWater(t *testing.T) {
 	if _, err := json.Marshal(e); err != nil {
 		t.Errorf("energy does not encode: %v", err)
 	}
+	// A meter that came on line on the second day: the first day is not a day
+	// without water, it is a day without data, and is left out of both.
+	var late []bluehelm.SensorRollup
+	for h := 24; h < 48; h++ {
+		late = append(late, hourRollup(4, from.Add(time.Duration(h)*time.Hour), 50, 80))
+	}
+	if _, w := EnergyWater(sensors, late, nil, p, from, to); w.LitresPerPersonDay == nil || *w.LitresPerPersonDay != 72 || len(w.Series) != 1 {
+		t.Errorf("water with a day of data: %+v", w)
+	}
 	// Without data every ratio is null, never a misleading zero or a NaN.
 	e, w = EnergyWater(sensors, nil, nil, nil, from, to)
 	if e.RenewableShare != nil || e.LoadFactor != nil || w.LitresPerPersonDay != nil || w.Standard != bluehelm.DefaultWaterStandardLPD {

@@ -187,6 +187,13 @@ func startServer(t testing.TB, o serverOptions) *server {
 	runCtx, cancel := context.WithCancel(ctx)
 	pipelineDone := make(chan struct{})
 	go func() { s.pipeline.Run(runCtx); close(pipelineDone) }()
+	// The camp reading path's clock, as serve runs it: stale sensors, and closed
+	// roll-up buckets stored (every second here, so that pages show them soon).
+	sensorsDone := make(chan struct{})
+	go func() {
+		s.pipeline.RunSensors(runCtx, ingest.SensorRunOptions{TickEvery: time.Second, FlushEvery: time.Second})
+		close(sensorsDone)
+	}()
 	serveDone := make(chan struct{})
 	go func() { _ = hs.Serve(ln); close(serveDone) }()
 	t.Cleanup(func() {
@@ -196,6 +203,7 @@ func startServer(t testing.TB, o serverOptions) *server {
 		<-serveDone
 		cancel()
 		<-pipelineDone
+		<-sensorsDone
 		s.hub.Close()
 		if t.Failed() {
 			if dir := artifactDir(t); dir != "" {

@@ -336,7 +336,7 @@ func TestFrenchRememberedPerUser(t *testing.T) {
 	other.waitMapReady()
 }
 
-// TestEveryViewStaysOnOrigin walks the views (map, incident detail, dashboard) so
+// TestEveryViewStaysOnOrigin walks the views (map, incident detail, dashboard, camp) so
 // that the origin and console checks cover each of them.
 func TestEveryViewStaysOnOrigin(t *testing.T) {
 	s := startServer(t, serverOptions{demo: true})
@@ -357,6 +357,10 @@ func TestEveryViewStaysOnOrigin(t *testing.T) {
 		chromedp.Click(chromedp.CSS(`a#nav-dashboard`)),
 		chromedp.WaitVisible(chromedp.CSS(`#dashboard`)),
 		chromedp.WaitVisible(chromedp.CSS(`canvas#chart-category-month`)),
+	)
+	b.do("the camp dashboard", stepTimeout,
+		chromedp.Click(chromedp.CSS(`a#nav-camp`)),
+		chromedp.WaitVisible(chromedp.CSS(`#camp-title`)),
 	)
 	b.do("back to the map", stepTimeout,
 		chromedp.Click(chromedp.CSS(`a#nav-map`)),

@@ -161,7 +161,7 @@ function render() {
           // title (the server's sentence, with names and distances) follows.
           // Early-warning alerts are forecasts, not events: their tag says so
           // by its look as well as its words.
-          a.rule ? h("span", { class: `rule-tag${a.source === "forecast" ? " forecast-tag" : ""}`, dataset: { rule: a.rule } }, t("alert.rule." + a.rule, { fallback: a.rule })) : null,
+          a.rule ? h("span", { class: `rule-tag${a.source === "forecast" ? " forecast-tag" : ""}`, dataset: { rule: a.rule } }, ruleLabel(a)) : null,
           h("strong", { class: "alert-title" }, a.title),
         ),
         a.detail ? h("p", { class: "alert-detail" }, a.detail) : null,
@@ -322,4 +322,11 @@ function beep(severity) {
     osc.start(s);
     osc.stop(s + 0.18);
   }
+}
+
+// ruleLabel names what raised an alert in the reader's words. The same rule name
+// can mean different things by source (a forecast's threshold is a risk level, a
+// sensor's a reading), so a label for the source and rule comes first.
+function ruleLabel(a) {
+  return t(`alert.rule.${a.source}.${a.rule}`, { fallback: t("alert.rule." + a.rule, { fallback: a.rule }) });
 }

@@ -671,6 +671,7 @@ export default {
   "alert.rule.no_go": "Entered a no-go area",
   "alert.rule.proximity": "Too close",
   "alerts.incident": "Incident",
+  "alert.rule.sensor.threshold": "Sensor threshold crossed",
   "alert.rule.threshold": "Risk threshold crossed",
   "alert.rule.near_repeat": "Near-repeat risk",
 

@@ -729,6 +729,7 @@ export default {
   "alert.rule.no_go": "Entrée en zone interdite",
   "alert.rule.proximity": "Trop proche",
   "alerts.incident": "Incident",
+  "alert.rule.sensor.threshold": "Seuil de capteur franchi",
   "alert.rule.threshold": "Seuil de risque franchi",
   "alert.rule.near_repeat": "Risque de répétition à proximité",
   "figures.title": "Patrouilles et intervention",

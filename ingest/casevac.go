@@ -233,6 +233,14 @@ func (p *Pipeline) publishCasevac(c *bluehelm.Casevac) {
 		Where: pointBox(c.Location), Data: encode("casevac", c)})
 }
 
+// CasevacNow is the pipeline's clock, which the CASEVAC clocks run on.
+func (p *Pipeline) CasevacNow() time.Time { return p.now() }
+
+// FindCasevacs lists requests (f.Viewer applies the access rule).
+func (p *Pipeline) FindCasevacs(ctx context.Context, f bluehelm.CasevacFilter) ([]*bluehelm.Casevac, error) {
+	return p.store.FindCasevacs(ctx, f)
+}
+
 // Casevac returns a request by may see.
 func (p *Pipeline) Casevac(ctx context.Context, by bluehelm.Principal, id int64) (*bluehelm.Casevac, error) {
 	return p.visibleCasevac(ctx, by, id)

@@ -79,7 +79,9 @@ func TestCasevacAPI(t *testing.T) {
 		{func(b map[string]any) { b["wounded_at"] = e.now.Add(time.Hour).Format(time.RFC3339) }, "wounded_at"},
 		{func(b map[string]any) { b["ambulatory"] = 2 }, "litter"},
 		{func(b map[string]any) { delete(b, "call_sign") }, "call_sign"},
-		{func(b map[string]any) { b["location"] = map[string]any{"type": "Point", "coordinates": []float64{20, 10}} }, "location"},
+		{func(b map[string]any) {
+			b["location"] = map[string]any{"type": "Point", "coordinates": []float64{20, 10}}
+		}, "location"},
 	} {
 		b := body()
 		bad.edit(b)
@@ -111,7 +113,7 @@ func TestCasevacAPI(t *testing.T) {
 	}
 	var clocks struct{ Clocks []bluehelm.CasevacClock }
 	e.ok(req{method: "GET", path: path + "/clocks", as: "viewer"}, http.StatusOK, &clocks)
-	if len(clocks.Clocks) != 3 || clocks.Clocks[2].RemainingSeconds != int((117 * time.Minute).Seconds()) {
+	if len(clocks.Clocks) != 3 || clocks.Clocks[2].RemainingSeconds != int((117*time.Minute).Seconds()) {
 		t.Fatalf("clocks %+v", clocks)
 	}
 

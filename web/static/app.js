@@ -14,6 +14,7 @@ import { initDashboard, resetDashboard, showDashboard } from "./dashboard.js";
 import { applyOperations, snapshotOperations, resetOps } from "./ops.js";
 import { initPatrols, resetPatrols, showPatrols, openPlan, openPatrol, openPatrolForm } from "./patrols.js";
 import { initTasks, resetTasks, showTasks } from "./tasks.js";
+import { initCasevac, resetCasevac, showCasevac } from "./casevac.js";
 
 const signedInHint = "bluehelm.signedIn";
 let stream = null;
@@ -66,7 +67,7 @@ function showApp() {
 
 // Views: the map with the alerts and incidents beside it; the patrol planner and
 // the task board, which keep the map and take the side panel; the dashboard.
-const panelViews = ["patrols", "tasks"];
+const panelViews = ["patrols", "tasks", "casevac"];
 
 function setView(name) {
   const onMap = name === "map" || panelViews.includes(name);
@@ -78,16 +79,18 @@ function setView(name) {
   for (const id of ["#alerts-section", "#incidents-section"]) $(id).hidden = name !== "map";
   $("#patrols-section").hidden = name !== "patrols";
   $("#tasks-section").hidden = name !== "tasks";
-  for (const [id, v] of [["#nav-map", "map"], ["#nav-patrols", "patrols"], ["#nav-tasks", "tasks"], ["#nav-dashboard", "dashboard"]]) {
+  $("#casevac-section").hidden = name !== "casevac";
+  for (const [id, v] of [["#nav-map", "map"], ["#nav-patrols", "patrols"], ["#nav-tasks", "tasks"], ["#nav-casevac", "casevac"], ["#nav-dashboard", "dashboard"]]) {
     if (v === name) $(id).setAttribute("aria-current", "page");
     else $(id).removeAttribute("aria-current");
   }
   showDashboard(name === "dashboard");
   showPatrols(name === "patrols");
   showTasks(name === "tasks");
+  showCasevac(name === "casevac");
   if (onMap) requestAnimationFrame(() => state.map?.resize?.());
   if (panelViews.includes(name) && wasPanel !== name) showPanel(true);
-  document.title = t("title." + name);
+  document.title = t(name === "casevac" ? "casevac.pageTitle" : "title." + name);
 }
 
 function route() {
@@ -98,6 +101,8 @@ function route() {
     setView("dashboard");
   } else if (hash === "#/tasks") {
     setView("tasks");
+  } else if (hash === "#/casevac") {
+    setView("casevac");
   } else if (hash === "#/patrols/new") {
     setView("patrols");
     openPatrolForm(null);
@@ -430,6 +435,7 @@ function teardown() {
   resetDashboard();
   resetPatrols();
   resetTasks();
+  resetCasevac();
   resetOps();
   clearFilters();
   if (state.map && !state.map.unavailable) {
@@ -578,6 +584,17 @@ async function boot() {
   initDashboard();
   initPatrols({ showPanel: (open) => showPanel(open) });
   initTasks();
+  initCasevac({
+    pickPoint: async () => {
+      showPanel(false);
+      announce(t("form.pickAnnounce"));
+      try {
+        return await state.map?.pickPoint?.();
+      } finally {
+        showPanel(true);
+      }
+    },
+  });
   stream = createStream({ onBatch, onState: onStreamState, onAuthLost });
   onSessionLost(() => sessionEnded(t("session.ended")));
 

@@ -50,7 +50,7 @@ func (s *Scenario) SeedCasevac(ctx context.Context, w CasevacWriter, now time.Ti
 	wounded := now.Add(-6 * time.Minute)
 	site := bluehelm.Point{Lon: 31.64, Lat: 5.19} // the Juba–Bor road near Mangalla
 	inc := &bluehelm.Incident{Title: "Ambush on a UN convoy, Juba–Bor road near Mangalla", Category: bluehelm.CatAttackOnUN,
-		Narrative: "A logistics convoy came under small-arms fire; one peacekeeper wounded, CASEVAC requested.",
+		Narrative:     "A logistics convoy came under small-arms fire; one peacekeeper wounded, CASEVAC requested.",
 		OccurredStart: wounded, Location: site, PlaceName: "Mangalla", Marking: mil}
 	if err := s.file(ctx, w, inc); err != nil {
 		return nil, err

@@ -50,3 +50,17 @@ func BenchmarkCasevacCoverage(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCasevacCoverageCountry: a country-sized mission area, 1,000 × 800 km
+// on a 1 km grid (800,000 cells, near the largest grid allowed), with the same
+// 200 facilities and 50 assets spread over it.
+func BenchmarkCasevacCoverageCountry(b *testing.B) {
+	fs, as := casevacFixture(800)
+	area := []bluehelm.Geometry{{Geometry: orb.Polygon{ringKm(0, 0, 1000, 800)}}}
+	cfg := DefaultConfig()
+	for b.Loop() {
+		if _, err := CasevacCoverage(area, fs, as, cfg, benchAt, 1); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -8,6 +8,7 @@ import (
 
 	"github.com/bluehelm/bluehelm"
 	"github.com/chromedp/chromedp"
+	"github.com/paulmach/orb"
 )
 
 // TestCasevacBoard (issue 8): a patrol leader files a 9-line from the board (the
@@ -31,6 +32,11 @@ func TestCasevacBoard(t *testing.T) {
 		t.Fatal(err)
 	}
 	s.report(amb, 31.58, 4.85, 0)
+	aor := &bluehelm.Area{Name: "Sector South (e2e)", Kind: bluehelm.AreaAOR, Marking: mil,
+		Geometry: bluehelm.Geometry{Geometry: orb.Polygon{{{31.4, 4.7}, {31.8, 4.7}, {31.8, 5.0}, {31.4, 5.0}, {31.4, 4.7}}}}}
+	if err := s.pipeline.CreateArea(ctx, sys, aor); err != nil {
+		t.Fatal(err)
+	}
 
 	// --- the request ----------------------------------------------------------------
 	rep := newBrowser(t, s, "reporter")
@@ -110,6 +116,12 @@ func TestCasevacBoard(t *testing.T) {
 	if got.FacilityID != hosp.ID || got.Means != "road" || got.AssetUnit != "RWAMED-AMB" || got.AssetTrack != amb.UID {
 		t.Fatalf("approved with %+v", got)
 	}
+
+	// The coverage layer: the only ambulance is on this evacuation, so none of the
+	// mission area is covered.
+	ops.do("the coverage layer", stepTimeout, chromedp.Click(chromedp.CSS(`#casevac-coverage-toggle`)))
+	ops.waitFor("the coverage layer on the map", stepTimeout, `window.bluehelmMap.getLayer("casevac-coverage-fill") && document.querySelector("#casevac-coverage-toggle").getAttribute("aria-pressed") === "true"`)
+	ops.waitFor("the share outside coverage", stepTimeout, `/100/.test(document.querySelector("#casevac-coverage-share").textContent)`)
 
 	// --- the clock alert ------------------------------------------------------------
 	s.pipeline.CheckCasevacs(ctx)

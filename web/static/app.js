@@ -585,6 +585,7 @@ async function boot() {
   initPatrols({ showPanel: (open) => showPanel(open) });
   initTasks();
   initCasevac({
+    showPanel: (open) => showPanel(open),
     pickPoint: async () => {
       showPanel(false);
       announce(t("form.pickAnnounce"));

@@ -6,7 +6,7 @@
 // click on the map or typed as MGRS / lat, lon).
 // Everything from users and devices is set as text, never as HTML.
 
-import { t, formatTime, formatDateTime, formatNumber, onLangChange } from "./i18n.js";
+import { t, lang, formatTime, formatDateTime, formatNumber, onLangChange } from "./i18n.js";
 import { api, query, describe } from "./api.js";
 import { $, h, replace, announce, toast } from "./dom.js";
 import { on, can, username } from "./state.js";
@@ -30,6 +30,7 @@ let ticker = null;
 let poller = null;
 let mode = "board"; // or "form"
 let picked = null; // {lon, lat, mgrs} chosen for the form
+let coverage = { on: false, busy: false, text: "" }; // the map's coverage layer
 
 export function initCasevac(h0) {
   hooks = { ...hooks, ...h0 };
@@ -39,6 +40,7 @@ export function initCasevac(h0) {
 
 export function resetCasevac() {
   visible = false;
+  coverage = { on: false, busy: false, text: "" };
   stopTimers();
   requests = new Map();
   recs = new Map();
@@ -118,6 +120,9 @@ function render() {
       can("casevac.request") ? h("button", { type: "button", class: "primary", id: "casevac-new", onclick: () => openForm() }, t("casevac.new")) : null),
     h("p", { class: "muted small" }, t("casevac.hint")),
     h("p", { id: "casevac-status", class: "muted", "aria-live": "polite" }, list.length ? "" : t("casevac.none")),
+    h("div", { class: "casevac-coverage" },
+      h("button", { type: "button", class: "secondary", id: "casevac-coverage-toggle", "aria-pressed": String(coverage.on), disabled: coverage.busy, onclick: toggleCoverage }, t("casevac.coverage")),
+      h("span", { class: "small muted", id: "casevac-coverage-share", "aria-live": "polite" }, coverage.text)),
     h("ul", { class: "casevac-list", id: "casevac-list" }, list.map(card)),
   );
   if (focusKey?.[0]) {
@@ -264,6 +269,30 @@ function update(c) {
   if (OpenStatuses.includes(c.status)) requests.set(c.id, c);
   else requests.delete(c.id);
   if (c.status !== "requested") recs.delete(c.id);
+  render();
+}
+
+// --- coverage layer ----------------------------------------------------------------
+
+async function toggleCoverage() {
+  const mod = await import("/map/coverage.js");
+  if (coverage.on) {
+    mod.hideCoverage(window.bluehelmMap);
+    coverage = { on: false, busy: false, text: "" };
+    render();
+    return;
+  }
+  coverage.busy = true;
+  render();
+  try {
+    const fc = await api("/api/v1/coverage" + query({ format: "geojson", cell_km: 2 }));
+    const shown = mod.showCoverage(window.bluehelmMap, fc);
+    const pct = (x) => new Intl.NumberFormat(lang(), { style: "percent", maximumFractionDigits: 0 }).format(x);
+    coverage = { on: shown, busy: false, text: t("casevac.coverageShare", { out1: pct(fc.share_outside_1h), out2: pct(fc.share_outside_2h) }) };
+    hooks.showPanel(false);
+  } catch (e) {
+    coverage = { on: false, busy: false, text: describe(e) };
+  }
   render();
 }
 

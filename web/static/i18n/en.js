@@ -816,4 +816,6 @@ export default {
   "casevac.incident": "Incident number (optional)",
   "casevac.note": "Note",
   "casevac.submit": "Send request",
+  "casevac.coverage": "Coverage layer (1 h / 2 h)",
+  "casevac.coverageShare": "Outside the 1-hour standard: {out1} of the mission area; outside 2 hours: {out2}.",
 };

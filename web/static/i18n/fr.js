@@ -873,4 +873,6 @@ export default {
   "casevac.incident": "Numéro d’incident (facultatif)",
   "casevac.note": "Note",
   "casevac.submit": "Envoyer la demande",
+  "casevac.coverage": "Couche de couverture (1 h / 2 h)",
+  "casevac.coverageShare": "Hors de la norme d’une heure : {out1} de la zone de la mission ; hors de deux heures : {out2}.",
 };

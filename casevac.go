@@ -254,9 +254,9 @@ func (c *Casevac) Validate(now time.Time, mission []Geometry) error {
 		if !slices.Contains(PatientCategories, k) {
 			return Invalid("categories["+strconv.Itoa(i)+"]", "unknown patient category %q", k)
 		}
-	}
-	if len(c.Categories) > len(PatientCategories) {
-		return Invalid("categories", "a category is repeated")
+		if slices.Contains(c.Categories[:i], k) {
+			return Invalid("categories["+strconv.Itoa(i)+"]", "category %q is repeated", k)
+		}
 	}
 	if utf8.RuneCountInString(c.Terrain) > 500 {
 		return Invalid("terrain", "longer than 500 characters")
@@ -300,8 +300,12 @@ func (c *Casevac) Allowed() []CasevacAction {
 // and a step is never dated before the one before it. fromPositions marks a
 // step the asset's positions showed.
 func (c *Casevac) Step(a CasevacAction, p Principal, at time.Time, note string, fromPositions bool) error {
-	if err := p.Require(ActManageCasevac); err != nil {
-		return err
+	// First aid is reported from the field, by whoever may request an
+	// evacuation; the flow is the JOC's and the medical staff's.
+	if !(a == CasevacFirstAid && p.Can(ActRequestCasevac)) {
+		if err := p.Require(ActManageCasevac); err != nil {
+			return err
+		}
 	}
 	if !c.Status.Open() {
 		return Errorf(ECONFLICT, "the evacuation is %s", c.Status)

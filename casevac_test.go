@@ -57,6 +57,7 @@ func TestCasevacValidate(t *testing.T) {
 		{"unknown security", func(c *bluehelm.Casevac) { c.Security = "calm" }, nil, "security"},
 		{"unknown marking", func(c *bluehelm.Casevac) { c.PickupMarking = "flag" }, nil, "pickup_marking"},
 		{"unknown category", func(c *bluehelm.Casevac) { c.Categories = []bluehelm.PatientCategory{"epw"} }, nil, "categories[0]"},
+		{"repeated category", func(c *bluehelm.Casevac) { c.Categories = []bluehelm.PatientCategory{"civilian", "un_police", "civilian"} }, nil, "categories[2]"},
 		{"no wounding time", func(c *bluehelm.Casevac) { c.WoundedAt = time.Time{} }, nil, "wounded_at"},
 		{"wounded in the future", func(c *bluehelm.Casevac) { c.WoundedAt = casevacNow.Add(10 * time.Minute) }, nil, "wounded_at"},
 		{"device clock slightly ahead", func(c *bluehelm.Casevac) { c.WoundedAt = casevacNow.Add(30 * time.Second) }, nil, ""},
@@ -95,6 +96,7 @@ func TestCasevacSteps(t *testing.T) {
 	}{
 		{"approve", []bluehelm.CasevacAction{bluehelm.CasevacApprove}, medic, at(1), bluehelm.CasevacApproved, ""},
 		{"reporter may not approve", []bluehelm.CasevacAction{bluehelm.CasevacApprove}, reporter, at(1), bluehelm.CasevacRequested, bluehelm.EFORBIDDEN},
+		{"reporter may record first aid", []bluehelm.CasevacAction{bluehelm.CasevacFirstAid}, reporter, at(1), bluehelm.CasevacRequested, ""},
 		{"skip forward to picked up", []bluehelm.CasevacAction{bluehelm.CasevacPickUp}, medic, at(1), bluehelm.CasevacPickedUp, ""},
 		{"never back", []bluehelm.CasevacAction{bluehelm.CasevacLaunch, bluehelm.CasevacApprove}, medic, at(1), bluehelm.CasevacLaunched, bluehelm.ECONFLICT},
 		{"nothing after arrival", []bluehelm.CasevacAction{bluehelm.CasevacArrive, bluehelm.CasevacCancel}, medic, at(1), bluehelm.CasevacArrived, bluehelm.ECONFLICT},

@@ -108,6 +108,9 @@ func (p *Pipeline) RequestCasevac(ctx context.Context, by bluehelm.Principal, c 
 		}
 		c.Marking = inc.Marking
 	}
+	if !by.System && !by.CanSee(c.Marking) {
+		return nil, p.reject("casevac", bluehelm.Invalid("classification", "above your clearance or outside your component: you could not see your own request"))
+	}
 	mission, err := p.missionArea(ctx)
 	if err != nil {
 		return nil, p.reject("casevac", err)

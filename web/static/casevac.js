@@ -159,8 +159,8 @@ function card(c) {
         h("span", { class: "cv-state small" }, "")))),
     rec ? recBlock(c, rec) : null,
     c.facility_id ? h("p", { class: "small" }, t("casevac.destination", { means: t("casevac.means." + (c.means || "road")), unit: c.asset_unit || "—", id: c.facility_id })) : null,
-    manage && c.allowed?.length
-      ? h("div", { class: "actions" }, c.allowed.map((a) => h("button", { type: "button", class: a === "cancel" ? "danger" : a === "approve" ? "primary" : "secondary", dataset: { action: a }, onclick: (ev) => step(ev.currentTarget, c, a) }, t("casevac.action." + a))))
+    allowedFor(c, manage).length
+      ? h("div", { class: "actions" }, allowedFor(c, manage).map((a) => h("button", { type: "button", class: a === "cancel" ? "danger" : a === "approve" ? "primary" : "secondary", dataset: { action: a }, onclick: (ev) => step(ev.currentTarget, c, a) }, t("casevac.action." + a))))
       : null,
     h("details", { class: "casevac-timeline" },
       h("summary", {}, t("casevac.timeline"), " (", formatNumber(c.timeline?.length || 0), ")"),
@@ -176,6 +176,14 @@ function card(c) {
     c.terrain ? h("p", { class: "small muted" }, t("casevac.terrain"), ": ", c.terrain) : null,
     c.note ? h("p", { class: "small muted" }, c.note) : null,
   );
+}
+
+// allowedFor lists the step buttons the user gets: the whole flow for those who
+// manage evacuations, first aid for those who may request one.
+function allowedFor(c, manage) {
+  const all = c.allowed || [];
+  if (manage) return all;
+  return can("casevac.request") ? all.filter((a) => a === "first_aid") : [];
 }
 
 function recBlock(c, rec) {

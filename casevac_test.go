@@ -57,7 +57,9 @@ func TestCasevacValidate(t *testing.T) {
 		{"unknown security", func(c *bluehelm.Casevac) { c.Security = "calm" }, nil, "security"},
 		{"unknown marking", func(c *bluehelm.Casevac) { c.PickupMarking = "flag" }, nil, "pickup_marking"},
 		{"unknown category", func(c *bluehelm.Casevac) { c.Categories = []bluehelm.PatientCategory{"epw"} }, nil, "categories[0]"},
-		{"repeated category", func(c *bluehelm.Casevac) { c.Categories = []bluehelm.PatientCategory{"civilian", "un_police", "civilian"} }, nil, "categories[2]"},
+		{"repeated category", func(c *bluehelm.Casevac) {
+			c.Categories = []bluehelm.PatientCategory{"civilian", "un_police", "civilian"}
+		}, nil, "categories[2]"},
 		{"no wounding time", func(c *bluehelm.Casevac) { c.WoundedAt = time.Time{} }, nil, "wounded_at"},
 		{"wounded in the future", func(c *bluehelm.Casevac) { c.WoundedAt = casevacNow.Add(10 * time.Minute) }, nil, "wounded_at"},
 		{"device clock slightly ahead", func(c *bluehelm.Casevac) { c.WoundedAt = casevacNow.Add(30 * time.Second) }, nil, ""},

@@ -127,4 +127,27 @@ func TestCasevacBoard(t *testing.T) {
 	s.pipeline.CheckCasevacs(ctx)
 	ops.do("the map", stepTimeout, chromedp.Click(chromedp.CSS(`a#nav-map`)))
 	ops.waitFor("the CASEVAC clock alert in the list", stepTimeout, `[...document.querySelectorAll("#alert-list li")].some(li => /BRAVO 2/.test(li.textContent) && /10m/.test(li.textContent))`)
+
+	// --- a medical officer updates the hospital's free beds ----------------------------
+	s.addUser(bluehelm.User{Username: "medic", Name: "Force medical officer", Role: bluehelm.RoleMedical, Component: bluehelm.Support, Clearance: bluehelm.Confidential})
+	med := newBrowser(t, s, "medic")
+	med.login("medic")
+	med.waitMapReady()
+	fac := fmt.Sprintf(`#casevac-facilities li[data-facility="%d"]`, hosp.ID)
+	med.do("the facilities", stepTimeout,
+		chromedp.Click(chromedp.CSS(`a#nav-casevac`)),
+		chromedp.WaitVisible(chromedp.CSS(`#casevac-facilities summary`)),
+		chromedp.Click(chromedp.CSS(`#casevac-facilities summary`)),
+		chromedp.WaitVisible(chromedp.CSS(fac+` input.cv-beds`)),
+	)
+	med.setField(fac+` input.cv-beds`, "3")
+	med.do("saving the free beds", stepTimeout, chromedp.Click(chromedp.CSS(fac+` button[data-action="beds"]`)))
+	waitUntil(t, "the free beds in the store", stepTimeout, func() (bool, string) {
+		f, err := s.store.Facility(ctx, hosp.ID)
+		if err != nil || f.BedsAvailable == nil {
+			return false, fmt.Sprint(err)
+		}
+		return *f.BedsAvailable == 3, fmt.Sprint(*f.BedsAvailable)
+	})
+	med.waitFor("the free beds shown", stepTimeout, `/\b3\b/.test(document.querySelector('`+fac+` p').textContent)`)
 }

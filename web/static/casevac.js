@@ -31,6 +31,7 @@ let poller = null;
 let mode = "board"; // or "form"
 let picked = null; // {lon, lat, mgrs} chosen for the form
 let coverage = { on: false, busy: false, text: "" }; // the map's coverage layer
+let facilities = []; // the medical facility registry, for names and free beds
 
 export function initCasevac(h0) {
   hooks = { ...hooks, ...h0 };
@@ -72,8 +73,12 @@ function stopTimers() {
 async function load() {
   const g = ++gen;
   try {
-    const list = await api("/api/v1/casevac" + query({ status: OpenStatuses, limit: 200 }));
+    const [list, fl] = await Promise.all([
+      api("/api/v1/casevac" + query({ status: OpenStatuses, limit: 200 })),
+      api("/api/v1/medical-facilities").catch(() => null),
+    ]);
     if (g !== gen) return;
+    if (fl) facilities = fl.facilities || [];
     requests = new Map((list?.casevacs || []).map((c) => [c.id, c]));
     const first = list?.casevacs?.[0];
     if (first?.now) skew = Date.parse(first.now) - Date.now();
@@ -112,6 +117,7 @@ function render() {
   const list = [...requests.values()].sort((a, b) => Date.parse(a.wounded_at) - Date.parse(b.wounded_at) || a.id - b.id);
   const active = document.activeElement;
   const focusKey = active && body.contains(active) ? [active.closest("[data-casevac]")?.dataset.casevac, active.dataset.action] : null;
+  const facilitiesOpen = !!$("#casevac-facilities")?.open;
   replace(
     body,
     h("div", { class: "section-head" },
@@ -124,7 +130,9 @@ function render() {
       h("button", { type: "button", class: "secondary", id: "casevac-coverage-toggle", "aria-pressed": String(coverage.on), disabled: coverage.busy, onclick: toggleCoverage }, t("casevac.coverage")),
       h("span", { class: "small muted", id: "casevac-coverage-share", "aria-live": "polite" }, coverage.text)),
     h("ul", { class: "casevac-list", id: "casevac-list" }, list.map(card)),
+    facilitySection(),
   );
+  if (facilitiesOpen) $("#casevac-facilities").open = true;
   if (focusKey?.[0]) {
     const el = body.querySelector(`[data-casevac="${focusKey[0]}"] [data-action="${focusKey[1]}"]`) || body.querySelector(`[data-casevac="${focusKey[0]}"] button`);
     el?.focus();
@@ -158,7 +166,7 @@ function card(c) {
         h("span", { class: "cv-time" }, ""),
         h("span", { class: "cv-state small" }, "")))),
     rec ? recBlock(c, rec) : null,
-    c.facility_id ? h("p", { class: "small" }, t("casevac.destination", { means: t("casevac.means." + (c.means || "road")), unit: c.asset_unit || "—", id: c.facility_id })) : null,
+    c.facility_id ? h("p", { class: "small" }, t("casevac.destination", { means: t("casevac.means." + (c.means || "road")), unit: c.asset_unit || "—", facility: facilityName(c.facility_id) })) : null,
     allowedFor(c, manage).length
       ? h("div", { class: "actions" }, allowedFor(c, manage).map((a) => h("button", { type: "button", class: a === "cancel" ? "danger" : a === "approve" ? "primary" : "secondary", dataset: { action: a }, onclick: (ev) => step(ev.currentTarget, c, a) }, t("casevac.action." + a))))
       : null,
@@ -278,6 +286,56 @@ function update(c) {
   else requests.delete(c.id);
   if (c.status !== "requested") recs.delete(c.id);
   render();
+}
+
+// --- medical facilities ------------------------------------------------------------
+
+function facilityName(id) {
+  return facilities.find((f) => f.id === id)?.name || "#" + id;
+}
+
+// facilitySection lists the registry with what CASEVAC weighs (level, free beds,
+// ICU beds, aeromedical team, hours); medical officers update free beds here.
+function facilitySection() {
+  const manage = can("medical.manage");
+  const rows = [...facilities].sort((a, b) => a.name.localeCompare(b.name));
+  return h("details", { class: "casevac-facilities", id: "casevac-facilities" },
+    h("summary", {}, t("casevac.facilities"), " (", formatNumber(rows.length), ")"),
+    rows.length ? h("ul", { class: "casevac-list" }, rows.map((f) => {
+      const beds = f.beds_available ?? null;
+      const input = manage ? h("input", { type: "number", min: 0, max: f.beds || 10000, value: beds ?? "", "aria-label": t("casevac.bedsFor", { name: f.name }), class: "cv-beds" }) : null;
+      return h("li", { class: "casevac-card facility", dataset: { facility: f.id } },
+        h("div", { class: "task-head" }, h("strong", {}, f.name), " ", h("span", { class: "status" }, t("casevac.level", { level: f.level })),
+          f.out_of_service ? [" ", h("span", { class: "bad-tag" }, t("casevac.outOfService"))] : null),
+        h("p", { class: "small" },
+          t("casevac.bedsLine", { free: beds ?? "?", beds: f.beds || "?", icu: f.icu_beds || 0 }),
+          f.aeromedical_team ? " · " + t("casevac.amet") : "",
+          f.helicopter_landing_sites?.length ? " · " + t("casevac.hls") : "",
+          " · ", f.hours ? t("casevac.hours", { open: f.hours.open, close: f.hours.close }) : t("casevac.always")),
+        manage ? h("div", { class: "actions" }, input,
+          h("button", { type: "button", class: "secondary", dataset: { action: "beds" }, onclick: (ev) => saveBeds(ev.currentTarget, f, input) }, t("casevac.updateBeds"))) : null);
+    })) : h("p", { class: "muted small" }, t("casevac.noFacilities")));
+}
+
+async function saveBeds(btn, f, input) {
+  const v = input.value.trim();
+  const next = { ...f };
+  for (const k of ["id", "version", "updated_by", "updated_at"]) delete next[k];
+  if (v === "") delete next.beds_available;
+  else next.beds_available = Number(v);
+  btn.disabled = true;
+  try {
+    const saved = await api(`/api/v1/medical-facilities/${f.id}`, { method: "PUT", body: next, ifMatch: f.version });
+    facilities = facilities.map((x) => (x.id === saved.id ? saved : x));
+    announce(t("casevac.bedsSaved", { name: saved.name }));
+    recs.clear();
+    load();
+  } catch (e) {
+    toast(describe(e, t("casevac.forbid")), "error");
+    input.setAttribute("aria-invalid", "true");
+  } finally {
+    if (btn.isConnected) btn.disabled = false;
+  }
 }
 
 // --- coverage layer ----------------------------------------------------------------

@@ -120,7 +120,7 @@ func TestCasevacBoard(t *testing.T) {
 	// The coverage layer: the only ambulance is on this evacuation, so none of the
 	// mission area is covered.
 	ops.do("the coverage layer", stepTimeout, chromedp.Click(chromedp.CSS(`#casevac-coverage-toggle`)))
-	ops.waitFor("the coverage layer on the map", stepTimeout, `window.bluehelmMap.getLayer("casevac-coverage-fill") && document.querySelector("#casevac-coverage-toggle").getAttribute("aria-pressed") === "true"`)
+	ops.waitFor("the coverage layer on the map", stepTimeout, `window.bluehelmMap.getLayer("casevac-coverage-fill") && (await window.bluehelmMap.getSource("casevac-facilities").getData()).features.length === 1 && document.querySelector("#casevac-coverage-toggle").getAttribute("aria-pressed") === "true"`)
 	ops.waitFor("the share outside coverage", stepTimeout, `/100/.test(document.querySelector("#casevac-coverage-share").textContent)`)
 
 	// --- the clock alert ------------------------------------------------------------

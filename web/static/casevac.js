@@ -352,7 +352,7 @@ async function toggleCoverage() {
   render();
   try {
     const fc = await api("/api/v1/coverage" + query({ format: "geojson", cell_km: 2 }));
-    const shown = mod.showCoverage(window.bluehelmMap, fc);
+    const shown = mod.showCoverage(window.bluehelmMap, fc, facilities);
     const pct = (x) => new Intl.NumberFormat(lang(), { style: "percent", maximumFractionDigits: 0 }).format(x);
     coverage = { on: shown, busy: false, text: t("casevac.coverageShare", { out1: pct(fc.share_outside_1h), out2: pct(fc.share_outside_2h) }) };
     hooks.showPanel(false);

@@ -1,6 +1,7 @@
 package plan
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -175,5 +176,53 @@ func TestCasevacCoverageWorkedExample(t *testing.T) {
 	}
 	if _, err := CasevacCoverage(area, nil, nil, workedConfig(), noon, 0.01); bluehelm.ErrorField(err) != "cell_km" {
 		t.Errorf("tiny cells: %v", err)
+	}
+}
+
+// TestAssessWithCasevacCoverage: a route beside a Level 2 hospital is within
+// 10-1-2 by the facilities alone; with a coverage grid where no asset reaches
+// it, the stretch is outside the CASEVAC coverage (+10 and +15 points); a
+// coverage that reaches it, or a route outside the grid, changes nothing.
+func TestAssessWithCasevacCoverage(t *testing.T) {
+	area := []bluehelm.Geometry{{Geometry: orb.Polygon{ringKm(-10, -10, 10, 10)}}}
+	none, err := CasevacCoverage(area, nearHospital(), nil, workedConfig(), noon, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	near, err := CasevacCoverage(area, nearHospital(), []EvacAsset{{Unit: "AVN", Mobility: bluehelm.MobilityAir, Position: pt(0, 0)}}, workedConfig(), noon, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	far := line(pt(50, 50), pt(51, 50))
+	farFacilities := []*bluehelm.MedicalFacility{facility(100, "2", pt(50, 50), true)}
+	for _, c := range []struct {
+		name  string
+		route orb.LineString
+		facs  []*bluehelm.MedicalFacility
+		cov   *MedicalCoverage
+		score float64
+		codes []string
+	}{
+		{"no coverage given", shortRoute, nearHospital(), nil, 0, nil},
+		{"no asset reaches it", shortRoute, nearHospital(), none, 25, []string{"casevac_outside_1h", "casevac_outside_2h"}},
+		{"a helicopter reaches it", shortRoute, nearHospital(), near, 0, nil},
+		{"outside the grid", far, farFacilities, none, 0, nil},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			rep, err := Assess(c.route, Inputs{Facilities: c.facs, Coverage: c.cov}, workedConfig(), noon)
+			if err != nil {
+				t.Fatal(err)
+			}
+			s := rep.Segments[0]
+			if s.Score != c.score {
+				t.Errorf("score %v, want %v (%v)", s.Score, c.score, reasonCodes(s.Reasons))
+			}
+			for _, code := range []string{"casevac_outside_1h", "casevac_outside_2h"} {
+				want := slices.Contains(c.codes, code)
+				if (reason(s.Reasons, code) != nil) != want || (reason(rep.Reasons, code) != nil) != want {
+					t.Errorf("%s: segment %v, route %v", code, reasonCodes(s.Reasons), reasonCodes(rep.Reasons))
+				}
+			}
+		})
 	}
 }

@@ -369,6 +369,8 @@ function localInput(d) {
   return x.toISOString().slice(0, 16);
 }
 
+const req = () => h("span", { class: "req", "aria-hidden": "true" }, "*");
+
 function openForm() {
   mode = "form";
   picked = null;
@@ -463,7 +465,7 @@ function openForm() {
     h("p", { class: "muted small" }, t("casevac.formHint")),
     h("fieldset", {},
       h("legend", {}, t("casevac.line1")),
-      h("label", { class: "field", for: "cv-place" }, h("span", {}, t("casevac.place"), " ", h("span", { class: "req", "aria-hidden": "true" }, "*")), place),
+      h("label", { class: "field", for: "cv-place" }, h("span", {}, t("casevac.place"), " ", req()), place),
       shown,
       h("button", { type: "button", class: "secondary", id: "cv-pick", onclick: async () => {
         const p = await hooks.pickPoint();
@@ -472,8 +474,8 @@ function openForm() {
       } }, t("casevac.pick"))),
     h("fieldset", {},
       h("legend", {}, t("casevac.line2")),
-      h("label", { class: "field" }, h("span", {}, t("casevac.frequency")), h("input", { name: "frequency", maxlength: 40, required: true })),
-      h("label", { class: "field" }, h("span", {}, t("casevac.callSign")), h("input", { name: "call_sign", maxlength: 40, required: true }))),
+      h("label", { class: "field" }, h("span", {}, t("casevac.frequency"), " ", req()), h("input", { name: "frequency", maxlength: 40, required: true })),
+      h("label", { class: "field" }, h("span", {}, t("casevac.callSign"), " ", req()), h("input", { name: "call_sign", maxlength: 40, required: true }))),
     h("fieldset", { class: "cv-grid" },
       h("legend", {}, t("casevac.line3")),
       Precedences.map((k) => num("prec_" + k, t("casevac.prec." + k)))),

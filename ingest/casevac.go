@@ -436,10 +436,29 @@ func (p *Pipeline) checkCasevac(ctx context.Context, c *bluehelm.Casevac, now ti
 	if len(raised) == 0 {
 		return
 	}
-	c.Alerted = append(c.Alerted, raised...)
 	sys := bluehelm.SystemPrincipal("casevac")
-	if err := p.storeCasevac(ctx, sys, c, "casevac.clock", map[string]any{"alerts": raised}); err != nil {
-		p.log.Error("recording casevac clock alerts", "err", err, "casevac", c.ID)
+	// A person may have taken a step since c was read: then record the alerts
+	// on the fresh copy (once more at most), so that none is raised twice.
+	for try := 0; ; try++ {
+		for _, k := range raised {
+			if !slices.Contains(c.Alerted, k) {
+				c.Alerted = append(c.Alerted, k)
+			}
+		}
+		err := p.storeCasevac(ctx, sys, c, "casevac.clock", map[string]any{"alerts": raised})
+		if err == nil {
+			return
+		}
+		if bluehelm.ErrorCode(err) != bluehelm.ECONFLICT || try > 0 {
+			p.log.Error("recording casevac clock alerts", "err", err, "casevac", c.ID)
+			return
+		}
+		fresh, gerr := p.store.Casevac(ctx, c.ID)
+		if gerr != nil {
+			p.log.Error("recording casevac clock alerts", "err", gerr, "casevac", c.ID)
+			return
+		}
+		c = fresh
 	}
 }
 

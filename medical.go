@@ -51,6 +51,14 @@ type MedicalFacility struct {
 	Location     Point        `json:"location"`
 	Capabilities []string     `json:"capabilities,omitempty"`
 	Beds         int          `json:"beds,omitempty"`
+	// BedsAvailable and ICUBeds are the free beds as last reported (issue 8):
+	// CASEVAC does not send a casualty to a facility that reports none free.
+	BedsAvailable *int `json:"beds_available,omitempty"` // nil: not reported
+	ICUBeds       int  `json:"icu_beds,omitempty"`
+	// AeromedicalTeam says the facility fields an aeromedical evacuation team.
+	AeromedicalTeam bool `json:"aeromedical_team,omitempty"`
+	// Hours are the opening hours in local time; nil means always open.
+	Hours *OpeningHours `json:"hours,omitempty"`
 	// HelicopterLandingSites are where a helicopter can set down: the facility is
 	// reachable by air only if it has one.
 	HelicopterLandingSites []Point `json:"helicopter_landing_sites,omitempty"`
@@ -84,6 +92,17 @@ func (f *MedicalFacility) Validate() error {
 	if f.Beds < 0 || f.Beds > 10000 {
 		return Invalid("beds", "must be between 0 and 10000")
 	}
+	if f.BedsAvailable != nil && (*f.BedsAvailable < 0 || (f.Beds > 0 && *f.BedsAvailable > f.Beds)) {
+		return Invalid("beds_available", "must be between 0 and the number of beds")
+	}
+	if f.ICUBeds < 0 || f.ICUBeds > 1000 {
+		return Invalid("icu_beds", "must be between 0 and 1000")
+	}
+	if f.Hours != nil {
+		if err := f.Hours.Validate(); err != nil {
+			return PrefixField("hours", err)
+		}
+	}
 	if len(f.HelicopterLandingSites) > 10 {
 		return Invalid("helicopter_landing_sites", "at most 10")
 	}
@@ -96,4 +115,60 @@ func (f *MedicalFacility) Validate() error {
 		return Invalid("operator", "longer than 200 characters")
 	}
 	return f.Marking.Validate()
+}
+
+// OpeningHours are a facility's daily opening hours, "HH:MM" in local time
+// (UTC + the mission's offset); Close before Open wraps past midnight.
+type OpeningHours struct {
+	Open  string `json:"open"`
+	Close string `json:"close"`
+}
+
+// minutesOfDay parses "HH:MM".
+func minutesOfDay(s string) (int, bool) {
+	if len(s) != 5 || s[2] != ':' {
+		return 0, false
+	}
+	h, err1 := strconv.Atoi(s[:2])
+	m, err2 := strconv.Atoi(s[3:])
+	if err1 != nil || err2 != nil || h < 0 || h > 23 || m < 0 || m > 59 {
+		return 0, false
+	}
+	return h*60 + m, true
+}
+
+// Validate checks the hours.
+func (h *OpeningHours) Validate() error {
+	if _, ok := minutesOfDay(h.Open); !ok {
+		return Invalid("open", "must be HH:MM")
+	}
+	if _, ok := minutesOfDay(h.Close); !ok {
+		return Invalid("close", "must be HH:MM")
+	}
+	return nil
+}
+
+// OpenAt reports whether the facility is open at t (offset: the mission's
+// local time minus UTC). Equal open and close mean always open.
+func (f *MedicalFacility) OpenAt(t time.Time, offset time.Duration) bool {
+	if f.Hours == nil {
+		return true
+	}
+	o, ok1 := minutesOfDay(f.Hours.Open)
+	c, ok2 := minutesOfDay(f.Hours.Close)
+	if !ok1 || !ok2 || o == c {
+		return true
+	}
+	l := t.UTC().Add(offset)
+	m := l.Hour()*60 + l.Minute()
+	if o < c {
+		return m >= o && m < c
+	}
+	return m >= o || m < c
+}
+
+// HasBeds reports whether the facility can take n more patients, as far as is
+// known (an unreported count does not refuse).
+func (f *MedicalFacility) HasBeds(n int) bool {
+	return f.BedsAvailable == nil || *f.BedsAvailable >= n
 }

@@ -348,6 +348,16 @@ type CampStore interface {
 	Webhook(ctx context.Context, id int64) (*WebhookDelivery, error)
 }
 
+// CasevacStore holds casualty evacuation requests (issue 8). A request made
+// from a TAK event keeps the event's uid, unique (ECONFLICT on a second).
+type CasevacStore interface {
+	CreateCasevac(ctx context.Context, c *Casevac, e AuditEntry) error
+	UpdateCasevac(ctx context.Context, c *Casevac, e AuditEntry) error // optimistic on c.Version
+	Casevac(ctx context.Context, id int64) (*Casevac, error)
+	// FindCasevacs returns requests newest requested first (ties by id descending).
+	FindCasevacs(ctx context.Context, f CasevacFilter) ([]*Casevac, error)
+}
+
 // Store is everything a storage backend provides.
 type Store interface {
 	IncidentStore
@@ -367,6 +377,7 @@ type Store interface {
 	FatalityStore
 	SensorStore
 	CampStore
+	CasevacStore
 	Close() error
 }
 

@@ -157,6 +157,8 @@ func (s *Server) act(ctx context.Context, c *conn, it item) {
 		if !s.keepChat(ctx, c, ev) {
 			return
 		}
+	case ev.Type == TypeCasevac:
+		s.casevacRequest(ctx, c, ev) // issue 8 (casevac.go)
 	case affiliation(ev.Type) != 0 && isReportedMarker(ev.Type):
 		s.reportMarker(ctx, c, ev)
 	}

@@ -35,6 +35,11 @@ type Inputs struct {
 	// only if helicopters may fly for the whole of [at, Until]: a patrol out at
 	// night cannot count on a daytime helicopter.
 	Until time.Time
+	// Coverage is the CASEVAC coverage grid (CasevacCoverage: where the
+	// evacuation assets meet 1 and 2 hours); nil leaves it out. A stretch whose
+	// worst point lies in the grid but outside a standard there is beyond it
+	// even when the facilities alone would be within it.
+	Coverage *MedicalCoverage
 }
 
 // Score bands of the levels: below 25 low, below 50 moderate, below 75 high,
@@ -187,6 +192,8 @@ type assessor struct {
 	probSegs     int
 	beyond1h     int
 	beyond2h     int
+	covMiss1h    int // stretches outside the CASEVAC coverage's standards (Inputs.Coverage)
+	covMiss2h    int
 	worst1       bluehelm.MedicalReach
 	worst2       bluehelm.MedicalReach
 	worst1Min    float64
@@ -409,6 +416,19 @@ func (a *assessor) segment(s seg) bluehelm.SegmentRisk {
 		}
 	}
 	out.Medical = mergeReach(w1, w2)
+	cov1, cov2 := a.coverageMisses(s.from, mid, s.to)
+	if cov1 && out.Medical.Within1h {
+		out.Reasons = append(out.Reasons, bluehelm.RiskReason{Code: "casevac_outside_1h",
+			Text: "no evacuation asset reaches part of this stretch within 1 hour (CASEVAC coverage)"})
+		score += cfg.Beyond1hPoints
+		a.covMiss1h++
+	}
+	if cov2 && out.Medical.Within2h {
+		out.Reasons = append(out.Reasons, bluehelm.RiskReason{Code: "casevac_outside_2h",
+			Text: "no evacuation asset brings a casualty from part of this stretch to Level 2 care within 2 hours (CASEVAC coverage)"})
+		score += cfg.Beyond2hPoints
+		a.covMiss2h++
+	}
 	if !out.Medical.Within1h {
 		out.Reasons = append(out.Reasons, bluehelm.RiskReason{Code: "medical_beyond_1h",
 			Text: a.medicalText("Level 1", w1.Level1RoadMinutes, w1.Level1AirMinutes, 1, a.anyL1), Value: minutesValue(m1)})
@@ -526,9 +546,20 @@ func (a *assessor) summarise(rep *bluehelm.RiskReport) {
 			Text:  fmt.Sprintf("%d of %d stretches are beyond 1 hour from Level 1 care (road times estimated); the worst: %s", a.beyond1h, n, worstText(rep.Medical.Level1RoadMinutes, rep.Medical.Level1AirMinutes)),
 			Value: minutesValue(a.worst1Min)})
 	}
+	for _, m := range []struct {
+		code string
+		n    int
+		what string
+	}{{"casevac_outside_1h", a.covMiss1h, "no evacuation asset reaches them within 1 hour"},
+		{"casevac_outside_2h", a.covMiss2h, "no evacuation asset brings a casualty to Level 2 care within 2 hours"}} {
+		if m.n > 0 {
+			rep.Reasons = append(rep.Reasons, bluehelm.RiskReason{Code: m.code,
+				Text: fmt.Sprintf("%d of %d stretches are outside the CASEVAC coverage: %s", m.n, n, m.what), Value: float64(m.n)})
+		}
+	}
 	if a.anyL1 {
 		verdict := "by this estimate Level 1 care is within 1 hour and Level 2 within 2 hours along the whole route, which is an estimate, not a confirmation of 10-1-2"
-		if a.beyond1h > 0 || a.beyond2h > 0 {
+		if a.beyond1h > 0 || a.beyond2h > 0 || a.covMiss1h > 0 || a.covMiss2h > 0 {
 			verdict = "by this estimate parts of the route are beyond the 10-1-2 targets"
 		}
 		if !a.airOK || !a.anyHLS {
@@ -589,4 +620,22 @@ func ago(sec int64) string {
 		return fmt.Sprintf("%.0f hours", h)
 	}
 	return fmt.Sprintf("%.0f days", h/24)
+}
+
+// coverageMisses reports whether any of the points lies in the CASEVAC
+// coverage grid but outside its 1-hour or 2-hour standard. Points outside the
+// grid say nothing.
+func (a *assessor) coverageMisses(ps ...bluehelm.Point) (miss1h, miss2h bool) {
+	c := a.in.Coverage
+	if c == nil {
+		return false, false
+	}
+	for _, p := range ps {
+		if c.Cell(p)&CellInside == 0 {
+			continue
+		}
+		one, two := c.Within(p)
+		miss1h, miss2h = miss1h || !one, miss2h || !two
+	}
+	return miss1h, miss2h
 }

@@ -31,6 +31,7 @@ var migrations = []migration{
 	{7, "smart camp sensors, readings, roll-ups, alarm rules and stock", schemaV7},
 	{8, "sensor credentials and quarantined readings", schemaV8},
 	{9, "camp profiles, assets, work orders and the webhook outbox", schemaV9},
+	{10, "casualty evacuation requests", schemaV10},
 }
 
 // SchemaVersion is the schema version this binary creates and understands.

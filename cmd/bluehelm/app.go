@@ -145,6 +145,7 @@ func (a *app) serve(ctx context.Context, listen string, basemap *mbtiles.Tileset
 	pipelineDone := make(chan struct{})
 	go func() { a.pipeline.Run(runCtx); close(pipelineDone) }()
 	go a.warn.Run(runCtx)
+	go a.runCasevac(runCtx) // issue 8 (casevac.go)
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

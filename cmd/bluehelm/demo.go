@@ -83,6 +83,10 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err := scen.SeedOperations(ctx, a.pipeline, time.Now()); err != nil {
 			return err
 		}
+		// A casualty from a demo incident with a running CASEVAC (issue 8).
+		if _, err := scen.SeedCasevac(ctx, a.pipeline, time.Now()); err != nil {
+			log.Warn("demo CASEVAC not seeded", "err", err)
+		}
 	}
 	// TAK is part of the demo when its ports are free; a demo must not fail because
 	// another TAK server already runs on this laptop.

@@ -16,6 +16,7 @@ import { applyOperations, snapshotOperations, resetOps } from "./ops.js";
 import { initPatrols, resetPatrols, showPatrols, openPlan, openPatrol, openPatrolForm } from "./patrols.js";
 import { initTasks, resetTasks, showTasks } from "./tasks.js";
 import { initCamp, resetCamp, showCamp } from "./camp.js";
+import { initCasevac, resetCasevac, showCasevac } from "./casevac.js";
 
 const signedInHint = "bluehelm.signedIn";
 let stream = null;
@@ -68,7 +69,7 @@ function showApp() {
 
 // Views: the map with the alerts and incidents beside it; the patrol planner and
 // the task board, which keep the map and take the side panel; the dashboard.
-const panelViews = ["patrols", "tasks"];
+const panelViews = ["patrols", "tasks", "casevac"];
 
 function setView(name) {
   const onMap = name === "map" || panelViews.includes(name);
@@ -81,7 +82,8 @@ function setView(name) {
   for (const id of ["#alerts-section", "#incidents-section"]) $(id).hidden = name !== "map";
   $("#patrols-section").hidden = name !== "patrols";
   $("#tasks-section").hidden = name !== "tasks";
-  for (const [id, v] of [["#nav-map", "map"], ["#nav-patrols", "patrols"], ["#nav-tasks", "tasks"], ["#nav-dashboard", "dashboard"], ["#nav-camp", "camp"]]) {
+  $("#casevac-section").hidden = name !== "casevac";
+  for (const [id, v] of [["#nav-map", "map"], ["#nav-patrols", "patrols"], ["#nav-tasks", "tasks"], ["#nav-casevac", "casevac"], ["#nav-dashboard", "dashboard"], ["#nav-camp", "camp"]]) {
     if (v === name) $(id).setAttribute("aria-current", "page");
     else $(id).removeAttribute("aria-current");
   }
@@ -89,9 +91,10 @@ function setView(name) {
   if (name !== "camp") showCamp(false);
   showPatrols(name === "patrols");
   showTasks(name === "tasks");
+  showCasevac(name === "casevac");
   if (onMap) requestAnimationFrame(() => state.map?.resize?.());
   if (panelViews.includes(name) && wasPanel !== name) showPanel(true);
-  document.title = t("title." + name);
+  document.title = t(name === "casevac" ? "casevac.pageTitle" : "title." + name);
 }
 
 function route() {
@@ -105,6 +108,8 @@ function route() {
     showCamp(true, Number(m[1] || 0));
   } else if (hash === "#/tasks") {
     setView("tasks");
+  } else if (hash === "#/casevac") {
+    setView("casevac");
   } else if (hash === "#/patrols/new") {
     setView("patrols");
     openPatrolForm(null);
@@ -438,6 +443,7 @@ function teardown() {
   resetPatrols();
   resetTasks();
   resetCamp();
+  resetCasevac();
   resetOps();
   clearFilters();
   if (state.map && !state.map.unavailable) {
@@ -587,6 +593,18 @@ async function boot() {
   initPatrols({ showPanel: (open) => showPanel(open) });
   initTasks();
   initCamp();
+  initCasevac({
+    showPanel: (open) => showPanel(open),
+    pickPoint: async () => {
+      showPanel(false);
+      announce(t("form.pickAnnounce"));
+      try {
+        return await state.map?.pickPoint?.();
+      } finally {
+        showPanel(true);
+      }
+    },
+  });
   stream = createStream({ onBatch, onState: onStreamState, onAuthLost });
   onSessionLost(() => sessionEnded(t("session.ended")));
 

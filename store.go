@@ -367,6 +367,7 @@ type Store interface {
 	FatalityStore
 	SensorStore
 	CampStore
+	CommunityStore
 	Close() error
 }
 

@@ -31,6 +31,8 @@ var migrations = []migration{
 	{7, "smart camp sensors, readings, roll-ups, alarm rules and stock", schemaV7},
 	{8, "sensor credentials and quarantined readings", schemaV8},
 	{9, "camp profiles, assets, work orders and the webhook outbox", schemaV9},
+	{10, "placeholder for the casevac branch's step (issue 8); replaced by it at the merge", ""},
+	{11, "community alerts", schemaV11},
 }
 
 // SchemaVersion is the schema version this binary creates and understands.

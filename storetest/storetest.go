@@ -86,6 +86,7 @@ func Run(t *testing.T, open func(t *testing.T) bluehelm.Store) {
 		{"Quarantine", testQuarantine},
 		{"PruneRollups", testPruneRollups},
 		{"CampRecords", testCampRecords},
+		{"Community", testCommunity},
 	} {
 		t.Run(g.name, func(t *testing.T) { g.fn(t, o) })
 	}

@@ -38,6 +38,7 @@ type Store interface {
 	bluehelm.ProximityRuleStore
 	bluehelm.SensorStore
 	bluehelm.CampStore
+	bluehelm.CommunityStore
 }
 
 // Options configure a Pipeline.

@@ -416,6 +416,22 @@ type PlaceMatcher struct {
 	names   map[string]int // folded name → index in places (the most populous of a name)
 	places  []GazetteerPlace
 	longest int // words in the longest name
+	// lookup, when set, is asked about runs of words the names do not know (a large
+	// gazetteer searched on demand), for runs of up to lookupWords words.
+	lookup      func(key string) (GazetteerPlace, bool)
+	lookupWords int
+}
+
+// WithLookup returns a matcher that also asks lookup about runs of up to words words
+// that m's own names do not know. lookup gets folded text (see FoldText) and must be
+// safe for concurrent use; words of placeStopWords and runs of fewer than three
+// letters are never asked.
+func (m *PlaceMatcher) WithLookup(words int, lookup func(key string) (GazetteerPlace, bool)) *PlaceMatcher {
+	out := &PlaceMatcher{lookup: lookup, lookupWords: words}
+	if m != nil {
+		out.names, out.places, out.longest = m.names, m.places, m.longest
+	}
+	return out
 }
 
 // placeStopWords are words never taken as a place on their own, even where a village
@@ -445,22 +461,26 @@ func NewPlaceMatcher(places []GazetteerPlace) *PlaceMatcher {
 // Match returns the place text names, preferring the longest run of words that is a
 // place name, then the earliest, then the most populous; nil when there is none.
 func (m *PlaceMatcher) Match(text string) *PlaceSuggestion {
-	if m == nil || len(m.names) == 0 {
+	if m == nil || (len(m.names) == 0 && m.lookup == nil) {
 		return nil
 	}
 	words := strings.Fields(FoldText(text))
-	for n := min(m.longest, len(words)); n >= 1; n-- {
+	for n := min(max(m.longest, m.lookupWords), len(words)); n >= 1; n-- {
 		for i := 0; i+n <= len(words); i++ {
 			k := strings.Join(words[i:i+n], " ")
 			idx, ok := m.names[k]
 			if !ok && n == 1 && strings.HasPrefix(k, "ال") { // Arabic article: الملكال → ملكال
 				idx, ok = m.names[k[len("ال"):]]
 			}
-			if !ok {
-				continue
+			if ok {
+				p := m.places[idx]
+				return &PlaceSuggestion{Name: p.Name, Matched: k, Country: p.Country, Admin1: p.Admin1, Location: p.Location}
 			}
-			p := m.places[idx]
-			return &PlaceSuggestion{Name: p.Name, Matched: k, Country: p.Country, Admin1: p.Admin1, Location: p.Location}
+			if m.lookup != nil && n <= m.lookupWords && utf8.RuneCountInString(k) >= 3 && !placeStopWords[k] {
+				if p, ok := m.lookup(k); ok {
+					return &PlaceSuggestion{Name: p.Name, Matched: k, Country: p.Country, Admin1: p.Admin1, Location: p.Location}
+				}
+			}
 		}
 	}
 	return nil

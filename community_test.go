@@ -169,3 +169,28 @@ func TestNearDuplicate(t *testing.T) {
 		}
 	}
 }
+
+func TestPlaceMatcherLookup(t *testing.T) {
+	own := bluehelm.NewPlaceMatcher([]bluehelm.GazetteerPlace{{Name: "Malakal", AltNames: []string{"ملكال"}, Location: bluehelm.Point{Lon: 31.661, Lat: 9.533}}})
+	var asked []string
+	m := own.WithLookup(2, func(key string) (bluehelm.GazetteerPlace, bool) {
+		asked = append(asked, key)
+		if key == "kaga bandoro" {
+			return bluehelm.GazetteerPlace{Name: "Kaga-Bandoro", Country: "CF", Location: bluehelm.Point{Lon: 19.18, Lat: 6.99}}, true
+		}
+		return bluehelm.GazetteerPlace{}, false
+	})
+	if p := m.Match("attaque à Kaga Bandoro"); p == nil || p.Name != "Kaga-Bandoro" {
+		t.Errorf("lookup not used: %+v", p)
+	}
+	if slices.Contains(asked, "a") {
+		t.Errorf("a one-letter word was looked up: %q", asked)
+	}
+	asked = nil
+	if p := m.Match("هجوم في ملكال"); p == nil || p.Name != "Malakal" {
+		t.Errorf("own names first: %+v", p)
+	}
+	if p := m.Match("fire in the village"); p != nil || slices.Contains(asked, "fire") {
+		t.Errorf("stop words looked up: %+v %q", p, asked)
+	}
+}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -15,6 +16,7 @@ import (
 	"github.com/bluehelm/bluehelm/ingest"
 	"github.com/bluehelm/bluehelm/places"
 	"github.com/bluehelm/bluehelm/sender"
+	"github.com/bluehelm/bluehelm/sim"
 	"github.com/bluehelm/bluehelm/sms"
 )
 
@@ -141,4 +143,26 @@ func communityPlaces(log *slog.Logger, countries string, extra []bluehelm.Gazett
 		}
 		return *p, true
 	})
+}
+
+// demoSMSSecret is the demo's generic webhook secret when none is given, so that a
+// visitor can post an SMS with curl (printed at start).
+const demoSMSSecret = "demo-sms-secret"
+
+// startDemoCommunity starts the intake with the scenario's place spellings and, on a
+// fresh data directory, feeds it the demo's community alerts.
+func (a *app) startDemoCommunity(ctx context.Context, cf communityFlags, dataDir string, fresh bool) error {
+	if cf.secretGeneric == "" {
+		cf.secretGeneric = demoSMSSecret
+	}
+	if err := a.startCommunity(cf, dataDir, sim.CommunityPlaces()); err != nil {
+		return err
+	}
+	a.log.Info("community alerts: post an SMS with", "curl",
+		`curl -H 'Authorization: Bearer `+cf.secretGeneric+`' -H 'Content-Type: application/json' -d '{"id":"1","from":"+211955500199","text":"Armed men near Bor"}' http://HOST/api/v1/community/sms/generic`,
+		"public_form", "/report")
+	if !fresh {
+		return nil
+	}
+	return sim.SeedCommunity(ctx, a.community.Intake, time.Now())
 }

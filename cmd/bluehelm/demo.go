@@ -22,6 +22,7 @@ var demoUsers = []bluehelm.User{
 	{Username: "jmac", Name: "JMAC analyst", Role: bluehelm.RoleAnalyst, Component: bluehelm.Civilian, Clearance: bluehelm.Confidential},
 	{Username: "unpol", Name: "UNPOL patrol leader", Role: bluehelm.RoleReporter, Component: bluehelm.Police, Clearance: bluehelm.Unclassified},
 	{Username: "viewer", Name: "Liaison officer (read only)", Role: bluehelm.RoleViewer, Component: bluehelm.Civilian, Clearance: bluehelm.Unclassified},
+	{Username: "cla", Name: "Community liaison assistant", Role: bluehelm.RoleLiaison, Component: bluehelm.Civilian, Clearance: bluehelm.Confidential},
 }
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -38,6 +39,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	wf.register(fs)
 	var cf campFlags
 	cf.register(fs, mqtt.DefaultAddr)
+	var comf communityFlags
+	comf.register(fs, "SS") // the scenario's country
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -81,6 +84,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if err := scen.SeedOperations(ctx, a.pipeline, time.Now()); err != nil {
 			return err
 		}
+	}
+	if err := a.startDemoCommunity(ctx, comf, dir, len(logins) > 0); err != nil {
+		return err
 	}
 	// TAK is part of the demo when its ports are free; a demo must not fail because
 	// another TAK server already runs on this laptop.

@@ -14,6 +14,7 @@ import { initDashboard, resetDashboard, showDashboard } from "./dashboard.js";
 import { applyOperations, snapshotOperations, resetOps } from "./ops.js";
 import { initPatrols, resetPatrols, showPatrols, openPlan, openPatrol, openPatrolForm } from "./patrols.js";
 import { initTasks, resetTasks, showTasks } from "./tasks.js";
+import { initCommunity, resetCommunity, showCommunity } from "./community.js";
 
 const signedInHint = "bluehelm.signedIn";
 let stream = null;
@@ -66,7 +67,7 @@ function showApp() {
 
 // Views: the map with the alerts and incidents beside it; the patrol planner and
 // the task board, which keep the map and take the side panel; the dashboard.
-const panelViews = ["patrols", "tasks"];
+const panelViews = ["patrols", "tasks", "community"];
 
 function setView(name) {
   const onMap = name === "map" || panelViews.includes(name);
@@ -78,13 +79,15 @@ function setView(name) {
   for (const id of ["#alerts-section", "#incidents-section"]) $(id).hidden = name !== "map";
   $("#patrols-section").hidden = name !== "patrols";
   $("#tasks-section").hidden = name !== "tasks";
-  for (const [id, v] of [["#nav-map", "map"], ["#nav-patrols", "patrols"], ["#nav-tasks", "tasks"], ["#nav-dashboard", "dashboard"]]) {
+  $("#community-section").hidden = name !== "community";
+  for (const [id, v] of [["#nav-map", "map"], ["#nav-patrols", "patrols"], ["#nav-tasks", "tasks"], ["#nav-dashboard", "dashboard"], ["#nav-community", "community"]]) {
     if (v === name) $(id).setAttribute("aria-current", "page");
     else $(id).removeAttribute("aria-current");
   }
   showDashboard(name === "dashboard");
   showPatrols(name === "patrols");
   showTasks(name === "tasks");
+  showCommunity(name === "community");
   if (onMap) requestAnimationFrame(() => state.map?.resize?.());
   if (panelViews.includes(name) && wasPanel !== name) showPanel(true);
   document.title = t("title." + name);
@@ -98,6 +101,8 @@ function route() {
     setView("dashboard");
   } else if (hash === "#/tasks") {
     setView("tasks");
+  } else if (hash === "#/community") {
+    setView("community");
   } else if (hash === "#/patrols/new") {
     setView("patrols");
     openPatrolForm(null);
@@ -430,6 +435,7 @@ function teardown() {
   resetDashboard();
   resetPatrols();
   resetTasks();
+  resetCommunity();
   resetOps();
   clearFilters();
   if (state.map && !state.map.unavailable) {
@@ -578,6 +584,7 @@ async function boot() {
   initDashboard();
   initPatrols({ showPanel: (open) => showPanel(open) });
   initTasks();
+  initCommunity();
   stream = createStream({ onBatch, onState: onStreamState, onAuthLost });
   onSessionLost(() => sessionEnded(t("session.ended")));
 

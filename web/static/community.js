@@ -230,8 +230,8 @@ function senderRow(a) {
     { class: "community-sender actions" },
     n
       ? h("span", { class: "sender-number" }, t("community.sender") + ": ", h("bdi", { dir: "ltr", text: n }))
-      : h("button", { type: "button", class: "secondary", onclick: () => reveal(a) }, t("community.revealSender")),
-    h("button", { type: "button", class: "secondary", onclick: () => reply(a) }, t("community.reply")),
+      : h("button", { type: "button", class: "secondary act-reveal", onclick: () => reveal(a) }, t("community.revealSender")),
+    h("button", { type: "button", class: "secondary act-reply", onclick: () => reply(a) }, t("community.reply")),
   );
 }
 
@@ -246,13 +246,13 @@ function actions(a, group) {
     "div",
     { class: "actions community-actions" },
     a.state === "new"
-      ? h("button", { type: "button", class: "secondary", onclick: (ev) => act(a, "triage", { group: isWhole(ev) }, t("community.triaged")) }, t("community.triage"))
+      ? h("button", { type: "button", class: "secondary act-triage", onclick: (ev) => act(a, "triage", { group: isWhole(ev) }, t("community.triaged")) }, t("community.triage"))
       : null,
     can("incident.report")
-      ? h("button", { type: "button", class: "primary", onclick: (ev) => linkNew(a, isWhole(ev)) }, t("community.linkNew"))
+      ? h("button", { type: "button", class: "primary act-link-new", onclick: (ev) => linkNew(a, isWhole(ev)) }, t("community.linkNew"))
       : null,
-    h("button", { type: "button", class: "secondary", onclick: (ev) => linkExisting(a, isWhole(ev)) }, t("community.linkExisting")),
-    h("button", { type: "button", class: "secondary danger", onclick: (ev) => dismiss(a, isWhole(ev)) }, t("community.dismiss")),
+    h("button", { type: "button", class: "secondary act-link", onclick: (ev) => linkExisting(a, isWhole(ev)) }, t("community.linkExisting")),
+    h("button", { type: "button", class: "secondary danger act-dismiss", onclick: (ev) => dismiss(a, isWhole(ev)) }, t("community.dismiss")),
     whole,
   );
 }

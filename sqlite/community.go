@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/bluehelm/bluehelm"
@@ -71,55 +72,162 @@ func nullBytes(b []byte) any {
 	return b
 }
 
+// Community alerts arrive in floods (an SMS campaign, a village texting about the same
+// attack), each from its own webhook call. A durable commit costs an fsync, so the
+// calls are committed in groups: a caller queues its alert; the first caller to find
+// no committer at work becomes it, writes everything queued in one transaction (each
+// alert under its own savepoint, so that a bad one fails alone), commits once, answers
+// every caller of the group, and goes on while more have queued meanwhile. With one
+// caller this is a plain transaction; under load the fsync is shared.
+
+type communityReq struct {
+	ctx      context.Context
+	a        bluehelm.CommunityAlert
+	g        bluehelm.CommunityGrouping
+	e        bluehelm.AuditEntry
+	existing bool
+	err      error
+	done     chan struct{}
+}
+
+type communityQueue struct {
+	mu      sync.Mutex
+	pending []*communityReq
+	leading bool
+	dead    bool // removed from communityQueues; callers take a new one
+}
+
+// communityQueues holds a queue per store while writes are in flight; the last
+// committer removes it, so a closed store leaves nothing behind.
+var communityQueues sync.Map // *DB → *communityQueue
+
+// maxCommunityGroup caps one group commit.
+const maxCommunityGroup = 256
+
 // CreateCommunityAlert stores a, grouping it with a recent alert from the same sender or
 // a near-identical one about the same place (see bluehelm.CommunityStore).
 func (db *DB) CreateCommunityAlert(ctx context.Context, a *bluehelm.CommunityAlert, g bluehelm.CommunityGrouping, e bluehelm.AuditEntry) (bool, error) {
-	next := *a
-	normCommunity(&next)
-	var stored *bluehelm.CommunityAlert
+	req := &communityReq{ctx: ctx, a: *a, g: g, e: e, done: make(chan struct{})}
+	normCommunity(&req.a)
+	var q *communityQueue
+	for {
+		v, _ := communityQueues.LoadOrStore(db, &communityQueue{})
+		q = v.(*communityQueue)
+		q.mu.Lock()
+		if !q.dead {
+			break
+		}
+		q.mu.Unlock()
+	}
+	q.pending = append(q.pending, req)
+	lead := !q.leading
+	q.leading = true
+	q.mu.Unlock()
+	if lead {
+		db.commitCommunity(q)
+	}
+	<-req.done
+	if req.err != nil {
+		return false, fmt.Errorf("create community alert: %w", req.err)
+	}
+	*a = req.a
+	return req.existing, nil
+}
+
+// commitCommunity writes groups until the queue is empty, then retires the queue.
+func (db *DB) commitCommunity(q *communityQueue) {
+	for {
+		q.mu.Lock()
+		if len(q.pending) == 0 {
+			q.leading, q.dead = false, true
+			communityQueues.Delete(db)
+			q.mu.Unlock()
+			return
+		}
+		n := min(len(q.pending), maxCommunityGroup)
+		group := q.pending[:n:n]
+		q.pending = q.pending[n:]
+		q.mu.Unlock()
+		db.writeCommunityGroup(group)
+		for _, r := range group {
+			close(r.done)
+		}
+	}
+}
+
+func (db *DB) writeCommunityGroup(group []*communityReq) {
+	var live []*communityReq
+	for _, r := range group {
+		if err := r.ctx.Err(); err != nil {
+			r.err = err // not written: the caller gave up before its group started
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	ctx := context.WithoutCancel(live[0].ctx)
 	err := db.writeTx(ctx, func(tx *sql.Tx) error {
-		if next.ExternalID != "" {
-			cur, err := scanCommunity(tx.QueryRowContext(ctx, `SELECT `+communityCols+` FROM community_alerts WHERE source = ? AND external_id = ?`, next.Source, next.ExternalID))
-			if err == nil {
-				stored = cur
-				return nil
+		for _, r := range live {
+			if _, err := tx.ExecContext(ctx, `SAVEPOINT community_alert`); err != nil {
+				return dbErr(err)
 			}
-			if !errors.Is(err, sql.ErrNoRows) {
+			r.err = insertCommunity(ctx, tx, r)
+			if r.err != nil {
+				if _, err := tx.ExecContext(ctx, `ROLLBACK TO community_alert`); err != nil {
+					return dbErr(err)
+				}
+			}
+			if _, err := tx.ExecContext(ctx, `RELEASE community_alert`); err != nil {
 				return dbErr(err)
 			}
 		}
-		if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM community_alerts`).Scan(&next.ID); err != nil {
-			return dbErr(err)
-		}
-		next.Version, next.GroupID = 1, next.ID
-		group, err := communityGroup(ctx, tx, &next, g)
-		if err != nil {
-			return err
-		}
-		if group != 0 {
-			next.GroupID = group
-		}
-		doc, err := encodeDoc(&next)
-		if err != nil {
-			return err
-		}
-		if _, err := tx.ExecContext(ctx, `INSERT INTO community_alerts (id, version, received, state, group_id, source, external_id, sender, sealed, place, text_key, doc)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			next.ID, next.Version, next.ReceivedAt.UnixMicro(), next.State, next.GroupID, next.Source, nullString(next.ExternalID),
-			nullString(next.SenderPseudonym), nullBytes(next.SenderSealed), communityPlaceKey(next.Place), g.TextKey, doc); err != nil {
-			return dbErr(err)
-		}
-		return appendAudit(ctx, tx, e, fmt.Sprintf("community_alert/%d", next.ID))
+		return nil
 	})
 	if err != nil {
-		return false, fmt.Errorf("create community alert: %w", err)
+		for _, r := range live {
+			r.err = err
+		}
 	}
-	if stored != nil {
-		*a = *stored
-		return true, nil
+}
+
+// insertCommunity writes one alert inside the group's transaction, or finds the one
+// already stored under its gateway id.
+func insertCommunity(ctx context.Context, tx *sql.Tx, r *communityReq) error {
+	next := &r.a
+	if next.ExternalID != "" {
+		cur, err := scanCommunity(tx.QueryRowContext(ctx, `SELECT `+communityCols+` FROM community_alerts WHERE source = ? AND external_id = ?`, next.Source, next.ExternalID))
+		if err == nil {
+			r.a, r.existing = *cur, true
+			return nil
+		}
+		if !errors.Is(err, sql.ErrNoRows) {
+			return dbErr(err)
+		}
 	}
-	*a = next
-	return false, nil
+	if err := tx.QueryRowContext(ctx, `SELECT coalesce(max(id), 0) + 1 FROM community_alerts`).Scan(&next.ID); err != nil {
+		return dbErr(err)
+	}
+	next.Version, next.GroupID = 1, next.ID
+	group, err := communityGroup(ctx, tx, next, r.g)
+	if err != nil {
+		return err
+	}
+	if group != 0 {
+		next.GroupID = group
+	}
+	doc, err := encodeDoc(next)
+	if err != nil {
+		return err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO community_alerts (id, version, received, state, group_id, source, external_id, sender, sealed, place, text_key, doc)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		next.ID, next.Version, next.ReceivedAt.UnixMicro(), next.State, next.GroupID, next.Source, nullString(next.ExternalID),
+		nullString(next.SenderPseudonym), nullBytes(next.SenderSealed), communityPlaceKey(next.Place), r.g.TextKey, doc); err != nil {
+		return dbErr(err)
+	}
+	return appendAudit(ctx, tx, r.e, fmt.Sprintf("community_alert/%d", next.ID))
 }
 
 // communityGroup finds the group of a new alert: the newest alert within the window

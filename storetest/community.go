@@ -3,6 +3,7 @@ package storetest
 import (
 	"bytes"
 	"encoding/json"
+	"fmt"
 	"testing"
 	"time"
 
@@ -120,5 +121,51 @@ func testCommunity(t *testing.T, o Opener) {
 	must(t, err, "FindCommunityAlerts limited")
 	if len(limited) != 2 || limited[0].ExternalID != "m6" {
 		t.Errorf("limited: %d alerts", len(limited))
+	}
+}
+
+// testCommunityConcurrent: webhook calls arrive together (they are committed in
+// groups): every alert is stored once, with its own id, retries of one gateway id
+// find the one stored, and the audit chain holds.
+func testCommunityConcurrent(t *testing.T, o Opener) {
+	s := o.store(t)
+	ctx := ctxOf(t)
+	t0 := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	const n = 60
+	type result struct {
+		a        *bluehelm.CommunityAlert
+		existing bool
+		err      error
+	}
+	results := make(chan result, n)
+	for i := range n {
+		go func() {
+			ext := fmt.Sprintf("c%d", i%40) // ids 0..19 are sent twice
+			a := &bluehelm.CommunityAlert{ReceivedAt: t0.Add(time.Duration(i) * time.Second), Channel: bluehelm.ChannelSMS, Source: "sms:generic",
+				ExternalID: ext, Text: "message " + ext, State: bluehelm.CommunityNew, Marking: bluehelm.CommunityMarking}
+			existing, err := s.CreateCommunityAlert(ctx, a, bluehelm.CommunityGrouping{Window: time.Hour, TextKey: bluehelm.TextKey(a.Text)}, entry("community.receive"))
+			results <- result{a, existing, err}
+		}()
+	}
+	ids := map[string]int64{}
+	existing := 0
+	for range n {
+		r := <-results
+		must(t, r.err, "concurrent CreateCommunityAlert")
+		if r.existing {
+			existing++
+		}
+		if id, ok := ids[r.a.ExternalID]; ok && id != r.a.ID {
+			t.Errorf("gateway id %s stored as %d and %d", r.a.ExternalID, id, r.a.ID)
+		}
+		ids[r.a.ExternalID] = r.a.ID
+	}
+	all, err := s.FindCommunityAlerts(ctx, bluehelm.CommunityFilter{})
+	must(t, err, "FindCommunityAlerts")
+	if len(all) != 40 || existing != 20 {
+		t.Errorf("%d stored, %d found existing; want 40 and 20", len(all), existing)
+	}
+	if _, err := s.VerifyAudit(ctx); err != nil {
+		t.Errorf("audit chain: %v", err)
 	}
 }

@@ -87,6 +87,7 @@ func Run(t *testing.T, open func(t *testing.T) bluehelm.Store) {
 		{"PruneRollups", testPruneRollups},
 		{"CampRecords", testCampRecords},
 		{"Community", testCommunity},
+		{"CommunityConcurrent", testCommunityConcurrent},
 	} {
 		t.Run(g.name, func(t *testing.T) { g.fn(t, o) })
 	}

@@ -436,7 +436,11 @@ func (m *PlaceMatcher) WithLookup(words int, lookup func(key string) (GazetteerP
 
 // placeStopWords are words never taken as a place on their own, even where a village
 // bears the name (keywords, common words).
-var placeStopWords = wordSet("the and in at of to a an we they is are on near fire attack men la le les de des du et est pres au aux un une il ils sur feu tirs vol mine")
+var placeStopWords = wordSet("the and in at of to a an we they is are on near fire attack men la le les de des du et est pres au aux un une il ils sur feu tirs vol mine " +
+	"armed this that these there here morning night today yesterday now people village town market road river school church house houses " +
+	"many some two three from with by for our their not were was have has been seen heard come please help " +
+	"ce cette ces matin soir nuit hier ont sont dans par pour avec nous vous leur village marche route riviere ecole maison maisons " +
+	"des gens deux trois quatre tres beaucoup venez aidez")
 
 // NewPlaceMatcher indexes places by folded name. Names of fewer than three letters are
 // left out: they match too much.
@@ -476,7 +480,7 @@ func (m *PlaceMatcher) Match(text string) *PlaceSuggestion {
 				p := m.places[idx]
 				return &PlaceSuggestion{Name: p.Name, Matched: k, Country: p.Country, Admin1: p.Admin1, Location: p.Location}
 			}
-			if m.lookup != nil && n <= m.lookupWords && utf8.RuneCountInString(k) >= 3 && !placeStopWords[k] {
+			if m.lookup != nil && n <= m.lookupWords && utf8.RuneCountInString(k) >= 3 && !placeStopWords[words[i]] && !placeStopWords[words[i+n-1]] {
 				if p, ok := m.lookup(k); ok {
 					return &PlaceSuggestion{Name: p.Name, Matched: k, Country: p.Country, Admin1: p.Admin1, Location: p.Location}
 				}

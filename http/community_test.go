@@ -177,6 +177,16 @@ func TestCommunityAndroidGatewayAck(t *testing.T) {
 	if len(outbox) != 1 || !strings.HasPrefix(outbox[0], testNumber+": شكراً") {
 		t.Errorf("gateway was asked to send %q", outbox)
 	}
+	// The liaison replies through the same gateway; others may not.
+	id := itoa64(int64(got["id"].(float64)))
+	ce.problem(req{method: "POST", path: "/api/v1/community/alerts/" + id + "/reply", as: "ops1", body: map[string]string{"text": "x"}}, http.StatusForbidden, "")
+	ce.ok(req{method: "POST", path: "/api/v1/community/alerts/" + id + "/reply", as: "liaison", body: map[string]string{"text": "Une patrouille arrive"}}, http.StatusNoContent, nil)
+	ce.mu.Lock()
+	outbox = append([]string(nil), ce.outbox...)
+	ce.mu.Unlock()
+	if len(outbox) != 2 || outbox[1] != testNumber+": Une patrouille arrive" {
+		t.Errorf("reply: gateway was asked to send %q", outbox)
+	}
 	// A delivery report is answered and ignored.
 	other := []byte(`{"event":"sms:delivered","id":"evt-2","payload":{"messageId":"m1","phoneNumber":"+211912345678"}}`)
 	ce.ok(req{method: "POST", path: "/api/v1/community/sms/android", body: other,

@@ -218,6 +218,15 @@ func TestCommunityAlertToIncident(t *testing.T) {
 	if strings.Contains(eval[string](ops, `document.body.textContent`), "955500") {
 		t.Error("ops's page carries a sender number")
 	}
+	// In French, the queue's own strings follow; the Arabic hint stays right to left.
+	ops.setField("select#lang", "fr")
+	ops.waitFor("the queue in French", stepTimeout, `document.querySelector('#community-heading')?.textContent === 'Alertes communautaires'`)
+	ops.do("all messages", stepTimeout, chromedp.SetValue(chromedp.CSS(`#community-filter`), "all"),
+		chromedp.Evaluate[chromedp.Void](`document.querySelector('#community-filter').dispatchEvent(new Event('change'))`))
+	ops.waitFor("the linked alert in French", stepTimeout, `document.querySelector('[data-alert="`+itoa(arID)+`"] .badge')?.textContent === 'Rattachée'`)
+	if dir := eval[string](ops, `getComputedStyle(document.querySelector('[data-alert="`+itoa(arID)+`"] .community-keyword:lang(ar)')).direction`); dir != "rtl" {
+		t.Errorf("Arabic keyword hint direction %q in the French page, want rtl", dir)
+	}
 }
 
 func TestCommunityPublicForm(t *testing.T) {

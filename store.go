@@ -378,6 +378,7 @@ type Store interface {
 	SensorStore
 	CampStore
 	CasevacStore
+	CommunityStore
 	Close() error
 }
 

@@ -136,6 +136,8 @@ type serverOptions struct {
 	places  http.Gazetteer
 	// warn tunes the early-warning service (zero: serve's defaults).
 	warn warn.Config
+	// community builds the community alert intake on the pipeline (community_test.go).
+	community func(*ingest.Pipeline) *http.CommunityOptions
 }
 
 // startServer wires the server as cmd/bluehelm's openApp and serve do. That code is
@@ -174,6 +176,7 @@ func startServer(t testing.TB, o serverOptions) *server {
 		Ready:     func() error { return store.Ping(context.Background()) },
 		LoginRate: rate.Inf, LoginBurst: 1000,
 		Basemap: o.basemap, Places: o.places, Forecasts: s.warn,
+		Community: o.communityOptions(s.pipeline),
 	})
 	srv.SetOGC(ogcapi.New(ogcapi.Config{Store: store, Picture: s.picture, Principal: srv.PrincipalOf}))
 	hs := &nethttp.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second,

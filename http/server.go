@@ -93,6 +93,8 @@ type Config struct {
 	// It may also be set later with SetOGC (it needs PrincipalOf).
 	OGC http.Handler
 	Now func() time.Time
+	// Community is the community alert intake (issue 8, community.go); nil: off.
+	Community *CommunityOptions
 
 	// LoginRate and LoginBurst limit login attempts per client address and per
 	// username. Zero means 5 a minute with a burst of 5.
@@ -296,6 +298,7 @@ func (s *Server) apiRoutes() []route {
 	// Camp records and the camp dashboard (issue 7).
 	routes = append(routes, s.campRoutes(v1)...)
 	routes = append(routes, s.casevacRoutes(v1)...) // issue 8: CASEVAC and medical coverage (casevac.go)
+	routes = append(routes, s.communityRoutes(v1)...) // issue 8: community alerts (community.go)
 	return routes
 }
 

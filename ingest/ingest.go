@@ -39,6 +39,7 @@ type Store interface {
 	bluehelm.SensorStore
 	bluehelm.CampStore
 	bluehelm.CasevacStore
+	bluehelm.CommunityStore
 }
 
 // Options configure a Pipeline.

@@ -32,6 +32,7 @@ var migrations = []migration{
 	{8, "sensor credentials and quarantined readings", schemaV8},
 	{9, "camp profiles, assets, work orders and the webhook outbox", schemaV9},
 	{10, "casualty evacuation requests", schemaV10},
+	{11, "community alerts", schemaV11},
 }
 
 // SchemaVersion is the schema version this binary creates and understands.

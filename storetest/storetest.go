@@ -87,6 +87,8 @@ func Run(t *testing.T, open func(t *testing.T) bluehelm.Store) {
 		{"PruneRollups", testPruneRollups},
 		{"CampRecords", testCampRecords},
 		{"Casevacs", testCasevacs},
+		{"Community", testCommunity},
+		{"CommunityConcurrent", testCommunityConcurrent},
 	} {
 		t.Run(g.name, func(t *testing.T) { g.fn(t, o) })
 	}

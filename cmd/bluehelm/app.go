@@ -88,6 +88,8 @@ type app struct {
 	warn     *warn.Service
 	auth     *auth.Service
 	registry *prometheus.Registry
+	// community is the community alert intake (issue 8, community.go); nil: off.
+	community *http.CommunityOptions
 }
 
 func openApp(ctx context.Context, sf storeFlags, mf missionFlags, log *slog.Logger) (*app, error) {
@@ -136,6 +138,7 @@ func (a *app) serve(ctx context.Context, listen string, basemap *mbtiles.Tileset
 		// The stale time bluehelm gives the tracks it sends to TAK devices (cot's
 		// default PositionStale), so the map and the devices grey a track alike.
 		StaleAfter: 5 * time.Minute, Version: Version, Forecasts: a.warn,
+		Community: a.community,
 	})
 	srv.SetOGC(ogcapi.New(ogcapi.Config{Store: a.store, Picture: a.picture, Principal: srv.PrincipalOf}))
 	hs := &nethttp.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ErrorLog: slog.NewLogLogger(a.log.Handler(), slog.LevelWarn)}
@@ -208,6 +211,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	cf.register(fs, "") // MQTT off unless asked for: a broker is exposed on purpose
 	var ef escalationFlags
 	ef.register(fs)
+	var comf communityFlags
+	comf.register(fs, "")
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -225,6 +230,9 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer a.Close()
+	if err := a.startCommunity(comf, sf.data, nil); err != nil {
+		return err
+	}
 	stopCampOps, err := a.startCampOps(ctx, ef, log)
 	if err != nil {
 		return err

@@ -24,6 +24,7 @@ var demoUsers = []bluehelm.User{
 	{Username: "unpol", Name: "UNPOL patrol leader", Role: bluehelm.RoleReporter, Component: bluehelm.Police, Clearance: bluehelm.Unclassified},
 	{Username: "camp", Name: "Camp manager, Juba base", Role: bluehelm.RoleCamp, Component: bluehelm.Support, Clearance: bluehelm.Unclassified},
 	{Username: "viewer", Name: "Liaison officer (read only)", Role: bluehelm.RoleViewer, Component: bluehelm.Civilian, Clearance: bluehelm.Unclassified},
+	{Username: "cla", Name: "Community liaison assistant", Role: bluehelm.RoleLiaison, Component: bluehelm.Civilian, Clearance: bluehelm.Confidential},
 }
 
 func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error {
@@ -40,6 +41,8 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	wf.register(fs)
 	var cf campFlags
 	cf.register(fs, mqtt.DefaultAddr)
+	var comf communityFlags
+	comf.register(fs, "SS") // the scenario's country
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -87,6 +90,9 @@ func runDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 		if _, err := scen.SeedCasevac(ctx, a.pipeline, time.Now()); err != nil {
 			log.Warn("demo CASEVAC not seeded", "err", err)
 		}
+	}
+	if err := a.startDemoCommunity(ctx, comf, dir, len(logins) > 0); err != nil {
+		return err
 	}
 	// TAK is part of the demo when its ports are free; a demo must not fail because
 	// another TAK server already runs on this laptop.

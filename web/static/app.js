@@ -17,6 +17,7 @@ import { initPatrols, resetPatrols, showPatrols, openPlan, openPatrol, openPatro
 import { initTasks, resetTasks, showTasks } from "./tasks.js";
 import { initCamp, resetCamp, showCamp } from "./camp.js";
 import { initCasevac, resetCasevac, showCasevac } from "./casevac.js";
+import { initCommunity, resetCommunity, showCommunity } from "./community.js";
 
 const signedInHint = "bluehelm.signedIn";
 let stream = null;
@@ -69,7 +70,7 @@ function showApp() {
 
 // Views: the map with the alerts and incidents beside it; the patrol planner and
 // the task board, which keep the map and take the side panel; the dashboard.
-const panelViews = ["patrols", "tasks", "casevac"];
+const panelViews = ["patrols", "tasks", "casevac", "community"];
 
 function setView(name) {
   const onMap = name === "map" || panelViews.includes(name);
@@ -83,7 +84,8 @@ function setView(name) {
   $("#patrols-section").hidden = name !== "patrols";
   $("#tasks-section").hidden = name !== "tasks";
   $("#casevac-section").hidden = name !== "casevac";
-  for (const [id, v] of [["#nav-map", "map"], ["#nav-patrols", "patrols"], ["#nav-tasks", "tasks"], ["#nav-casevac", "casevac"], ["#nav-dashboard", "dashboard"], ["#nav-camp", "camp"]]) {
+  $("#community-section").hidden = name !== "community";
+  for (const [id, v] of [["#nav-map", "map"], ["#nav-patrols", "patrols"], ["#nav-tasks", "tasks"], ["#nav-casevac", "casevac"], ["#nav-dashboard", "dashboard"], ["#nav-camp", "camp"], ["#nav-community", "community"]]) {
     if (v === name) $(id).setAttribute("aria-current", "page");
     else $(id).removeAttribute("aria-current");
   }
@@ -92,6 +94,7 @@ function setView(name) {
   showPatrols(name === "patrols");
   showTasks(name === "tasks");
   showCasevac(name === "casevac");
+  showCommunity(name === "community");
   if (onMap) requestAnimationFrame(() => state.map?.resize?.());
   if (panelViews.includes(name) && wasPanel !== name) showPanel(true);
   document.title = t(name === "casevac" ? "casevac.pageTitle" : "title." + name);
@@ -110,6 +113,8 @@ function route() {
     setView("tasks");
   } else if (hash === "#/casevac") {
     setView("casevac");
+  } else if (hash === "#/community") {
+    setView("community");
   } else if (hash === "#/patrols/new") {
     setView("patrols");
     openPatrolForm(null);
@@ -444,6 +449,7 @@ function teardown() {
   resetTasks();
   resetCamp();
   resetCasevac();
+  resetCommunity();
   resetOps();
   clearFilters();
   if (state.map && !state.map.unavailable) {
@@ -605,6 +611,7 @@ async function boot() {
       }
     },
   });
+  initCommunity();
   stream = createStream({ onBatch, onState: onStreamState, onAuthLost });
   onSessionLost(() => sessionEnded(t("session.ended")));
 

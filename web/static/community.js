@@ -185,7 +185,8 @@ function renderAlert(a, group) {
               announce(t("community.placeShow", { name: a.place.name }));
             },
           },
-          "📍 ",
+          // No pin emoji: a team-site laptop may have no emoji font, and a box
+          // in its place reads as a fault.
           t("community.place", { name: a.place.name }),
         ),
         a.place.matched && a.place.matched.toLowerCase() !== a.place.name.toLowerCase()

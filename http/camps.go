@@ -245,13 +245,7 @@ func (s *Server) listAssets(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p := principal(r)
-	out := make([]*bluehelm.Asset, 0, len(as))
-	for _, a := range as {
-		if p.CanSee(a.Marking) {
-			out = append(out, a)
-		}
-	}
+	out := visibleTo(principal(r), as, func(*bluehelm.Asset) bool { return true }, func(a *bluehelm.Asset) bluehelm.Marking { return a.Marking })
 	return writeJSON(w, http.StatusOK, map[string]any{"assets": out})
 }
 
@@ -284,13 +278,7 @@ func (s *Server) listWorkOrders(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p := principal(r)
-	out := make([]*bluehelm.WorkOrder, 0, len(ws))
-	for _, wo := range ws {
-		if p.CanSee(wo.Marking) {
-			out = append(out, wo)
-		}
-	}
+	out := visibleTo(principal(r), ws, func(*bluehelm.WorkOrder) bool { return true }, func(wo *bluehelm.WorkOrder) bluehelm.Marking { return wo.Marking })
 	return writeJSON(w, http.StatusOK, map[string]any{"work_orders": out})
 }
 
@@ -350,13 +338,8 @@ func (s *Server) listStockItems(w http.ResponseWriter, r *http.Request) error {
 	if err != nil {
 		return err
 	}
-	p := principal(r)
-	out := make([]*bluehelm.StockItem, 0, len(items))
-	for _, it := range items {
-		if p.CanSee(it.Marking) && (campID == 0 || it.CampID == campID) {
-			out = append(out, it)
-		}
-	}
+	out := visibleTo(principal(r), items, func(it *bluehelm.StockItem) bool { return campID == 0 || it.CampID == campID },
+		func(it *bluehelm.StockItem) bluehelm.Marking { return it.Marking })
 	return writeJSON(w, http.StatusOK, map[string]any{"stock_items": out})
 }
 
@@ -499,3 +482,15 @@ func (s *Server) stockForecast(rs resource[bluehelm.StockItem]) handlerFunc {
 }
 
 func round2(v float64) float64 { return math.Round(v*100) / 100 }
+
+// visibleTo keeps the records the principal may see (by their marking) that
+// also pass keep, in order: every list of camp records is filtered this way.
+func visibleTo[E any](p bluehelm.Principal, all []E, keep func(E) bool, marking func(E) bluehelm.Marking) []E {
+	out := make([]E, 0, len(all))
+	for _, e := range all {
+		if keep(e) && p.CanSee(marking(e)) {
+			out = append(out, e)
+		}
+	}
+	return out
+}

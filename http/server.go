@@ -297,7 +297,7 @@ func (s *Server) apiRoutes() []route {
 	routes = append(routes, s.operationsRoutes(v1)...)
 	// Camp records and the camp dashboard (issue 7).
 	routes = append(routes, s.campRoutes(v1)...)
-	routes = append(routes, s.casevacRoutes(v1)...) // issue 8: CASEVAC and medical coverage (casevac.go)
+	routes = append(routes, s.casevacRoutes(v1)...)   // issue 8: CASEVAC and medical coverage (casevac.go)
 	routes = append(routes, s.communityRoutes(v1)...) // issue 8: community alerts (community.go)
 	return routes
 }

@@ -203,6 +203,12 @@ func TestCampDashboard(t *testing.T) {
 		const d = src && await src.getData();
 		return d && d.features.length === %d && d.features.every(f => ["ok", "alarm", "stale", "disabled"].includes(f.properties.state));
 	})()`, len(demo.Sensors)))
+	// Every asset is on the camp map, the generator due for service marked so.
+	b.waitFor(fmt.Sprintf("the %d assets on the camp map", len(demo.Assets)), stepTimeout, fmt.Sprintf(`(async () => {
+		const src = window.bluehelmCampMap.getSource("assets");
+		const d = src && await src.getData();
+		return d && d.features.length === %d && d.features.some(f => f.properties.due && /Generator 1/.test(f.properties.name));
+	})()`, len(demo.Assets)))
 	// The three charts are drawn, with their data.
 	b.waitFor("the energy, stock and water charts", stepTimeout, `window.bluehelmCamp.charts.length === 3 &&
 		["camp-chart-energy", "camp-chart-stocks", "camp-chart-water"].every(id => { const c = document.getElementById(id); return c && c.offsetHeight > 0 && window.Chart.getChart(c).data.labels.length > 0; })`)

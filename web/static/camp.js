@@ -226,7 +226,9 @@ function buildSkeleton() {
       card("camp-map-card", "camp.mapTitle",
         h("div", { id: "camp-map", class: "camp-map", role: "region", "aria-label": t("camp.mapLabel") }),
         h("ul", { class: "camp-legend", "aria-label": t("camp.legend") },
-          ["ok", "alarm", "stale", "disabled"].map((s) => h("li", {}, h("span", { class: `state-dot state-${s}`, "aria-hidden": "true" }), t("camp.state." + s))))),
+          ["ok", "alarm", "stale", "disabled"].map((s) => h("li", {}, h("span", { class: `state-dot state-${s}`, "aria-hidden": "true" }), t("camp.state." + s))),
+          h("li", {}, h("span", { class: "asset-mark", "aria-hidden": "true" }), t("camp.legendAsset")),
+          h("li", {}, h("span", { class: "asset-mark due", "aria-hidden": "true" }), t("camp.legendAssetDue")))),
       card("camp-alarms", "camp.alarmsTitle", h("ul", { id: "camp-alarm-list", class: "alert-list" }), h("p", { id: "camp-alarms-empty", class: "muted empty" }, t("camp.noAlarms"))),
       card("camp-work", "camp.workTitle", h("ul", { id: "camp-work-list", class: "camp-work-list" }), h("p", { id: "camp-work-empty", class: "muted empty" }, t("camp.noWork"))),
       card("camp-energy", "camp.energyTitle", h("div", { id: "camp-energy-figures", class: "camp-figures" }),
@@ -630,6 +632,16 @@ function describeSensor(s) {
     h("span", { class: `state-${s.state}` }, t("camp.state." + s.state, { fallback: s.state })));
 }
 
+// describeAsset is the map's tip for an asset: what it is, its hours, its service.
+function describeAsset(a) {
+  const due = a.service_due;
+  return h("div", { class: "bh-tip-body camp-tip" },
+    h("strong", {}, a.name),
+    h("span", {}, t("camp.assetKind." + a.kind, { fallback: a.kind }) + (a.running_hours == null ? "" : " · " + num(a.running_hours, 0) + " h")),
+    due ? h("span", { class: due.overdue ? "state-alarm" : "state-stale" },
+      due.overdue ? t("camp.serviceOverdue", { task: due.task, h: num(-due.hours_to_due, 0) }) : t("camp.serviceDue", { task: due.task, h: num(due.hours_to_due, 0) })) : null);
+}
+
 // --- the camp map -------------------------------------------------------------------------------------
 
 function renderMap() {
@@ -639,6 +651,7 @@ function renderMap() {
     mapPromise = import("./camp/map.js")
       .then((m) => m.createCampMap(el, {
         describeSensor,
+        describeAsset,
         onSensorClick: (id) => {
           const row = document.querySelector(`#camp-sensor-rows tr[data-id="${id}"]`);
           row?.scrollIntoView({ block: "nearest" });

@@ -1,5 +1,6 @@
-// The camp's own map on the camp dashboard: the perimeter and its zones, every
-// sensor coloured by its state (its last value on hover or tap), and the camp's
+// The camp's own map on the camp dashboard: the perimeter and its zones, the
+// camp's assets (generators, tanks, towers… as squares, ringed red when a
+// service is due), every sensor coloured by its state (its last value on hover or tap), and the camp's
 // open alarms pulsing, a confirmed intrusion larger than the rest. It is a second
 // MapLibre map, separate from the mission map, over the same embedded offline
 // basemap (Natural Earth land): at a camp's scale that is a plain background, and
@@ -41,6 +42,7 @@ function style(theme) {
       zones: empty(),
       "zone-labels": empty(),
       sensors: empty(),
+      assets: empty(),
       alerts: empty(),
     },
     layers: [
@@ -51,6 +53,14 @@ function style(theme) {
       { id: "camp-line", type: "line", source: "camp", paint: { "line-color": "#4b92db", "line-width": 3 } },
       { id: "zone-labels", type: "symbol", source: "zone-labels",
         layout: { "text-field": ["get", "name"], "text-font": REGULAR, "text-size": 12, "text-max-width": 8 },
+        paint: { "text-color": th.areaText, "text-halo-color": th.halo, "text-halo-width": 1.2 } },
+      // Assets under the sensors (a generator's sensors sit on it): a square
+      // plate larger than a sensor's dot, so that both show and the asset is
+      // not read as one more sensor.
+      { id: "assets", type: "symbol", source: "assets",
+        layout: { "icon-image": ["case", ["get", "due"], "bh-asset-due", "bh-asset"], "icon-allow-overlap": true, "icon-ignore-placement": true } },
+      { id: "asset-labels", type: "symbol", source: "assets", minzoom: 16,
+        layout: { "text-field": ["get", "name"], "text-font": REGULAR, "text-size": 11, "text-offset": [0, 1.2], "text-anchor": "top", "text-optional": true },
         paint: { "text-color": th.areaText, "text-halo-color": th.halo, "text-halo-width": 1.2 } },
       { id: "alerts", type: "circle", source: "alerts",
         paint: {
@@ -71,9 +81,10 @@ function style(theme) {
 
 // createCampMap builds the map in container and resolves to its view:
 //   show(dashboard)  highlight(sensorId)  resize()  destroy()
-// opts: describeSensor(sensor) → Node (the tip), onSensorClick(id).
+// opts: describeSensor(sensor) → Node (the tip), describeAsset(asset) → Node,
+// onSensorClick(id).
 // window.bluehelmCampMap is the maplibre Map (for tests and the console).
-export async function createCampMap(container, { describeSensor, onSensorClick } = {}) {
+export async function createCampMap(container, { describeSensor, describeAsset, onSensorClick } = {}) {
   ensureStylesheet("/vendor/maplibre-gl/maplibre-gl.css");
   ensureStylesheet("/map/map.css");
   container.classList.add("bh-map");
@@ -93,6 +104,7 @@ export async function createCampMap(container, { describeSensor, onSensorClick }
     else console.error(e.error || e);
   });
   await new Promise((resolve) => map.once("load", resolve));
+  addAssetImages(map);
   // The page lays the card out after the map is made (and again on a rotation
   // or a language change): the map follows its box, not only the window.
   const sizer = new ResizeObserver(() => map.resize());
@@ -108,6 +120,20 @@ export async function createCampMap(container, { describeSensor, onSensorClick }
     if (!s) return;
     popup.setLngLat(f.geometry.coordinates).setDOMContent(describeSensor(s)).addTo(map);
   };
+  let assets = new Map();
+  const assetTip = (f) => {
+    const a = assets.get(f.properties.id);
+    if (a) popup.setLngLat(f.geometry.coordinates).setDOMContent(describeAsset ? describeAsset(a) : document.createTextNode(a.name)).addTo(map);
+  };
+  map.on("mousemove", "assets", (e) => {
+    map.getCanvas().style.cursor = "pointer";
+    assetTip(e.features[0]);
+  });
+  map.on("mouseleave", "assets", () => {
+    map.getCanvas().style.cursor = "";
+    popup.remove();
+  });
+  map.on("click", "assets", (e) => assetTip(e.features[0]));
   map.on("mousemove", "sensors", (e) => {
     map.getCanvas().style.cursor = "pointer";
     tip(e.features[0]);
@@ -122,7 +148,7 @@ export async function createCampMap(container, { describeSensor, onSensorClick }
     onSensorClick?.(e.features[0].properties.id);
   });
   map.on("click", (e) => {
-    if (!map.queryRenderedFeatures(e.point, { layers: ["sensors"] }).length) popup.remove();
+    if (!map.queryRenderedFeatures(e.point, { layers: ["sensors", "assets"] }).length) popup.remove();
   });
 
   const onTheme = new MutationObserver(() => {
@@ -155,6 +181,12 @@ export async function createCampMap(container, { describeSensor, onSensorClick }
         type: "Feature", id: s.id,
         properties: { id: s.id, code: s.code, state: s.state || "ok", perimeter: /^perimeter_/.test(s.kind) },
         geometry: { type: "Point", coordinates: lonLat(s.position) },
+      }))));
+      assets = new Map((d.assets || []).map((a) => [a.id, a]));
+      map.getSource("assets")?.setData(fc((d.assets || []).filter((a) => lonLat(a.position)).map((a) => ({
+        type: "Feature", id: a.id,
+        properties: { id: a.id, name: glyphSafe(a.name || ""), due: !!a.service_due },
+        geometry: { type: "Point", coordinates: lonLat(a.position) },
       }))));
       // The alarms keep their rule, so that an intrusion is drawn larger.
       alerts.set(d.alarms || []);
@@ -228,4 +260,28 @@ function bounds(geom, sensors) {
   if (e - w < 1e-4) { w -= 0.002; e += 0.002; }
   if (n - s < 1e-4) { s -= 0.002; n += 0.002; }
   return [[w, s], [e, n]];
+}
+
+// addAssetImages draws the asset markers: a rounded square, ringed red when a
+// service is due. Drawn here rather than shipped as files: two small images.
+function addAssetImages(map) {
+  const dpr = Math.min(2, window.devicePixelRatio || 1);
+  const draw = (id, ring) => {
+    if (map.hasImage(id)) return;
+    const px = Math.round(24 * dpr);
+    const c = document.createElement("canvas");
+    c.width = c.height = px;
+    const g = c.getContext("2d");
+    g.scale(dpr, dpr);
+    g.fillStyle = "#d9b44a";
+    g.strokeStyle = ring || "#1b1d23";
+    g.lineWidth = ring ? 3 : 1.5;
+    g.beginPath();
+    g.roundRect(2, 2, 20, 20, 3);
+    g.fill();
+    g.stroke();
+    map.addImage(id, g.getImageData(0, 0, px, px), { pixelRatio: dpr });
+  };
+  draw("bh-asset", null);
+  draw("bh-asset-due", "#ff1744");
 }

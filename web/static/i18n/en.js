@@ -735,6 +735,8 @@ export default {
   "camp.mapTitle": "Camp map",
   "camp.mapLabel": "Camp map: perimeter, zones, sensors and open alarms",
   "camp.legend": "Sensor states",
+  "camp.legendAsset": "Asset",
+  "camp.legendAssetDue": "Asset with a service due",
   "camp.state.ok": "Normal",
   "camp.state.alarm": "In alarm",
   "camp.state.stale": "Silent",

@@ -792,6 +792,8 @@ export default {
   "camp.mapTitle": "Carte du camp",
   "camp.mapLabel": "Carte du camp : périmètre, zones, capteurs et alarmes ouvertes",
   "camp.legend": "États des capteurs",
+  "camp.legendAsset": "Équipement",
+  "camp.legendAssetDue": "Équipement à entretenir",
   "camp.state.ok": "Normal",
   "camp.state.alarm": "En alarme",
   "camp.state.stale": "Muet",

@@ -303,3 +303,53 @@ func TestCasevacFromCoTOnce(t *testing.T) {
 		t.Fatalf("repeat: %v, id %d vs %d", err, second.ID, first.ID)
 	}
 }
+
+// Route risk weighs the CASEVAC coverage once evacuation assets report where
+// they are; with none, every stretch would be "outside" and the coverage would
+// say nothing about one route against another, so it is left out. A road next
+// to the hospital is within reach of care, but not of the only ambulance, which
+// is 120 km away in the other corner of the sector.
+func TestRouteRiskWeighsCasevacCoverage(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		ambulance bool
+		want      bool // a casevac_outside_* reason
+	}{
+		{"no evacuation asset reporting", false, false},
+		{"the only ambulance 120 km away", true, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newCasevacEnv(t)
+			now := e.clock.Now()
+			hosp := &bluehelm.MedicalFacility{Name: "Level 2 Juba", Level: "2", Location: bluehelm.Point{Lon: 31.9, Lat: 4.9},
+				Marking: bluehelm.Marking{Component: bluehelm.Military}}
+			if err := e.p.CreateFacility(ctx, medic, hosp); err != nil {
+				t.Fatal(err)
+			}
+			if tc.ambulance {
+				amb := &bluehelm.Unit{Code: "AMB-1", Name: "Ambulance", Mobility: bluehelm.MobilityMounted, TrackUIDs: []string{"amb-1"},
+					Marking: bluehelm.Marking{Component: bluehelm.Military}}
+				if err := e.p.CreateUnit(ctx, joc, amb); err != nil {
+					t.Fatal(err)
+				}
+				if err := e.p.Positions(ctx, joc, []ingest.Report{report("amb-1", now.Add(-time.Minute), 31.05, 4.05)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			route := orb.LineString{{31.85, 4.85}, {31.88, 4.85}}
+			rep, err := e.p.AssessRoute(ctx, joc, route, now.Add(time.Hour), now.Add(3*time.Hour))
+			if err != nil {
+				t.Fatal(err)
+			}
+			got := false
+			for _, r := range rep.Reasons {
+				if r.Code == "casevac_outside_1h" || r.Code == "casevac_outside_2h" {
+					got = true
+				}
+			}
+			if got != tc.want {
+				t.Errorf("outside-coverage reason %v, want %v (reasons %+v)", got, tc.want, rep.Reasons)
+			}
+		})
+	}
+}

@@ -82,6 +82,9 @@ type Pipeline struct {
 	mu      sync.Mutex
 	pending map[string]*positionTally // per-poster summary for the next audit entry
 
+	covMu    sync.Mutex
+	covCache map[string]coverageEntry // CASEVAC coverage for route risk, by viewer (see riskCoverage)
+
 	sensors sensorPath // camp sensor readings, alarms and roll-ups (camp_engine.go)
 }
 

@@ -2,6 +2,7 @@ package ingest
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"time"
 
@@ -67,7 +68,8 @@ func (p *Pipeline) AssessRoute(ctx context.Context, by bluehelm.Principal, route
 	if err != nil {
 		return nil, err
 	}
-	in := plan.Inputs{Incidents: plan.IndexSummaries(summaries), Areas: visible, Facilities: facilities, Until: until}
+	in := plan.Inputs{Incidents: plan.IndexSummaries(summaries), Areas: visible, Facilities: facilities, Until: until,
+		Coverage: p.riskCoverage(ctx, by)}
 	if p.opts.Surface != nil {
 		in.Surface = p.opts.Surface()
 	}
@@ -244,4 +246,50 @@ func (p *Pipeline) coverage(ctx context.Context, by bluehelm.Principal, aor *blu
 	}
 	c7, err = plan.PatrolCoverage(aor.Geometry, traces, plan.CoverageConfig{Since: to.Add(-7 * 24 * time.Hour)})
 	return c7, c30, err
+}
+
+// Route risk weighs the CASEVAC coverage on a coarser grid than the coverage
+// layer's 1 km, and reuses it for a while: evacuation assets move, but a plan
+// looked at for a few minutes does not need their every fix, and the grid of a
+// country-sized mission costs up to half a second.
+const (
+	riskCoverageCellKm = 2
+	riskCoverageTTL    = 5 * time.Minute
+)
+
+type coverageEntry struct {
+	cov *plan.MedicalCoverage
+	at  time.Time
+}
+
+// riskCoverage is the CASEVAC coverage route risk weighs, as the viewer may
+// see the facilities and assets, or nil when there is none to weigh: with no
+// evacuation asset reporting its position every stretch would read as out of
+// coverage, which says nothing about one route against another (the reach
+// from the facilities themselves is in the report already).
+func (p *Pipeline) riskCoverage(ctx context.Context, by bluehelm.Principal) *plan.MedicalCoverage {
+	key := fmt.Sprint(by.Clearance, "/", by.Component, "/", by.System)
+	now := p.now()
+	p.covMu.Lock()
+	e, ok := p.covCache[key]
+	p.covMu.Unlock()
+	if ok && now.Sub(e.at) < riskCoverageTTL && !now.Before(e.at) {
+		return e.cov
+	}
+	var cov *plan.MedicalCoverage
+	if assets, err := p.evacAssets(ctx, by, bluehelm.Point{}); err == nil && len(assets) > 0 {
+		c, err := p.CasevacCoverage(ctx, by, riskCoverageCellKm)
+		if err != nil {
+			p.log.Warn("CASEVAC coverage for route risk", "err", err)
+		} else {
+			cov = c
+		}
+	}
+	p.covMu.Lock()
+	if p.covCache == nil {
+		p.covCache = map[string]coverageEntry{}
+	}
+	p.covCache[key] = coverageEntry{cov: cov, at: now}
+	p.covMu.Unlock()
+	return cov
 }

@@ -37,6 +37,10 @@ type Unit struct {
 	Nationality string   `json:"nationality,omitempty"` // TCC/PCC, ISO 3166 alpha-3
 	// TrackUIDs are the devices and vehicles that report the unit's position.
 	TrackUIDs []string `json:"track_uids,omitempty"`
+	// Medevac marks an evacuation asset: a road ambulance or a medevac
+	// helicopter with its crew. Once a mission has marked any, only those are
+	// offered for casualty evacuation; until then every mounted or air unit is.
+	Medevac bool `json:"medevac,omitempty"`
 	// Disabled units (rotated out, disbanded, not operational) cannot be assigned
 	// to patrols or tasks; they stay for the history that names them.
 	Disabled bool `json:"disabled,omitempty"`

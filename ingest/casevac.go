@@ -266,9 +266,13 @@ func (p *Pipeline) evacAssets(ctx context.Context, by bluehelm.Principal, near b
 	for _, c := range open {
 		busy[c.AssetUnit] = true
 	}
+	// Once any unit is marked as an evacuation asset only those count: an
+	// infantry company's trucks are not ambulances. A mission that has marked
+	// none yet still gets a recommendation from every vehicle and aircraft.
+	marked := slices.ContainsFunc(units, func(u *bluehelm.Unit) bool { return u.Medevac && !u.Disabled })
 	var out []plan.EvacAsset
 	for _, u := range units {
-		if u.Disabled || busy[u.Code] || (u.Mobility != bluehelm.MobilityMounted && u.Mobility != bluehelm.MobilityAir) {
+		if u.Disabled || busy[u.Code] || (u.Mobility != bluehelm.MobilityMounted && u.Mobility != bluehelm.MobilityAir) || (marked && !u.Medevac) {
 			continue
 		}
 		var best *plan.Fix

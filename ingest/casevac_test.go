@@ -353,3 +353,50 @@ func TestRouteRiskWeighsCasevacCoverage(t *testing.T) {
 		})
 	}
 }
+
+// Once a mission marks its ambulances, an infantry company's armoured vehicle
+// next to the casualty is not offered as one; before that, every vehicle is.
+func TestCasevacOnlyMarkedAssetsOnceAnyIs(t *testing.T) {
+	for _, tc := range []struct {
+		name     string
+		marked   bool
+		wantUnit string
+	}{
+		{"nothing marked: the nearest vehicle", false, "APC-1"},
+		{"the ambulance marked: only it", true, "AMB-1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			e := newCasevacEnv(t)
+			now := e.clock.Now()
+			clinic := &bluehelm.MedicalFacility{Name: "Level 1 Bor", Level: "1", Location: bluehelm.Point{Lon: 31.55, Lat: 4.55}, Marking: bluehelm.Marking{Component: bluehelm.Military}}
+			if err := e.p.CreateFacility(ctx, medic, clinic); err != nil {
+				t.Fatal(err)
+			}
+			c, err := e.p.RequestCasevac(ctx, reporter, nineLine(now.Add(-5*time.Minute)))
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, u := range []struct {
+				code    string
+				medevac bool
+				at      bluehelm.Point // the APC is at the pick-up, the ambulance at the clinic
+			}{{"APC-1", false, c.Location}, {"AMB-1", tc.marked, clinic.Location}} {
+				unit := &bluehelm.Unit{Code: u.code, Name: u.code, Mobility: bluehelm.MobilityMounted, Medevac: u.medevac,
+					TrackUIDs: []string{u.code}, Marking: bluehelm.Marking{Component: bluehelm.Military}}
+				if err := e.p.CreateUnit(ctx, joc, unit); err != nil {
+					t.Fatal(err)
+				}
+				if err := e.p.Positions(ctx, joc, []ingest.Report{report(u.code, now.Add(-time.Minute), u.at.Lon, u.at.Lat)}); err != nil {
+					t.Fatal(err)
+				}
+			}
+			rec, err := e.p.RecommendCasevac(ctx, medic, c.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rec.Best == nil || rec.Best.AssetUnit != tc.wantUnit {
+				t.Fatalf("recommended %+v, want asset %s (%s)", rec.Best, tc.wantUnit, rec.Reason)
+			}
+		})
+	}
+}

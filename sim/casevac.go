@@ -35,7 +35,7 @@ func (s *Scenario) SeedCasevac(ctx context.Context, w CasevacWriter, now time.Ti
 	sys := bluehelm.SystemPrincipal("demo")
 	now = now.UTC().Truncate(time.Second)
 	mil := bluehelm.Marking{Classification: bluehelm.Unclassified, Component: bluehelm.Military}
-	heli := &bluehelm.Unit{Code: CasevacHeliUnit, Name: "Air medevac Mi-8 with aeromedical team", Mobility: bluehelm.MobilityAir,
+	heli := &bluehelm.Unit{Code: CasevacHeliUnit, Name: "Air medevac Mi-8 with aeromedical team", Mobility: bluehelm.MobilityAir, Medevac: true,
 		Nationality: "BGD", TrackUIDs: []string{casevacHeliUID}, Marking: mil}
 	if err := w.CreateUnit(ctx, sys, heli); err != nil {
 		return nil, fmt.Errorf("seeding the medevac helicopter: %w", err)

@@ -24,6 +24,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net/http"
+	"sync"
 	"time"
 
 	"github.com/bluehelm/bluehelm"
@@ -63,6 +64,9 @@ type Config struct {
 type Sender struct {
 	cfg  Config
 	wake chan struct{}
+	// unsigned warns once, at the first message sent without a signature:
+	// a server with no webhook at all has nothing to warn about.
+	unsigned sync.Once
 }
 
 // New returns a sender.
@@ -110,9 +114,6 @@ func (s *Sender) Wake() {
 
 // Run sends until ctx ends.
 func (s *Sender) Run(ctx context.Context) {
-	if len(s.cfg.Secret) == 0 {
-		s.cfg.Logger.Warn("webhook: no signing secret; receivers cannot tell these messages from forgeries")
-	}
 	t := time.NewTicker(s.cfg.Every)
 	defer t.Stop()
 	for {
@@ -176,6 +177,10 @@ func (s *Sender) post(ctx context.Context, d bluehelm.WebhookDelivery) error {
 	req.Header.Set(DeliveryHeader, d.Key)
 	if len(s.cfg.Secret) > 0 {
 		req.Header.Set(SignatureHeader, Sign(s.cfg.Secret, d.Body))
+	} else {
+		s.unsigned.Do(func() {
+			s.cfg.Logger.Warn("webhook: no signing secret (--webhook-secret); receivers cannot tell these messages from forgeries")
+		})
 	}
 	resp, err := s.cfg.Client.Do(req)
 	if err != nil {

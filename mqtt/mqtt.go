@@ -187,7 +187,7 @@ func (s *Server) Start(ctx context.Context) (string, error) {
 	if err := b.AddHook(&hook{s: s}, nil); err != nil {
 		return "", fmt.Errorf("mqtt: add hook: %w", err)
 	}
-	l := listeners.NewTCP(listeners.Config{Type: listeners.TypeTCP, ID: "tcp", Address: s.cfg.Addr})
+	l := &tcpListener{TCP: listeners.NewTCP(listeners.Config{Type: listeners.TypeTCP, ID: "tcp", Address: s.cfg.Addr}), broker: b}
 	if err := b.AddListener(l); err != nil {
 		return "", fmt.Errorf("mqtt: listen on %s: %w", s.cfg.Addr, err)
 	}
@@ -203,6 +203,27 @@ func (s *Server) Start(ctx context.Context) (string, error) {
 	// until ctx is done, and Close detaches it.
 	s.stop = context.AfterFunc(ctx, s.Close)
 	return l.Address(), nil
+}
+
+// tcpListener is mochi's TCP listener with a close that cannot deadlock.
+// mochi v2.7.9 closes a listener's clients after listing them with
+// Clients.GetByListener, which takes the client map's read lock twice (it calls
+// Len under it); a client disconnecting at that moment queues a write lock
+// between the two, and the broker, and so the server's shutdown, hang for good
+// (seen once in CI). This close lists the clients with GetAll, which locks once.
+type tcpListener struct {
+	*listeners.TCP
+	broker *mochi.Server
+}
+
+func (l *tcpListener) Close(listeners.CloseFn) {
+	l.TCP.Close(func(id string) {
+		for _, cl := range l.broker.Clients.GetAll() {
+			if cl.Net.Listener == id && !cl.Closed() {
+				_ = l.broker.DisconnectClient(cl, packets.ErrServerShuttingDown)
+			}
+		}
+	})
 }
 
 // Close disconnects every client and stops listening. It waits for SensorAuth and

@@ -379,3 +379,50 @@ func TestCloseLeavesNoGoroutines(t *testing.T) {
 		t.Fatalf("%d goroutines after close, %d before:\n%s", n, before, buf[:runtime.Stack(buf, true)])
 	}
 }
+
+// Closing the broker while devices come and go must not hang: mochi's own
+// listener close could deadlock on its client map when a client left at the
+// same moment (see tcpListener). Each round closes a broker under a churn of
+// connecting and disconnecting devices; a hang is a failure, not a slow run.
+func TestCloseDuringClientChurn(t *testing.T) {
+	for round := range 20 {
+		srv := mqtt.New(mqtt.Config{Addr: "127.0.0.1:0", Sensors: fakeAuth{}, Sink: newSink(),
+			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)), Now: func() time.Time { return now }})
+		addr, err := srv.Start(context.Background())
+		if err != nil {
+			t.Fatal(err)
+		}
+		stop := make(chan struct{})
+		var wg sync.WaitGroup
+		for range 6 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for {
+					select {
+					case <-stop:
+						return
+					default:
+					}
+					c := paho.NewClient(paho.NewClientOptions().AddBroker("tcp://" + addr).SetClientID(codeA).
+						SetUsername(codeA).SetPassword(secretA).SetAutoReconnect(false).SetConnectRetry(false).
+						SetConnectTimeout(time.Second))
+					if tok := c.Connect(); tok.WaitTimeout(time.Second) && tok.Error() == nil {
+						c.Disconnect(0)
+					}
+				}
+			}()
+		}
+		time.Sleep(time.Duration(50+round*10) * time.Millisecond)
+		closed := make(chan struct{})
+		go func() { srv.Close(); close(closed) }()
+		select {
+		case <-closed:
+		case <-time.After(30 * time.Second):
+			buf := make([]byte, 1<<20)
+			t.Fatalf("round %d: the broker did not close:\n%s", round, buf[:runtime.Stack(buf, true)])
+		}
+		close(stop)
+		wg.Wait()
+	}
+}

@@ -221,8 +221,10 @@ func TestCommunityAlertToIncident(t *testing.T) {
 	// In French, the queue's own strings follow; the Arabic hint stays right to left.
 	ops.setField("select#lang", "fr")
 	ops.waitFor("the queue in French", stepTimeout, `document.querySelector('#community-heading')?.textContent === 'Alertes communautaires'`)
-	ops.do("all messages", stepTimeout, chromedp.SetValue(chromedp.CSS(`#community-filter`), "all"),
-		chromedp.Evaluate[chromedp.Void](`document.querySelector('#community-filter').dispatchEvent(new Event('change'))`))
+	// The language switch re-renders the page, so a node found by one CDP call may be gone by
+	// the next: set and dispatch in a single evaluation on whatever filter is there now.
+	ops.waitFor("all messages", stepTimeout, `(() => { const f = document.querySelector('#community-filter');
+		if (!f) return false; f.value = 'all'; f.dispatchEvent(new Event('change')); return true })()`)
 	ops.waitFor("the linked alert in French", stepTimeout, `document.querySelector('[data-alert="`+itoa(arID)+`"] .badge')?.textContent === 'Rattachée'`)
 	if dir := eval[string](ops, `getComputedStyle(document.querySelector('[data-alert="`+itoa(arID)+`"] .community-keyword:lang(ar)')).direction`); dir != "rtl" {
 		t.Errorf("Arabic keyword hint direction %q in the French page, want rtl", dir)

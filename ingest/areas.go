@@ -82,7 +82,7 @@ func (p *Pipeline) DeleteArea(ctx context.Context, by bluehelm.Principal, id int
 	}
 	p.fence.RemoveArea(id)
 	p.monitor.RemoveArea(id)
-	p.hub.Publish(live.Event{Layer: live.LayerAreas, Key: objectID("area", id), Marking: cur.Marking,
+	p.out.Publish(live.Event{Layer: live.LayerAreas, Key: objectID("area", id), Marking: cur.Marking,
 		Where: cur.Geometry.Bound(), Data: encode("area.deleted", map[string]int64{"id": id})})
 	return nil
 }
@@ -99,7 +99,7 @@ func (p *Pipeline) visibleArea(ctx context.Context, by bluehelm.Principal, id in
 }
 
 func (p *Pipeline) publishArea(typ string, a *bluehelm.Area) {
-	p.hub.Publish(live.Event{Layer: live.LayerAreas, Key: objectID("area", a.ID), Marking: a.Marking,
+	p.out.Publish(live.Event{Layer: live.LayerAreas, Key: objectID("area", a.ID), Marking: a.Marking,
 		Where: a.Geometry.Bound(), Data: encode(typ, a)})
 }
 
@@ -171,7 +171,7 @@ func (p *Pipeline) publishAlert(a *bluehelm.Alert) {
 	if a.Location != nil {
 		where = pointBox(*a.Location)
 	}
-	p.hub.Publish(live.Event{Layer: live.LayerAlerts, Key: objectID("alert", a.ID), Marking: a.Marking,
+	p.out.Publish(live.Event{Layer: live.LayerAlerts, Key: objectID("alert", a.ID), Marking: a.Marking,
 		Where: where, Data: encode("alert", a)})
 }
 

@@ -232,7 +232,7 @@ func (p *Pipeline) storeCasevac(ctx context.Context, by bluehelm.Principal, c *b
 }
 
 func (p *Pipeline) publishCasevac(c *bluehelm.Casevac) {
-	p.hub.Publish(live.Event{Layer: live.LayerOperations, Key: objectID("casevac", c.ID), Marking: c.Marking,
+	p.out.Publish(live.Event{Layer: live.LayerOperations, Key: objectID("casevac", c.ID), Marking: c.Marking,
 		Where: pointBox(c.Location), Data: encode("casevac", c)})
 }
 

@@ -168,7 +168,7 @@ func (p *Pipeline) ImportIncidents(ctx context.Context, by bluehelm.Principal, s
 }
 
 func (p *Pipeline) publishIncident(inc *bluehelm.Incident) {
-	p.hub.Publish(live.Event{
+	p.out.Publish(live.Event{
 		Layer: live.LayerIncidents, Key: objectID("incident", inc.ID), Marking: inc.Marking,
 		Where: pointBox(inc.Location), Data: encode("incident", inc),
 	})

@@ -65,6 +65,19 @@ type Options struct {
 	// MonitorEvery is how often the monitor's clock checks run (silent, late
 	// start, late return). Zero means 15 seconds.
 	MonitorEvery time.Duration
+	// Out receives every change the pipeline applied, in the order applied; nil
+	// means the hub given to New. A bus that carries changes to other nodes or
+	// over a federation link wraps the hub here (see Publisher).
+	Out Publisher
+}
+
+// Publisher is where the pipeline sends the changes it has stored and applied:
+// the node's own hub, or a bus that also carries them to other nodes (which
+// apply them to their own pictures and hubs) and to federation links. Publish
+// is called after the change is durable, from the goroutine that made it, and
+// must not drop what it is given.
+type Publisher interface {
+	Publish(ev live.Event)
 }
 
 // Pipeline validates, authorises, persists, applies and fans out every write.
@@ -73,7 +86,7 @@ type Pipeline struct {
 	picture *live.Picture
 	fence   *live.Geofencer
 	monitor *live.Monitor
-	hub     *live.Hub
+	out     Publisher // the hub, or Options.Out
 	now     func() time.Time
 	log     *slog.Logger
 	opts    Options
@@ -127,8 +140,11 @@ func New(store Store, picture *live.Picture, fence *live.Geofencer, hub *live.Hu
 	if opts.MonitorEvery <= 0 {
 		opts.MonitorEvery = 15 * time.Second
 	}
+	if opts.Out == nil {
+		opts.Out = hub
+	}
 	p := &Pipeline{
-		store: store, picture: picture, fence: fence, monitor: opts.Monitor, hub: hub,
+		store: store, picture: picture, fence: fence, monitor: opts.Monitor, out: opts.Out,
 		now: opts.Now, log: opts.Logger, opts: opts,
 		pending: map[string]*positionTally{},
 		m: metrics{

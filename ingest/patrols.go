@@ -150,6 +150,6 @@ func (p *Pipeline) PatrolAction(ctx context.Context, by bluehelm.Principal, id i
 }
 
 func (p *Pipeline) publishPatrol(pt *bluehelm.Patrol) {
-	p.hub.Publish(live.Event{Layer: live.LayerOperations, Key: objectID("patrol", pt.ID), Marking: pt.Marking,
+	p.out.Publish(live.Event{Layer: live.LayerOperations, Key: objectID("patrol", pt.ID), Marking: pt.Marking,
 		Where: pt.Route.Bound(), Data: encode("patrol", pt)})
 }

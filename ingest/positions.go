@@ -119,7 +119,7 @@ func (p *Pipeline) Positions(ctx context.Context, by bluehelm.Principal, reports
 		for _, f := range p.monitor.Observe(prevp, cur) {
 			p.handleFinding(ctx, f)
 		}
-		p.hub.Publish(live.Event{
+		p.out.Publish(live.Event{
 			Layer: live.LayerTracks, Key: pos.UID, Marking: t.Marking,
 			Where: where, Coalesce: true, Origin: pos.Source,
 			Data: encode("position", cur),

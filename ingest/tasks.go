@@ -130,6 +130,6 @@ func (p *Pipeline) storeTask(ctx context.Context, by bluehelm.Principal, t *blue
 }
 
 func (p *Pipeline) publishTask(t *bluehelm.Task) {
-	p.hub.Publish(live.Event{Layer: live.LayerOperations, Key: objectID("task", t.ID), Marking: t.Marking,
+	p.out.Publish(live.Event{Layer: live.LayerOperations, Key: objectID("task", t.ID), Marking: t.Marking,
 		Where: pointBox(t.Location), Data: encode("task", t)})
 }

@@ -212,9 +212,9 @@ func dbErr(err error) error {
 	return fmt.Errorf("postgres: %w", err)
 }
 
-// notFound is the ENOTFOUND error for a kind and id: "incident 42 not found".
-func notFound(kind string, id int64) error {
-	return bluehelm.Errorf(bluehelm.ENOTFOUND, "%s %d not found", kind, id)
+// notFound is the ENOTFOUND error for a kind and key: "incident 42 not found".
+func notFound(kind string, key any) error {
+	return bluehelm.Errorf(bluehelm.ENOTFOUND, "%s %v not found", kind, key)
 }
 
 // utc normalises a time read from or written to a timestamptz column: the

@@ -247,3 +247,11 @@ func clampLimit(limit, def, maxLimit int) (int, error) {
 func todo(method string) error {
 	return bluehelm.Errorf(bluehelm.EUNAVAILABLE, "postgres: %s is not implemented yet", method)
 }
+
+// Ping checks that the database answers, for the readiness probe.
+func (db *DB) Ping(ctx context.Context) error {
+	if db.closed.Load() {
+		return errClosed
+	}
+	return dbErr(db.pool.Ping(ctx))
+}

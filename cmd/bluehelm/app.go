@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	nethttp "net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -23,6 +24,7 @@ import (
 	"github.com/bluehelm/bluehelm/ogcapi"
 	"github.com/bluehelm/bluehelm/places"
 	"github.com/bluehelm/bluehelm/plan"
+	"github.com/bluehelm/bluehelm/postgres"
 	"github.com/bluehelm/bluehelm/sqlite"
 	"github.com/bluehelm/bluehelm/warn"
 	"github.com/bluehelm/bluehelm/web"
@@ -46,7 +48,7 @@ type storeFlags struct {
 
 func (s *storeFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&s.data, "data", env("data", "./bluehelm-data"), "data directory (SQLite file, uploads) [BLUEHELM_DATA]")
-	fs.StringVar(&s.db, "db", env("db", ""), "database: empty for SQLite in the data directory [BLUEHELM_DB]")
+	fs.StringVar(&s.db, "db", env("db", ""), "database: empty for SQLite in the data directory, or postgres://user:pass@host/db for PostgreSQL + PostGIS [BLUEHELM_DB]")
 }
 
 func newFlagSet(name string, stderr io.Writer) *flag.FlagSet {
@@ -65,11 +67,26 @@ func parse(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
-// openStore opens the configured store. PostgreSQL arrives with the scale-out work;
-// until then a postgres:// URL is refused rather than silently ignored.
-func openStore(sf storeFlags) (*sqlite.DB, error) {
+// Store is what the commands need of a store: the domain's, and a readiness probe.
+type Store interface {
+	bluehelm.Store
+	Ping(ctx context.Context) error
+}
+
+// openStore opens the configured store: PostgreSQL for a postgres:// URL (a mission
+// HQ whose nodes share it), else the SQLite file in the data directory.
+func openStore(sf storeFlags) (Store, error) {
 	if sf.db != "" {
-		return nil, fmt.Errorf("--db %q: only the embedded SQLite store is available in this build", sf.db)
+		if !strings.HasPrefix(sf.db, "postgres://") && !strings.HasPrefix(sf.db, "postgresql://") {
+			return nil, fmt.Errorf("--db %q: give a postgres:// URL, or nothing for SQLite in the data directory", redactURL(sf.db))
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		db, err := postgres.Open(ctx, sf.db, postgres.Options{})
+		if err != nil {
+			return nil, fmt.Errorf("--db %s: %w", redactURL(sf.db), err)
+		}
+		return db, nil
 	}
 	if err := os.MkdirAll(sf.data, 0o700); err != nil {
 		return nil, fmt.Errorf("creating data directory: %w", err)
@@ -77,10 +94,19 @@ func openStore(sf storeFlags) (*sqlite.DB, error) {
 	return sqlite.Open(filepath.Join(sf.data, "bluehelm.db"))
 }
 
+// redactURL hides a password in a database URL before it is printed.
+func redactURL(s string) string {
+	u, err := url.Parse(s)
+	if err != nil {
+		return "(unparseable URL)"
+	}
+	return u.Redacted()
+}
+
 // app is one running bluehelm: store, live picture, pipeline and the services on top.
 type app struct {
 	log      *slog.Logger
-	store    *sqlite.DB
+	store    Store
 	picture  *live.Picture
 	fence    *live.Geofencer
 	hub      *live.Hub

@@ -69,6 +69,11 @@ type Options struct {
 	// means the hub given to New. A bus that carries changes to other nodes or
 	// over a federation link wraps the hub here (see Publisher).
 	Out Publisher
+	// Leading, if set, tells whether this node leads the cluster's singleton
+	// jobs: only the leader runs the monitor's clock checks (a silent patrol, a
+	// late return), so that N nodes sharing one picture raise one alert, not N.
+	// nil: always (a single node).
+	Leading func() bool
 }
 
 // Publisher is where the pipeline sends the changes it has stored and applied:
@@ -211,7 +216,9 @@ func (p *Pipeline) Run(ctx context.Context) {
 				p.raiseCrossing(ctx, c)
 			}
 		case <-watch.C:
-			p.CheckNow(ctx)
+			if p.opts.Leading == nil || p.opts.Leading() {
+				p.CheckNow(ctx)
+			}
 		case <-audit.C:
 			p.FlushAudit(ctx)
 		}

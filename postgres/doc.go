@@ -244,3 +244,35 @@ func (d *docTable[T]) list(ctx context.Context, db *DB, query string, args ...an
 	}
 	return out, dbErr(rows.Err())
 }
+
+// restore inserts v as stored elsewhere: its id and version kept, no audit
+// entry (the copied log holds the entries of its history), after the same
+// checks and follow-up writes as create. For Import.
+func (d *docTable[T]) restore(ctx context.Context, tx pgx.Tx, v *T) error {
+	next := *v
+	if d.norm != nil {
+		d.norm(&next)
+	}
+	id, version := d.ident(&next)
+	if d.check != nil {
+		if err := d.check(ctx, tx, &next); err != nil {
+			return err
+		}
+	}
+	vals, err := d.values(&next)
+	if err != nil {
+		return err
+	}
+	cols := append([]string{"id", "version"}, d.cols...)
+	cols = append(cols, "doc")
+	if _, err := tx.Exec(ctx, `INSERT INTO `+d.table+` (`+strings.Join(cols, ", ")+`) VALUES (`+placeholders(1, len(cols))+`)`,
+		append([]any{*id, *version}, vals...)...); err != nil {
+		return fmt.Errorf("restore %s %d: %w", d.kind, *id, err)
+	}
+	if d.after != nil {
+		if err := d.after(ctx, tx, *id, &next); err != nil {
+			return err
+		}
+	}
+	return nil
+}

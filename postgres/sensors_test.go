@@ -1,0 +1,216 @@
+package postgres_test
+
+import (
+	"context"
+	"math/rand/v2"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/bluehelm/bluehelm"
+	"github.com/bluehelm/bluehelm/postgres"
+	"github.com/bluehelm/bluehelm/postgres/pgtest"
+)
+
+// Two stores on one schema stand for two bluehelm nodes sharing the HQ
+// database: each has its own pool, so their writes race in the server.
+func twoNodes(t *testing.T) [2]*postgres.DB {
+	schema := pgtest.Schema()
+	return [2]*postgres.DB{pgtest.OpenSchema(t, schema), pgtest.OpenSchema(t, schema)}
+}
+
+var base = time.Date(2026, 11, 1, 6, 0, 0, 0, time.UTC)
+
+func audit(action string) bluehelm.AuditEntry {
+	return bluehelm.AuditEntry{At: base, Actor: "log1", Action: action}
+}
+
+// replayBook walks the stored movements in book order (time, then id) and
+// returns the final balance, failing the test if any balance is negative.
+func replayBook(t *testing.T, db *postgres.DB, item int64) float64 {
+	t.Helper()
+	movs, err := db.StockMovements(context.Background(), item, time.Time{}, time.Time{})
+	if err != nil {
+		t.Fatalf("StockMovements: %v", err)
+	}
+	bal := 0.0
+	for _, m := range movs {
+		if bal, err = m.Apply(bal); err != nil {
+			t.Fatalf("the stored book goes negative at movement %d (%s %v at %s): %v", m.ID, m.Kind, m.Quantity, m.Time, err)
+		}
+	}
+	return bal
+}
+
+// TestStockConcurrentWriters: the book never goes negative and the stored
+// balance is the book's, with movements of one item arriving at once from two
+// nodes, late entries (replays of the book) among them.
+func TestStockConcurrentWriters(t *testing.T) {
+	ctx := context.Background()
+	for _, c := range []struct {
+		name    string
+		receipt float64
+		moves   func(i int) (bluehelm.MovementKind, float64)
+		n       int
+		// wantOK is the exact number of movements accepted, when the order
+		// of arrival cannot change it (-1: it may).
+		wantOK int
+	}{
+		// Issues of 1 against 20: exactly 20 pass whatever the order or the
+		// times, since every balance is 20 minus the issues before it.
+		{"issues beyond the stock", 20, func(int) (bluehelm.MovementKind, float64) { return bluehelm.MoveIssue, 1 }, 48, 20},
+		// Receipts and issues mixed: which issues pass depends on arrival,
+		// the invariant does not.
+		{"receipts and issues", 10, func(i int) (bluehelm.MovementKind, float64) {
+			if i%3 == 0 {
+				return bluehelm.MoveReceipt, 5
+			}
+			return bluehelm.MoveIssue, 4
+		}, 48, -1},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			nodes := twoNodes(t)
+			it := &bluehelm.StockItem{Name: "Diesel, fuel farm", Kind: bluehelm.StockDiesel, Unit: "L", CampID: 7, CreatedAt: base, UpdatedAt: base}
+			if err := nodes[0].CreateStockItem(ctx, it, audit("stock.create")); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := nodes[1].AppendStockMovement(ctx, &bluehelm.StockMovement{ItemID: it.ID, Kind: bluehelm.MoveReceipt, Quantity: c.receipt, Time: base}, audit("stock.move")); err != nil {
+				t.Fatal(err)
+			}
+			// Times are a shuffled sequence, so that most movements arrive
+			// before some earlier one: late entries replay the book.
+			times := rand.Perm(c.n)
+			var (
+				wg       sync.WaitGroup
+				mu       sync.Mutex
+				accepted int
+			)
+			for i := range c.n {
+				wg.Go(func() {
+					kind, q := c.moves(i)
+					m := &bluehelm.StockMovement{ItemID: it.ID, Kind: kind, Quantity: q, Time: base.Add(time.Duration(1+times[i]) * time.Minute), By: "log1"}
+					_, err := nodes[i%2].AppendStockMovement(ctx, m, audit("stock.move"))
+					switch bluehelm.ErrorCode(err) {
+					case "":
+						mu.Lock()
+						accepted++
+						mu.Unlock()
+					case bluehelm.EINVALID:
+						if kind != bluehelm.MoveIssue {
+							t.Errorf("a receipt was refused: %v", err)
+						}
+					default:
+						t.Errorf("movement %d: %v (only EINVALID may refuse a movement)", i, err)
+					}
+				})
+			}
+			wg.Wait()
+			if c.wantOK >= 0 && accepted != c.wantOK {
+				t.Errorf("%d movements accepted, want %d", accepted, c.wantOK)
+			}
+			movs, err := nodes[0].StockMovements(ctx, it.ID, time.Time{}, time.Time{})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(movs) != accepted+1 {
+				t.Errorf("%d movements stored, %d accepted (+1 receipt)", len(movs), accepted)
+			}
+			book := replayBook(t, nodes[1], it.ID)
+			for _, db := range nodes {
+				bal, err := db.StockBalance(ctx, it.ID)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if bal != book {
+					t.Errorf("stored balance %v, the book says %v", bal, book)
+				}
+			}
+			// Every accepted movement has its audit entry, in one chain.
+			n, err := nodes[0].VerifyAudit(ctx)
+			if err != nil {
+				t.Errorf("VerifyAudit: %v", err)
+			}
+			if want := int64(accepted + 2); n != want {
+				t.Errorf("%d audit entries, want %d (item, receipt, accepted movements)", n, want)
+			}
+		})
+	}
+}
+
+// TestReadingsConcurrentOverlap: writers on two nodes storing overlapping
+// batches, each in its own order, store each (sensor, time) once; exactly one
+// of them is told it stored it, and the stored value is that writer's. Nobody
+// fails (key-ordered inserts cannot deadlock).
+func TestReadingsConcurrentOverlap(t *testing.T) {
+	ctx := context.Background()
+	nodes := twoNodes(t)
+	var ids []int64
+	for _, code := range []string{"CAMP1-FUEL-1", "CAMP1-GEN-1", "CAMP1-WATER-1"} {
+		s := &bluehelm.Sensor{Code: code, Kind: bluehelm.SensorFuelLevel, CampID: 7, Unit: bluehelm.SensorFuelLevel.Spec().Unit, IntervalSeconds: 60, CreatedAt: base, UpdatedAt: base}
+		if err := nodes[0].CreateSensor(ctx, s, audit("sensor.create")); err != nil {
+			t.Fatal(err)
+		}
+		ids = append(ids, s.ID)
+	}
+	const writers, perSensor = 8, 200
+	type key struct {
+		sensor int64
+		sec    int
+	}
+	var (
+		wg     sync.WaitGroup
+		mu     sync.Mutex
+		winner = map[key]float64{}
+		wins   = map[key]int{}
+	)
+	for w := range writers {
+		wg.Go(func() {
+			var batch []bluehelm.Reading
+			for _, id := range ids {
+				// Writers overlap by half: writer w covers seconds
+				// [w*perSensor/2, w*perSensor/2+perSensor).
+				for s := range perSensor {
+					sec := w*perSensor/2 + s
+					batch = append(batch, bluehelm.Reading{SensorID: id, Time: base.Add(time.Duration(sec) * time.Second), Value: float64(w*100000 + sec)})
+				}
+			}
+			rand.Shuffle(len(batch), func(i, j int) { batch[i], batch[j] = batch[j], batch[i] })
+			stored, err := nodes[w%2].InsertReadings(ctx, batch)
+			if err != nil {
+				t.Errorf("writer %d: %v", w, err)
+				return
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			for i, ok := range stored {
+				if ok {
+					k := key{batch[i].SensorID, int(batch[i].Time.Sub(base) / time.Second)}
+					wins[k]++
+					winner[k] = batch[i].Value
+				}
+			}
+		})
+	}
+	wg.Wait()
+	wantKeys := (writers + 1) * perSensor / 2
+	for _, id := range ids {
+		got, err := nodes[1].Readings(ctx, id, time.Time{}, time.Time{}, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(got) != wantKeys {
+			t.Errorf("sensor %d: %d readings stored, want %d", id, len(got), wantKeys)
+		}
+		for _, r := range got {
+			k := key{id, int(r.Time.Sub(base) / time.Second)}
+			if wins[k] != 1 {
+				t.Errorf("reading %v: %d writers were told they stored it, want 1", k, wins[k])
+			} else if winner[k] != r.Value {
+				t.Errorf("reading %v: stored %v, the writer told it stored it sent %v", k, r.Value, winner[k])
+			}
+		}
+	}
+	if len(wins) != len(ids)*wantKeys {
+		t.Errorf("%d keys reported stored, want %d", len(wins), len(ids)*wantKeys)
+	}
+}

@@ -43,6 +43,7 @@ type readingBatch struct {
 // other instead of deadlocking.
 func prepareReadings(rs []bluehelm.Reading) (*readingBatch, error) {
 	order := make([]int, len(rs))
+	keys := make([]readingKey, len(rs))
 	for i, r := range rs {
 		switch {
 		case r.SensorID <= 0:
@@ -53,10 +54,10 @@ func prepareReadings(rs []bluehelm.Reading) (*readingBatch, error) {
 			return nil, bluehelm.Invalid("["+strconv.Itoa(i)+"].value", "is not a number")
 		}
 		order[i] = i
+		keys[i] = readingKey{r.SensorID, utc(r.Time).UnixMicro()}
 	}
-	key := func(i int) readingKey { return readingKey{rs[i].SensorID, utc(rs[i].Time).UnixMicro()} }
 	slices.SortStableFunc(order, func(a, b int) int {
-		ka, kb := key(a), key(b)
+		ka, kb := keys[a], keys[b]
 		if c := cmp.Compare(ka.sensor, kb.sensor); c != 0 {
 			return c
 		}
@@ -65,7 +66,7 @@ func prepareReadings(rs []bluehelm.Reading) (*readingBatch, error) {
 	b := &readingBatch{}
 	var last readingKey
 	for n, i := range order {
-		k := key(i)
+		k := keys[i]
 		if n > 0 && k == last {
 			continue // a later copy within the batch: stable sort put the first first
 		}

@@ -213,11 +213,14 @@ func (db *DB) QuarantineReadings(ctx context.Context, qs []bluehelm.QuarantinedR
 	return nil
 }
 
-// quarantineClip cuts s to at most n bytes of valid UTF-8: what a broken
-// device sends is kept for its maintainer, not stored at any length.
+// quarantineClip makes s storable in a text column and cuts it to at most n
+// bytes: what a broken device sends is kept for its maintainer, not stored at
+// any length, and PostgreSQL refuses both invalid UTF-8 and NUL in text (SQLite
+// took them), so they become U+FFFD rather than failing the whole batch.
 func quarantineClip(s string, n int) string {
+	s = strings.ToValidUTF8(strings.ReplaceAll(s, "\x00", "\uFFFD"), "\uFFFD")
 	if len(s) <= n {
-		return strings.ToValidUTF8(s, "")
+		return s
 	}
 	return strings.ToValidUTF8(s[:n], "")
 }

@@ -214,3 +214,55 @@ func TestReadingsConcurrentOverlap(t *testing.T) {
 		t.Errorf("%d keys reported stored, want %d", len(wins), len(ids)*wantKeys)
 	}
 }
+
+// TestQuarantineGarbage: what a broken device sends is kept, whatever its
+// bytes (PostgreSQL text takes neither NUL nor invalid UTF-8), and the
+// quarantine stays bounded, the newest kept.
+func TestQuarantineGarbage(t *testing.T) {
+	ctx := context.Background()
+	db := pgtest.Open(t)
+	for _, c := range []struct {
+		name, code, reason string
+		wantCode           string
+	}{
+		{"NUL in the code", "PIR\x0007", "bad value", "PIR\uFFFD07"},
+		{"invalid UTF-8 in the reason", "PIR-08", "value \xff\xfe", "PIR-08"},
+		{"an overlong code", string(make([]byte, 200)), "zeros", ""},
+	} {
+		q := bluehelm.QuarantinedReading{ReceivedAt: base, SensorCode: c.code, Time: base, Value: 1, Reason: c.reason, Source: "mqtt"}
+		if err := db.QuarantineReadings(ctx, []bluehelm.QuarantinedReading{q}); err != nil {
+			t.Errorf("%s: %v", c.name, err)
+			continue
+		}
+		got, err := db.QuarantinedReadings(ctx, "", 1)
+		if err != nil || len(got) != 1 {
+			t.Fatalf("%s: %v, %v", c.name, got, err)
+		}
+		if c.wantCode != "" && got[0].SensorCode != c.wantCode {
+			t.Errorf("%s: stored code %q, want %q", c.name, got[0].SensorCode, c.wantCode)
+		}
+		if len(got[0].SensorCode) > 64 {
+			t.Errorf("%s: stored a code of %d bytes", c.name, len(got[0].SensorCode))
+		}
+	}
+
+	const bound = 100_000 // postgres.maxQuarantined
+	batch := make([]bluehelm.QuarantinedReading, bound+10)
+	for i := range batch {
+		batch[i] = bluehelm.QuarantinedReading{ReceivedAt: base, SensorCode: "FLOOD", Value: float64(i), Reason: "out of range"}
+	}
+	if err := db.QuarantineReadings(ctx, batch); err != nil {
+		t.Fatal(err)
+	}
+	var n int
+	if err := db.Pool().QueryRow(ctx, `SELECT count(*) FROM quarantined_readings`).Scan(&n); err != nil {
+		t.Fatal(err)
+	}
+	if n != bound {
+		t.Errorf("%d quarantined readings kept, want the bound %d", n, bound)
+	}
+	got, err := db.QuarantinedReadings(ctx, "FLOOD", 1)
+	if err != nil || len(got) != 1 || got[0].Value != bound+9 {
+		t.Errorf("newest quarantined reading: %+v, %v; want the batch's last", got, err)
+	}
+}

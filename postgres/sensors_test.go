@@ -266,3 +266,69 @@ func TestQuarantineGarbage(t *testing.T) {
 		t.Errorf("newest quarantined reading: %+v, %v; want the batch's last", got, err)
 	}
 }
+
+// TestCampRaces: the guarantees the camp manager's records rest on hold when
+// nodes race: one automatic work order per service, one outbox message per
+// key, one sensor per code.
+func TestCampRaces(t *testing.T) {
+	ctx := context.Background()
+	const racers = 8
+	for _, c := range []struct {
+		name string
+		// setup runs once; try runs on every racer (node i%2) and returns
+		// the id it stored or found, and its error.
+		setup func(t *testing.T, db *postgres.DB) any
+		try   func(db *postgres.DB, state any) (int64, error)
+		// sameID: every racer must end with the same id (idempotent), else
+		// exactly one may succeed and the others get ECONFLICT.
+		sameID bool
+	}{
+		{"automatic work order", func(t *testing.T, db *postgres.DB) any {
+			a := &bluehelm.Asset{CampID: 7, Kind: bluehelm.AssetGenerator, Name: "G1", CreatedAt: base, UpdatedAt: base}
+			if err := db.CreateAsset(ctx, a, audit("asset.create")); err != nil {
+				t.Fatal(err)
+			}
+			return a.ID
+		}, func(db *postgres.DB, state any) (int64, error) {
+			w := &bluehelm.WorkOrder{CampID: 7, AssetID: state.(int64), Task: "oil change", Status: bluehelm.WorkOpen, DueAtHours: 1250, Auto: true, CreatedAt: base, UpdatedAt: base}
+			err := db.CreateWorkOrder(ctx, w, audit("work_order.create"))
+			return w.ID, err
+		}, false},
+		{"sensor code", func(*testing.T, *postgres.DB) any { return nil }, func(db *postgres.DB, _ any) (int64, error) {
+			s := &bluehelm.Sensor{Code: "CAMP1-PIR-07", Kind: bluehelm.SensorPIR, CampID: 7, CreatedAt: base, UpdatedAt: base}
+			err := db.CreateSensor(ctx, s, audit("sensor.create"))
+			return s.ID, err
+		}, false},
+		{"webhook key", func(*testing.T, *postgres.DB) any { return nil }, func(db *postgres.DB, _ any) (int64, error) {
+			d := &bluehelm.WebhookDelivery{Key: "alert/1/escalation/1", URL: "http://127.0.0.1:9/hook", Body: []byte(`{}`), NextAt: base, CreatedAt: base}
+			err := db.EnqueueWebhook(ctx, d)
+			return d.ID, err
+		}, true},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			nodes := twoNodes(t)
+			state := c.setup(t, nodes[0])
+			ids := make([]int64, racers)
+			errs := make([]error, racers)
+			var wg sync.WaitGroup
+			for i := range racers {
+				wg.Go(func() { ids[i], errs[i] = c.try(nodes[i%2], state) })
+			}
+			wg.Wait()
+			won := map[int64]bool{}
+			for i, err := range errs {
+				switch {
+				case err == nil:
+					won[ids[i]] = true
+				case c.sameID:
+					t.Errorf("racer %d: %v", i, err)
+				case bluehelm.ErrorCode(err) != bluehelm.ECONFLICT:
+					t.Errorf("racer %d: %v, want ECONFLICT", i, err)
+				}
+			}
+			if len(won) != 1 {
+				t.Errorf("racers ended with ids %v, want one id", won)
+			}
+		})
+	}
+}

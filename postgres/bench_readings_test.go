@@ -24,8 +24,8 @@ func BenchmarkInsertReadings(b *testing.B) {
 			ids := make([]int64, sensors)
 			for i := range ids {
 				s := &bluehelm.Sensor{Code: fmt.Sprintf("CAMP1-S-%03d", i), Kind: bluehelm.SensorFuelLevel, CampID: 7,
-					Unit: bluehelm.SensorFuelLevel.Spec().Unit, IntervalSeconds: 60, CreatedAt: base, UpdatedAt: base}
-				if err := db.CreateSensor(ctx, s, audit("sensor.create")); err != nil {
+					Unit: bluehelm.SensorFuelLevel.Spec().Unit, IntervalSeconds: 60, CreatedAt: sensorT0, UpdatedAt: sensorT0}
+				if err := db.CreateSensor(ctx, s, sensorAudit("sensor.create")); err != nil {
 					b.Fatal(err)
 				}
 				ids[i] = s.ID
@@ -39,7 +39,7 @@ func BenchmarkInsertReadings(b *testing.B) {
 					if i < resend && step > 0 {
 						s = step - 1 // a resend of the previous batch: duplicates
 					}
-					batch[i] = bluehelm.Reading{SensorID: ids[i%sensors], Time: base.Add(time.Duration(s*size+i) * time.Millisecond), Value: float64(i)}
+					batch[i] = bluehelm.Reading{SensorID: ids[i%sensors], Time: sensorT0.Add(time.Duration(s*size+i) * time.Millisecond), Value: float64(i)}
 				}
 				step++
 			}
@@ -95,7 +95,7 @@ func BenchmarkAppendReadings(b *testing.B) {
 						for i := range rs {
 							n := k*batch + i
 							rs[i] = bluehelm.Reading{SensorID: int64(n%sensorCount + 1),
-								Time: base.Add(time.Duration(n/sensorCount) * time.Second), Value: float64(n % 97)}
+								Time: sensorT0.Add(time.Duration(n/sensorCount) * time.Second), Value: float64(n % 97)}
 						}
 						stored, dups, err := db.AppendReadings(ctx, rs)
 						if err != nil || stored != batch || dups != 0 {

@@ -115,7 +115,7 @@ func insertReadings(ctx context.Context, tx pgx.Tx, b *readingBatch, stored func
 				return err
 			}
 			k := readingKey{id, t.UnixMicro()}
-			pos, found := searchKey(b, lo, hi, k)
+			pos, found := searchReadingKey(b, lo, hi, k)
 			if !found {
 				rows.Close()
 				return fmt.Errorf("postgres: the server returned reading (%d, %s) it was not given", id, t)
@@ -130,8 +130,8 @@ func insertReadings(ctx context.Context, tx pgx.Tx, b *readingBatch, stored func
 	return nil
 }
 
-// searchKey finds k among b's keys in [lo, hi).
-func searchKey(b *readingBatch, lo, hi int, k readingKey) (int, bool) {
+// searchReadingKey finds k among b's keys in [lo, hi).
+func searchReadingKey(b *readingBatch, lo, hi int, k readingKey) (int, bool) {
 	i, j := lo, hi
 	for i < j {
 		m := int(uint(i+j) >> 1)

@@ -14,20 +14,20 @@ import (
 
 // Two stores on one schema stand for two bluehelm nodes sharing the HQ
 // database: each has its own pool, so their writes race in the server.
-func twoNodes(t *testing.T) [2]*postgres.DB {
+func twoSensorNodes(t *testing.T) [2]*postgres.DB {
 	schema := pgtest.Schema()
 	return [2]*postgres.DB{pgtest.OpenSchema(t, schema), pgtest.OpenSchema(t, schema)}
 }
 
-var base = time.Date(2026, 11, 1, 6, 0, 0, 0, time.UTC)
+var sensorT0 = time.Date(2026, 11, 1, 6, 0, 0, 0, time.UTC)
 
-func audit(action string) bluehelm.AuditEntry {
-	return bluehelm.AuditEntry{At: base, Actor: "log1", Action: action}
+func sensorAudit(action string) bluehelm.AuditEntry {
+	return bluehelm.AuditEntry{At: sensorT0, Actor: "log1", Action: action}
 }
 
-// replayBook walks the stored movements in book order (time, then id) and
+// replayStockBook walks the stored movements in book order (time, then id) and
 // returns the final balance, failing the test if any balance is negative.
-func replayBook(t *testing.T, db *postgres.DB, item int64) float64 {
+func replayStockBook(t *testing.T, db *postgres.DB, item int64) float64 {
 	t.Helper()
 	movs, err := db.StockMovements(context.Background(), item, time.Time{}, time.Time{})
 	if err != nil {
@@ -69,12 +69,12 @@ func TestStockConcurrentWriters(t *testing.T) {
 		}, 48, -1},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			nodes := twoNodes(t)
-			it := &bluehelm.StockItem{Name: "Diesel, fuel farm", Kind: bluehelm.StockDiesel, Unit: "L", CampID: 7, CreatedAt: base, UpdatedAt: base}
-			if err := nodes[0].CreateStockItem(ctx, it, audit("stock.create")); err != nil {
+			nodes := twoSensorNodes(t)
+			it := &bluehelm.StockItem{Name: "Diesel, fuel farm", Kind: bluehelm.StockDiesel, Unit: "L", CampID: 7, CreatedAt: sensorT0, UpdatedAt: sensorT0}
+			if err := nodes[0].CreateStockItem(ctx, it, sensorAudit("stock.create")); err != nil {
 				t.Fatal(err)
 			}
-			if _, err := nodes[1].AppendStockMovement(ctx, &bluehelm.StockMovement{ItemID: it.ID, Kind: bluehelm.MoveReceipt, Quantity: c.receipt, Time: base}, audit("stock.move")); err != nil {
+			if _, err := nodes[1].AppendStockMovement(ctx, &bluehelm.StockMovement{ItemID: it.ID, Kind: bluehelm.MoveReceipt, Quantity: c.receipt, Time: sensorT0}, sensorAudit("stock.move")); err != nil {
 				t.Fatal(err)
 			}
 			// Times are a shuffled sequence, so that most movements arrive
@@ -88,8 +88,8 @@ func TestStockConcurrentWriters(t *testing.T) {
 			for i := range c.n {
 				wg.Go(func() {
 					kind, q := c.moves(i)
-					m := &bluehelm.StockMovement{ItemID: it.ID, Kind: kind, Quantity: q, Time: base.Add(time.Duration(1+times[i]) * time.Minute), By: "log1"}
-					_, err := nodes[i%2].AppendStockMovement(ctx, m, audit("stock.move"))
+					m := &bluehelm.StockMovement{ItemID: it.ID, Kind: kind, Quantity: q, Time: sensorT0.Add(time.Duration(1+times[i]) * time.Minute), By: "log1"}
+					_, err := nodes[i%2].AppendStockMovement(ctx, m, sensorAudit("stock.move"))
 					switch bluehelm.ErrorCode(err) {
 					case "":
 						mu.Lock()
@@ -115,7 +115,7 @@ func TestStockConcurrentWriters(t *testing.T) {
 			if len(movs) != accepted+1 {
 				t.Errorf("%d movements stored, %d accepted (+1 receipt)", len(movs), accepted)
 			}
-			book := replayBook(t, nodes[1], it.ID)
+			book := replayStockBook(t, nodes[1], it.ID)
 			for _, db := range nodes {
 				bal, err := db.StockBalance(ctx, it.ID)
 				if err != nil {
@@ -143,11 +143,11 @@ func TestStockConcurrentWriters(t *testing.T) {
 // fails (key-ordered inserts cannot deadlock).
 func TestReadingsConcurrentOverlap(t *testing.T) {
 	ctx := context.Background()
-	nodes := twoNodes(t)
+	nodes := twoSensorNodes(t)
 	var ids []int64
 	for _, code := range []string{"CAMP1-FUEL-1", "CAMP1-GEN-1", "CAMP1-WATER-1"} {
-		s := &bluehelm.Sensor{Code: code, Kind: bluehelm.SensorFuelLevel, CampID: 7, Unit: bluehelm.SensorFuelLevel.Spec().Unit, IntervalSeconds: 60, CreatedAt: base, UpdatedAt: base}
-		if err := nodes[0].CreateSensor(ctx, s, audit("sensor.create")); err != nil {
+		s := &bluehelm.Sensor{Code: code, Kind: bluehelm.SensorFuelLevel, CampID: 7, Unit: bluehelm.SensorFuelLevel.Spec().Unit, IntervalSeconds: 60, CreatedAt: sensorT0, UpdatedAt: sensorT0}
+		if err := nodes[0].CreateSensor(ctx, s, sensorAudit("sensor.create")); err != nil {
 			t.Fatal(err)
 		}
 		ids = append(ids, s.ID)
@@ -171,7 +171,7 @@ func TestReadingsConcurrentOverlap(t *testing.T) {
 				// [w*perSensor/2, w*perSensor/2+perSensor).
 				for s := range perSensor {
 					sec := w*perSensor/2 + s
-					batch = append(batch, bluehelm.Reading{SensorID: id, Time: base.Add(time.Duration(sec) * time.Second), Value: float64(w*100000 + sec)})
+					batch = append(batch, bluehelm.Reading{SensorID: id, Time: sensorT0.Add(time.Duration(sec) * time.Second), Value: float64(w*100000 + sec)})
 				}
 			}
 			rand.Shuffle(len(batch), func(i, j int) { batch[i], batch[j] = batch[j], batch[i] })
@@ -184,7 +184,7 @@ func TestReadingsConcurrentOverlap(t *testing.T) {
 			defer mu.Unlock()
 			for i, ok := range stored {
 				if ok {
-					k := key{batch[i].SensorID, int(batch[i].Time.Sub(base) / time.Second)}
+					k := key{batch[i].SensorID, int(batch[i].Time.Sub(sensorT0) / time.Second)}
 					wins[k]++
 					winner[k] = batch[i].Value
 				}
@@ -202,7 +202,7 @@ func TestReadingsConcurrentOverlap(t *testing.T) {
 			t.Errorf("sensor %d: %d readings stored, want %d", id, len(got), wantKeys)
 		}
 		for _, r := range got {
-			k := key{id, int(r.Time.Sub(base) / time.Second)}
+			k := key{id, int(r.Time.Sub(sensorT0) / time.Second)}
 			if wins[k] != 1 {
 				t.Errorf("reading %v: %d writers were told they stored it, want 1", k, wins[k])
 			} else if winner[k] != r.Value {
@@ -229,7 +229,7 @@ func TestQuarantineGarbage(t *testing.T) {
 		{"invalid UTF-8 in the reason", "PIR-08", "value \xff\xfe", "PIR-08"},
 		{"an overlong code", string(make([]byte, 200)), "zeros", ""},
 	} {
-		q := bluehelm.QuarantinedReading{ReceivedAt: base, SensorCode: c.code, Time: base, Value: 1, Reason: c.reason, Source: "mqtt"}
+		q := bluehelm.QuarantinedReading{ReceivedAt: sensorT0, SensorCode: c.code, Time: sensorT0, Value: 1, Reason: c.reason, Source: "mqtt"}
 		if err := db.QuarantineReadings(ctx, []bluehelm.QuarantinedReading{q}); err != nil {
 			t.Errorf("%s: %v", c.name, err)
 			continue
@@ -249,7 +249,7 @@ func TestQuarantineGarbage(t *testing.T) {
 	const bound = 100_000 // postgres.maxQuarantined
 	batch := make([]bluehelm.QuarantinedReading, bound+10)
 	for i := range batch {
-		batch[i] = bluehelm.QuarantinedReading{ReceivedAt: base, SensorCode: "FLOOD", Value: float64(i), Reason: "out of range"}
+		batch[i] = bluehelm.QuarantinedReading{ReceivedAt: sensorT0, SensorCode: "FLOOD", Value: float64(i), Reason: "out of range"}
 	}
 	if err := db.QuarantineReadings(ctx, batch); err != nil {
 		t.Fatal(err)
@@ -284,29 +284,29 @@ func TestCampRaces(t *testing.T) {
 		sameID bool
 	}{
 		{"automatic work order", func(t *testing.T, db *postgres.DB) any {
-			a := &bluehelm.Asset{CampID: 7, Kind: bluehelm.AssetGenerator, Name: "G1", CreatedAt: base, UpdatedAt: base}
-			if err := db.CreateAsset(ctx, a, audit("asset.create")); err != nil {
+			a := &bluehelm.Asset{CampID: 7, Kind: bluehelm.AssetGenerator, Name: "G1", CreatedAt: sensorT0, UpdatedAt: sensorT0}
+			if err := db.CreateAsset(ctx, a, sensorAudit("asset.create")); err != nil {
 				t.Fatal(err)
 			}
 			return a.ID
 		}, func(db *postgres.DB, state any) (int64, error) {
-			w := &bluehelm.WorkOrder{CampID: 7, AssetID: state.(int64), Task: "oil change", Status: bluehelm.WorkOpen, DueAtHours: 1250, Auto: true, CreatedAt: base, UpdatedAt: base}
-			err := db.CreateWorkOrder(ctx, w, audit("work_order.create"))
+			w := &bluehelm.WorkOrder{CampID: 7, AssetID: state.(int64), Task: "oil change", Status: bluehelm.WorkOpen, DueAtHours: 1250, Auto: true, CreatedAt: sensorT0, UpdatedAt: sensorT0}
+			err := db.CreateWorkOrder(ctx, w, sensorAudit("work_order.create"))
 			return w.ID, err
 		}, false},
 		{"sensor code", func(*testing.T, *postgres.DB) any { return nil }, func(db *postgres.DB, _ any) (int64, error) {
-			s := &bluehelm.Sensor{Code: "CAMP1-PIR-07", Kind: bluehelm.SensorPIR, CampID: 7, CreatedAt: base, UpdatedAt: base}
-			err := db.CreateSensor(ctx, s, audit("sensor.create"))
+			s := &bluehelm.Sensor{Code: "CAMP1-PIR-07", Kind: bluehelm.SensorPIR, CampID: 7, CreatedAt: sensorT0, UpdatedAt: sensorT0}
+			err := db.CreateSensor(ctx, s, sensorAudit("sensor.create"))
 			return s.ID, err
 		}, false},
 		{"webhook key", func(*testing.T, *postgres.DB) any { return nil }, func(db *postgres.DB, _ any) (int64, error) {
-			d := &bluehelm.WebhookDelivery{Key: "alert/1/escalation/1", URL: "http://127.0.0.1:9/hook", Body: []byte(`{}`), NextAt: base, CreatedAt: base}
+			d := &bluehelm.WebhookDelivery{Key: "alert/1/escalation/1", URL: "http://127.0.0.1:9/hook", Body: []byte(`{}`), NextAt: sensorT0, CreatedAt: sensorT0}
 			err := db.EnqueueWebhook(ctx, d)
 			return d.ID, err
 		}, true},
 	} {
 		t.Run(c.name, func(t *testing.T) {
-			nodes := twoNodes(t)
+			nodes := twoSensorNodes(t)
 			state := c.setup(t, nodes[0])
 			ids := make([]int64, racers)
 			errs := make([]error, racers)

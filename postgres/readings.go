@@ -82,26 +82,37 @@ func prepareReadings(rs []bluehelm.Reading) (*readingBatch, error) {
 	return b, nil
 }
 
-// insertReadings stores the batch in tx and calls stored with the position (in
-// b) of each reading the server inserted, that is, whose key was not stored.
-func insertReadings(ctx context.Context, tx pgx.Tx, b *readingBatch, stored func(int)) error {
+// insertReadings stores the batch in tx and returns how many readings the
+// server inserted, that is, whose key was not stored. With stored non-nil it
+// also reads those keys back (RETURNING) and calls stored with the position
+// (in b) of each; AppendReadings, which only counts, spares that traffic.
+func insertReadings(ctx context.Context, tx pgx.Tx, b *readingBatch, stored func(int)) (int, error) {
 	// One statement for the batch's sensors: a lookup per reading cost as much
 	// as storing it. Sensors are never deleted, so the check cannot go stale.
 	var missing int64
 	err := tx.QueryRow(ctx, `SELECT x FROM unnest($1::bigint[]) AS x WHERE NOT EXISTS (SELECT 1 FROM sensors WHERE id = x) LIMIT 1`, b.sensors).Scan(&missing)
 	switch {
 	case err == nil:
-		return bluehelm.Invalid("sensor_id", "unknown sensor %d", missing)
+		return 0, bluehelm.Invalid("sensor_id", "unknown sensor %d", missing)
 	case !errors.Is(err, pgx.ErrNoRows):
-		return err
+		return 0, err
 	}
+	const insert = `INSERT INTO readings (sensor_id, t, value)
+		SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::float8[]) ON CONFLICT DO NOTHING`
+	n := 0
 	for lo := 0; lo < len(b.ids); lo += readingsPerStatement {
 		hi := min(lo+readingsPerStatement, len(b.ids))
-		rows, err := tx.Query(ctx, `INSERT INTO readings (sensor_id, t, value)
-			SELECT * FROM unnest($1::bigint[], $2::timestamptz[], $3::float8[])
-			ON CONFLICT DO NOTHING RETURNING sensor_id, t`, b.ids[lo:hi], b.times[lo:hi], b.values[lo:hi])
+		if stored == nil {
+			tag, err := tx.Exec(ctx, insert, b.ids[lo:hi], b.times[lo:hi], b.values[lo:hi])
+			if err != nil {
+				return n, err
+			}
+			n += int(tag.RowsAffected())
+			continue
+		}
+		rows, err := tx.Query(ctx, insert+` RETURNING sensor_id, t`, b.ids[lo:hi], b.times[lo:hi], b.values[lo:hi])
 		if err != nil {
-			return err
+			return n, err
 		}
 		// The keys of one statement are distinct and sorted: find each
 		// returned one by binary search in its slice.
@@ -112,22 +123,23 @@ func insertReadings(ctx context.Context, tx pgx.Tx, b *readingBatch, stored func
 			)
 			if err := rows.Scan(&id, &t); err != nil {
 				rows.Close()
-				return err
+				return n, err
 			}
 			k := readingKey{id, t.UnixMicro()}
 			pos, found := searchReadingKey(b, lo, hi, k)
 			if !found {
 				rows.Close()
-				return fmt.Errorf("postgres: the server returned reading (%d, %s) it was not given", id, t)
+				return n, fmt.Errorf("postgres: the server returned reading (%d, %s) it was not given", id, t)
 			}
 			stored(pos)
+			n++
 		}
 		rows.Close()
 		if err := rows.Err(); err != nil {
-			return err
+			return n, err
 		}
 	}
-	return nil
+	return n, nil
 }
 
 // searchReadingKey finds k among b's keys in [lo, hi).
@@ -160,10 +172,11 @@ func (db *DB) AppendReadings(ctx context.Context, rs []bluehelm.Reading) (stored
 	if err != nil {
 		return 0, 0, err
 	}
-	n := 0
+	var n int
 	err = db.writeTx(ctx, func(tx pgx.Tx) error {
-		n = 0 // the count of a failed try is not kept
-		return insertReadings(ctx, tx, b, func(int) { n++ })
+		var err error
+		n, err = insertReadings(ctx, tx, b, nil)
+		return err
 	})
 	if err != nil {
 		return 0, 0, fmt.Errorf("append readings: %w", err)
@@ -184,8 +197,8 @@ func (db *DB) InsertReadings(ctx context.Context, rs []bluehelm.Reading) ([]bool
 		return nil, err
 	}
 	err = db.writeTx(ctx, func(tx pgx.Tx) error {
-		clear(stored)
-		return insertReadings(ctx, tx, b, func(pos int) { stored[b.first[pos]] = true })
+		_, err := insertReadings(ctx, tx, b, func(pos int) { stored[b.first[pos]] = true })
+		return err
 	})
 	if err != nil {
 		return nil, fmt.Errorf("insert readings: %w", err)

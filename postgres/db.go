@@ -199,6 +199,10 @@ func dbErr(err error) error {
 			return fmt.Errorf("postgres: %w: %w", bluehelm.Errorf(bluehelm.ECONFLICT, "duplicate: %s", pe.ConstraintName), err)
 		case "23503": // foreign_key_violation
 			return fmt.Errorf("postgres: %w: %w", bluehelm.Errorf(bluehelm.EINVALID, "refers to a record that does not exist"), err)
+		case "22P05", "22021": // untranslatable_character, character_not_in_repertoire
+			// jsonb refuses \u0000 and text refuses NUL and invalid UTF-8,
+			// which SQLite stores: the input is at fault, not the server.
+			return fmt.Errorf("postgres: %w: %w", bluehelm.Errorf(bluehelm.EINVALID, "text holds a NUL character or invalid UTF-8"), err)
 		case "40001", "40P01": // serialization_failure, deadlock_detected
 			return fmt.Errorf("postgres: %w: %w", bluehelm.Errorf(bluehelm.ECONFLICT, "concurrent change, try again"), err)
 		}

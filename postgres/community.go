@@ -5,9 +5,11 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"sync"
 
 	"github.com/bluehelm/bluehelm"
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 )
 
 // Community alerts (issue 8). The document holds what may be shown; the
@@ -43,6 +45,17 @@ func normCommunity(a *bluehelm.CommunityAlert) {
 		a.StateAt = &t
 	}
 	a.HasSender = len(a.SenderSealed) > 0
+}
+
+// refusedText makes the database's refusal of a string input's fault
+// (EINVALID): PostgreSQL keeps no NUL character in text or jsonb, and no
+// invalid UTF-8 in text, where SQLite stores either. Other errors pass.
+func refusedText(err error) error {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) && (pe.Code == "22P05" || pe.Code == "22021") { // untranslatable_character, character_not_in_repertoire
+		return fmt.Errorf("%w: %w", bluehelm.Invalid("text", "contains a NUL character or invalid UTF-8, which the store cannot keep"), err)
+	}
+	return err
 }
 
 func nullText(s string) any {
@@ -84,32 +97,156 @@ func scanCommunity(row pgx.Row) (*bluehelm.CommunityAlert, error) {
 	return a, nil
 }
 
+// Community alerts arrive in floods (an SMS campaign, a village texting about
+// the same attack), each from its own webhook call, and every write here takes
+// the community lock, the audit lock and a durable commit. So the calls of one
+// node are committed in groups: a caller queues its alert; the first caller to
+// find no committer at work becomes it, writes everything queued in one
+// transaction (each alert under its own savepoint, so that a bad one fails
+// alone), commits once, answers every caller of the group, and goes on while
+// more have queued meanwhile. With one caller this is a plain transaction;
+// under load the locks and the commit are shared. Other nodes' groups are
+// ordered against this one's by lockCommunity.
+
+type communityReq struct {
+	ctx      context.Context
+	a        bluehelm.CommunityAlert
+	g        bluehelm.CommunityGrouping
+	e        bluehelm.AuditEntry
+	existing bool
+	err      error
+	done     chan struct{}
+}
+
+type communityQueue struct {
+	mu      sync.Mutex
+	pending []*communityReq
+	leading bool
+	dead    bool // removed from communityQueues; callers take a new one
+}
+
+// communityQueues holds a queue per store while writes are in flight; the last
+// committer removes it, so a closed store leaves nothing behind.
+var communityQueues sync.Map // *DB → *communityQueue
+
+// maxCommunityGroup caps one group commit, so the locks are not held long.
+const maxCommunityGroup = 128
+
 // CreateCommunityAlert stores a, grouping it with a recent alert from the same
 // sender or a near-identical one about the same place (see
 // bluehelm.CommunityStore); an alert whose source and gateway id are stored
 // already is not stored again, and a is set to the stored one.
 func (db *DB) CreateCommunityAlert(ctx context.Context, a *bluehelm.CommunityAlert, g bluehelm.CommunityGrouping, e bluehelm.AuditEntry) (bool, error) {
-	next := *a
-	normCommunity(&next)
-	var existing bool
+	if db.closed.Load() {
+		return false, errClosed
+	}
+	req := &communityReq{ctx: ctx, a: *a, g: g, e: e, done: make(chan struct{})}
+	normCommunity(&req.a)
+	var q *communityQueue
+	for {
+		v, _ := communityQueues.LoadOrStore(db, &communityQueue{})
+		q = v.(*communityQueue)
+		q.mu.Lock()
+		if !q.dead {
+			break
+		}
+		q.mu.Unlock()
+	}
+	q.pending = append(q.pending, req)
+	lead := !q.leading
+	q.leading = true
+	q.mu.Unlock()
+	if lead {
+		db.commitCommunity(q)
+	}
+	<-req.done
+	if req.err != nil {
+		return false, fmt.Errorf("create community alert: %w", req.err)
+	}
+	*a = req.a
+	return req.existing, nil
+}
+
+// commitCommunity writes groups until the queue is empty, then retires it.
+func (db *DB) commitCommunity(q *communityQueue) {
+	for {
+		q.mu.Lock()
+		if len(q.pending) == 0 {
+			q.leading, q.dead = false, true
+			communityQueues.Delete(db)
+			q.mu.Unlock()
+			return
+		}
+		n := min(len(q.pending), maxCommunityGroup)
+		group := q.pending[:n:n]
+		q.pending = q.pending[n:]
+		q.mu.Unlock()
+		db.writeCommunityGroup(group)
+		for _, r := range group {
+			close(r.done)
+		}
+	}
+}
+
+// writeCommunityGroup writes a group in one transaction. The alerts are
+// inserted first, each under a savepoint, and their audit entries appended
+// last, so that the audit lock is held for the commit only.
+func (db *DB) writeCommunityGroup(group []*communityReq) {
+	var live []*communityReq
+	for _, r := range group {
+		if err := r.ctx.Err(); err != nil {
+			r.err = err // not written: the caller gave up before its group started
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	// The group is written for all its callers: one giving up must not
+	// cancel the others' writes.
+	ctx := context.WithoutCancel(live[0].ctx)
 	err := db.writeTx(ctx, func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, `SELECT pg_advisory_xact_lock($1)`, lockCommunity); err != nil {
 			return err
 		}
-		var err error
-		existing, err = insertCommunity(ctx, tx, &next, g, e)
-		return err
+		for _, r := range live {
+			sp, err := tx.Begin(ctx) // a savepoint
+			if err != nil {
+				return err
+			}
+			r.existing, r.err = insertCommunity(ctx, sp, &r.a, r.g)
+			if r.err != nil {
+				r.err = dbErr(refusedText(r.err))
+				if err := sp.Rollback(ctx); err != nil {
+					return err
+				}
+				continue
+			}
+			if err := sp.Commit(ctx); err != nil {
+				return err
+			}
+		}
+		for _, r := range live {
+			if r.err == nil && !r.existing {
+				if err := appendAudit(ctx, tx, r.e, fmt.Sprintf("community_alert/%d", r.a.ID)); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
 	})
 	if err != nil {
-		return false, fmt.Errorf("create community alert: %w", err)
+		for _, r := range live {
+			r.err = err
+		}
 	}
-	*a = next
-	return existing, nil
 }
 
 // insertCommunity writes one alert, or finds the one already stored under its
-// gateway id. The caller holds lockCommunity.
-func insertCommunity(ctx context.Context, tx pgx.Tx, next *bluehelm.CommunityAlert, g bluehelm.CommunityGrouping, e bluehelm.AuditEntry) (bool, error) {
+// gateway id (existing). The caller holds lockCommunity and appends the audit
+// entry of a new alert.
+func insertCommunity(ctx context.Context, tx pgx.Tx, next *bluehelm.CommunityAlert, g bluehelm.CommunityGrouping) (existing bool, err error) {
 	if next.ExternalID != "" {
 		cur, err := scanCommunity(tx.QueryRow(ctx, `SELECT `+communityCols+` FROM community_alerts WHERE source = $1 AND external_id = $2`,
 			next.Source, next.ExternalID))
@@ -142,7 +279,7 @@ func insertCommunity(ctx context.Context, tx pgx.Tx, next *bluehelm.CommunityAle
 		nullText(next.SenderPseudonym), nullBytes(next.SenderSealed), communityPlaceKey(next.Place), g.TextKey, string(doc)); err != nil {
 		return false, err
 	}
-	return false, appendAudit(ctx, tx, e, fmt.Sprintf("community_alert/%d", next.ID))
+	return false, nil
 }
 
 // communityGroup finds the group of a new alert: the newest alert within the

@@ -135,7 +135,7 @@ func (db *DB) AppendChat(ctx context.Context, m *bluehelm.ChatMessage) error {
 			// committed this statement sees the row the conflict waited for.
 			err = tx.QueryRow(ctx, `SELECT id FROM chat_messages WHERE uid = $1`, m.UID).Scan(&id)
 		}
-		return err
+		return refusedText(err)
 	})
 	if err != nil {
 		return fmt.Errorf("append chat %q: %w", m.UID, err)

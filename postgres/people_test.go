@@ -211,3 +211,67 @@ func TestPeopleWritesAcrossNodes(t *testing.T) {
 		t.Errorf("audit chain: %v", err)
 	}
 }
+
+// TestCommunityBadAlertFailsAlone: alerts written together are committed
+// together, but one the database refuses (PostgreSQL stores no NUL character
+// in text or jsonb) fails alone: the others are stored and audited.
+func TestCommunityBadAlertFailsAlone(t *testing.T) {
+	_, nodes := twoNodes(t)
+	ctx := t.Context()
+	t0 := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
+	const n, bad = 16, 5
+	errs := make([]error, n)
+	race(n, func(i int) {
+		text := fmt.Sprintf("message %d", i)
+		if i == bad {
+			text = "message \x00 with a NUL"
+		}
+		a := &bluehelm.CommunityAlert{ReceivedAt: t0.Add(time.Duration(i) * time.Second), Channel: bluehelm.ChannelSMS, Source: "sms:generic",
+			ExternalID: fmt.Sprintf("b%d", i), Text: text, State: bluehelm.CommunityNew, Marking: bluehelm.CommunityMarking}
+		_, errs[i] = nodes[0].CreateCommunityAlert(ctx, a, bluehelm.CommunityGrouping{Window: time.Hour, TextKey: bluehelm.TextKey(text)}, peopleEntry("community.receive"))
+	})
+	for i, err := range errs {
+		if (err != nil) != (i == bad) {
+			t.Errorf("alert %d: error %v", i, err)
+		}
+	}
+	wantCodeOf(t, errs[bad], bluehelm.EINVALID, "the alert with a NUL")
+	all, err := nodes[1].FindCommunityAlerts(ctx, bluehelm.CommunityFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	entries, err := nodes[1].VerifyAudit(ctx)
+	if err != nil {
+		t.Errorf("audit chain: %v", err)
+	}
+	if len(all) != n-1 || entries != n-1 {
+		t.Errorf("%d alerts stored and %d audited, want %d", len(all), entries, n-1)
+	}
+}
+
+func wantCodeOf(t *testing.T, err error, want, what string) {
+	t.Helper()
+	if got := bluehelm.ErrorCode(err); got != want {
+		t.Errorf("%s: error code %q (err %v), want %q", what, got, err, want)
+	}
+}
+
+// TestChatRefusedText: text PostgreSQL cannot keep is the input's fault.
+func TestChatRefusedText(t *testing.T) {
+	_, nodes := twoNodes(t)
+	ctx := t.Context()
+	for _, tc := range []struct{ name, text string }{
+		{"NUL", "checkpoint \x00 open"},
+		{"invalid UTF-8", "checkpoint \xff open"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			m := &bluehelm.ChatMessage{UID: "GeoChat." + tc.name, SenderUID: "ANDROID-alpha1", Chatroom: "All Chat Rooms", Text: tc.text,
+				Time: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC), Marking: bluehelm.Marking{Component: bluehelm.Police}}
+			wantCodeOf(t, nodes[0].AppendChat(ctx, m), bluehelm.EINVALID, "AppendChat")
+		})
+	}
+	got, err := nodes[1].Chat(ctx, bluehelm.ChatFilter{Viewer: sysPeople})
+	if err != nil || len(got) != 0 {
+		t.Errorf("Chat after refused appends: %d messages, %v", len(got), err)
+	}
+}

@@ -23,7 +23,7 @@ var casevacs = &docTable[bluehelm.Casevac]{
 			uid = c.CoTUID
 		}
 		return []any{string(c.Status), incident, uid, c.RequestedAt,
-			int(c.Classification), string(c.Component), releasableTo(c.Releasability)}
+			int(c.Classification), string(c.Component), releasabilityList(c.Releasability)}
 	},
 }
 

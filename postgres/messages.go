@@ -29,8 +29,8 @@ func listOf(l []string) []string {
 	return l
 }
 
-// releasableTo is a marking's releasability for a text[] column.
-func releasableTo(cs []bluehelm.Component) []string {
+// releasabilityList is a marking's releasability for a text[] column.
+func releasabilityList(cs []bluehelm.Component) []string {
 	out := make([]string, len(cs))
 	for i, c := range cs {
 		out[i] = string(c)
@@ -50,10 +50,11 @@ func componentsOf(l []string) []bluehelm.Component {
 	return out
 }
 
-// ceilMicro returns the first whole microsecond not before t: timestamptz keeps
-// microseconds and pgx truncates, so "stored >= ceilMicro(t)" is "the stored
-// time is not before t" even for a t between two microseconds.
-func ceilMicro(t time.Time) time.Time {
+// notBeforeMicro returns the first whole microsecond not before t:
+// timestamptz keeps microseconds and pgx truncates, so "stored >=
+// notBeforeMicro(t)" is "the stored time is not before t" even for a t between
+// two microseconds.
+func notBeforeMicro(t time.Time) time.Time {
 	c := t.Truncate(time.Microsecond)
 	if c.Before(t) {
 		c = c.Add(time.Microsecond)
@@ -129,7 +130,7 @@ func (db *DB) AppendChat(ctx context.Context, m *bluehelm.ChatMessage) error {
 				classification, component, releasability)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) ON CONFLICT (uid) DO NOTHING RETURNING id`,
 			m.UID, utc(m.Time), m.Chatroom, m.SenderUID, m.SenderCallsign, m.SenderUser, textArray(m.RecipientUIDs), m.Text,
-			int(m.Classification), string(m.Component), releasableTo(m.Releasability)).Scan(&id)
+			int(m.Classification), string(m.Component), releasabilityList(m.Releasability)).Scan(&id)
 		if errors.Is(err, pgx.ErrNoRows) {
 			// DO NOTHING returns no row: the message was resent. At read
 			// committed this statement sees the row the conflict waited for.
@@ -162,7 +163,7 @@ func (db *DB) Chat(ctx context.Context, f bluehelm.ChatFilter) ([]*bluehelm.Chat
 		b.conds = append(b.conds, "c.chatroom = "+b.bind(f.Chatroom))
 	}
 	if !f.Since.IsZero() {
-		b.conds = append(b.conds, "c.t >= "+b.bind(ceilMicro(f.Since)))
+		b.conds = append(b.conds, "c.t >= "+b.bind(notBeforeMicro(f.Since)))
 	}
 	b.canSee("c", f.Viewer)
 	sql := `SELECT ` + chatCols + ` FROM chat_messages c` + b.where() + ` ORDER BY c.t, c.id LIMIT ` + b.bind(limit)
@@ -210,7 +211,7 @@ func (db *DB) CreateAttachment(ctx context.Context, a *bluehelm.Attachment, e bl
 				created_at, classification, component, releasability)
 			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12) RETURNING id`,
 			a.SHA256, a.Name, a.ContentType, a.Size, textArray(a.Keywords), a.CreatorUID, a.UploadedBy, incident,
-			utc(a.CreatedAt), int(a.Classification), string(a.Component), releasableTo(a.Releasability)).Scan(&id)
+			utc(a.CreatedAt), int(a.Classification), string(a.Component), releasabilityList(a.Releasability)).Scan(&id)
 		if err != nil {
 			return err
 		}
@@ -268,7 +269,7 @@ func (db *DB) Attachments(ctx context.Context, f bluehelm.AttachmentFilter) ([]*
 		b.conds = append(b.conds, "a.incident_id = "+b.bind(f.IncidentID))
 	}
 	if !f.Since.IsZero() {
-		b.conds = append(b.conds, "a.created_at >= "+b.bind(ceilMicro(f.Since)))
+		b.conds = append(b.conds, "a.created_at >= "+b.bind(notBeforeMicro(f.Since)))
 	}
 	b.canSee("a", f.Viewer)
 	sql := `SELECT ` + attachmentCols + ` FROM attachments a` + b.where() + ` ORDER BY a.created_at DESC, a.id DESC LIMIT ` + b.bind(limit)

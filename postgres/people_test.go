@@ -22,14 +22,14 @@ func peopleEntry(action string) bluehelm.AuditEntry {
 	return bluehelm.NewAudit(sysPeople, action, "", nil)
 }
 
-// twoNodes opens two stores on one fresh schema.
-func twoNodes(t *testing.T) (string, [2]*postgres.DB) {
+// peopleNodes opens two stores on one fresh schema.
+func peopleNodes(t *testing.T) (string, [2]*postgres.DB) {
 	schema := pgtest.Schema()
 	return schema, [2]*postgres.DB{pgtest.OpenSchema(t, schema), pgtest.OpenSchema(t, schema)}
 }
 
-// race runs fn(i) for i in [0, n) at once and waits for all.
-func race(n int, fn func(i int)) {
+// atOnce runs fn(i) for i in [0, n) at once and waits for all.
+func atOnce(n int, fn func(i int)) {
 	var wg sync.WaitGroup
 	start := make(chan struct{})
 	for i := range n {
@@ -49,7 +49,7 @@ func race(n int, fn func(i int)) {
 // grouping decision two transactions could each miss the other's row and
 // start two groups.
 func TestCommunityGroupingAcrossNodes(t *testing.T) {
-	_, nodes := twoNodes(t)
+	_, nodes := peopleNodes(t)
 	ctx := t.Context()
 	t0 := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	bor := &bluehelm.PlaceSuggestion{Name: "Bor", Matched: "bor", Country: "SS", Location: bluehelm.Point{Lon: 31.559, Lat: 6.207}}
@@ -70,7 +70,7 @@ func TestCommunityGroupingAcrossNodes(t *testing.T) {
 			const n = 24
 			got := make([]*bluehelm.CommunityAlert, n)
 			errs := make([]error, n)
-			race(n, func(i int) {
+			atOnce(n, func(i int) {
 				a := tc.mk(i)
 				a.ReceivedAt, a.Channel, a.Source = t0.Add(time.Duration(i)*time.Second), bluehelm.ChannelSMS, "sms:generic"
 				a.ExternalID = fmt.Sprintf("%s-%d", tc.name, i)
@@ -108,7 +108,7 @@ func TestCommunityGroupingAcrossNodes(t *testing.T) {
 // stored and read back byte for byte (ciphertext is any bytes), and neither
 // is in the stored document.
 func TestCommunitySenderColumns(t *testing.T) {
-	schema, nodes := twoNodes(t)
+	schema, nodes := peopleNodes(t)
 	ctx := t.Context()
 	sealed := []byte{0x00, 0xff, 0x10, 0x80, 0x00, 'x', 0xc3} // not UTF-8, with NULs
 	a := &bluehelm.CommunityAlert{ReceivedAt: time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC), Channel: bluehelm.ChannelSMS,
@@ -152,7 +152,7 @@ func TestCommunitySenderColumns(t *testing.T) {
 // is revoked once, the other revocation being ECONFLICT; a casevac's TAK uid
 // makes one request.
 func TestPeopleWritesAcrossNodes(t *testing.T) {
-	_, nodes := twoNodes(t)
+	_, nodes := peopleNodes(t)
 	ctx := t.Context()
 	t0 := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	u := &bluehelm.User{Username: "alice", Name: "Alice", Role: bluehelm.RoleReporter, Component: bluehelm.Police, CreatedAt: t0}
@@ -191,7 +191,7 @@ func TestPeopleWritesAcrossNodes(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			ids := make([]int64, n)
 			errs := make([]error, n)
-			race(n, func(i int) { ids[i], errs[i] = tc.write(i) })
+			atOnce(n, func(i int) { ids[i], errs[i] = tc.write(i) })
 			wins, stored := 0, map[int64]bool{}
 			for i, err := range errs {
 				switch code := bluehelm.ErrorCode(err); {
@@ -216,12 +216,12 @@ func TestPeopleWritesAcrossNodes(t *testing.T) {
 // together, but one the database refuses (PostgreSQL stores no NUL character
 // in text or jsonb) fails alone: the others are stored and audited.
 func TestCommunityBadAlertFailsAlone(t *testing.T) {
-	_, nodes := twoNodes(t)
+	_, nodes := peopleNodes(t)
 	ctx := t.Context()
 	t0 := time.Date(2026, 11, 27, 8, 0, 0, 0, time.UTC)
 	const n, bad = 16, 5
 	errs := make([]error, n)
-	race(n, func(i int) {
+	atOnce(n, func(i int) {
 		text := fmt.Sprintf("message %d", i)
 		if i == bad {
 			text = "message \x00 with a NUL"
@@ -258,7 +258,7 @@ func wantCodeOf(t *testing.T, err error, want, what string) {
 
 // TestChatRefusedText: text PostgreSQL cannot keep is the input's fault.
 func TestChatRefusedText(t *testing.T) {
-	_, nodes := twoNodes(t)
+	_, nodes := peopleNodes(t)
 	ctx := t.Context()
 	for _, tc := range []struct{ name, text string }{
 		{"NUL", "checkpoint \x00 open"},

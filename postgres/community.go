@@ -211,6 +211,14 @@ func (db *DB) writeCommunityGroup(group []*communityReq) {
 			return err
 		}
 		for _, r := range live {
+			if len(live) == 1 {
+				// Alone it needs no savepoint: its error fails the
+				// transaction, and only its caller is waiting.
+				if r.existing, r.err = insertCommunity(ctx, tx, &r.a, r.g); r.err != nil {
+					return refusedText(r.err)
+				}
+				break
+			}
 			sp, err := tx.Begin(ctx) // a savepoint
 			if err != nil {
 				return err

@@ -66,6 +66,24 @@ func (db *DB) Export(ctx context.Context, put func(ctx context.Context, b *blueh
 	return nil
 }
 
+// The walks of the tables that grow without bound, whose plans
+// TestExportQueryPlans pins: each reads a key in the order asked, so rows
+// stream without a sort. The log is the exception: it is sorted (SQLite spills
+// a big sort to temporary files), which costs little because compaction keeps
+// it short, and lets a report's earlier copy be the previous row. The LEFT
+// JOIN makes a log row naming no track an error, not a report lost.
+const (
+	exportIncidentsQuery = `SELECT i.id, i.version, i.rev, v.rev, v.version, v.at, v.actor, v.action, v.doc
+		FROM incidents i CROSS JOIN incident_revisions v ON v.incident_id = i.id ORDER BY i.id, v.version`
+	exportSegmentsQuery = `SELECT t.uid, s.t_min, s.data FROM position_segments s CROSS JOIN tracks t ON t.id = s.track_id
+		ORDER BY s.track_id, s.t_min`
+	exportLogQuery = `SELECT l.seq, l.track_id, l.t_ms, l.data, t.uid, t.last_t
+		FROM position_log l LEFT JOIN tracks t ON t.id = l.track_id ORDER BY l.track_id, l.t_ms, l.seq`
+	exportReadingsQuery = `SELECT sensor_id, t, value FROM readings ORDER BY sensor_id, t`
+	exportRollupsQuery  = `SELECT ` + rollupCols + ` FROM sensor_rollups ORDER BY sensor_id, res, start`
+	exportAuditQuery    = `SELECT ` + auditCols + ` FROM audit ORDER BY seq`
+)
+
 // exporter is the state of one Export walk.
 type exporter struct {
 	ctx context.Context
@@ -255,7 +273,7 @@ func (x *exporter) sensorSecrets() error {
 
 // readings walk the (sensor_id, t) key: the table's own order, no sort.
 func (x *exporter) readings() error {
-	return stream(x, `SELECT sensor_id, t, value FROM readings ORDER BY sensor_id, t`, func(s scanner) (bluehelm.Reading, error) {
+	return stream(x, exportReadingsQuery, func(s scanner) (bluehelm.Reading, error) {
 		var (
 			rd bluehelm.Reading
 			t  int64
@@ -272,7 +290,7 @@ func (x *exporter) readings() error {
 }
 
 func (x *exporter) rollups() error {
-	return stream(x, `SELECT `+rollupCols+` FROM sensor_rollups ORDER BY sensor_id, res, start`, scanRollup,
+	return stream(x, exportRollupsQuery, scanRollup,
 		func(v []bluehelm.SensorRollup) *bluehelm.DumpBatch { return &bluehelm.DumpBatch{Rollups: v} })
 }
 
@@ -299,7 +317,7 @@ func (x *exporter) community() error {
 }
 
 func (x *exporter) audit() error {
-	return stream(x, `SELECT `+auditCols+` FROM audit ORDER BY seq`, scanAudit,
+	return stream(x, exportAuditQuery, scanAudit,
 		func(v []bluehelm.AuditEntry) *bluehelm.DumpBatch { return &bluehelm.DumpBatch{Audit: v} })
 }
 
@@ -323,8 +341,7 @@ func (x *exporter) tracks() error {
 // exportBatch incidents or revisions, whichever comes first (an incident
 // edited often weighs as much as its revisions).
 func (x *exporter) incidents() error {
-	rows, err := x.tx.QueryContext(x.ctx, `SELECT i.id, i.version, i.rev, v.rev, v.version, v.at, v.actor, v.action, v.doc
-		FROM incidents i CROSS JOIN incident_revisions v ON v.incident_id = i.id ORDER BY i.id, v.version`)
+	rows, err := x.tx.QueryContext(x.ctx, exportIncidentsQuery)
 	if err != nil {
 		return dbErr(err)
 	}
@@ -432,8 +449,7 @@ func (s *positionSender) flush() error {
 // segments in one query. Memory stays at a batch and a segment.
 func (x *exporter) positions() error {
 	out := &positionSender{x: x}
-	rows, err := x.tx.QueryContext(x.ctx, `SELECT t.uid, s.t_min, s.data FROM position_segments s CROSS JOIN tracks t ON t.id = s.track_id
-		ORDER BY s.track_id, s.t_min`)
+	rows, err := x.tx.QueryContext(x.ctx, exportSegmentsQuery)
 	if err != nil {
 		return dbErr(err)
 	}
@@ -468,9 +484,7 @@ func (x *exporter) positions() error {
 }
 
 func (x *exporter) logPositions(out *positionSender) error {
-	// LEFT JOIN: a log row naming no track is an error, not a report lost.
-	rows, err := x.tx.QueryContext(x.ctx, `SELECT l.seq, l.track_id, l.t_ms, l.data, t.uid, t.last_t
-		FROM position_log l LEFT JOIN tracks t ON t.id = l.track_id ORDER BY l.track_id, l.t_ms, l.seq`)
+	rows, err := x.tx.QueryContext(x.ctx, exportLogQuery)
 	if err != nil {
 		return dbErr(err)
 	}

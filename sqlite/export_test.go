@@ -531,6 +531,31 @@ func TestExportValues(t *testing.T) {
 		})
 	}
 
+	// The readers the export shares its scanners with (sessions, revisions,
+	// quarantine, roll-ups, audit) against what the fixture stored, so that a
+	// decoding slip in both is not an agreement.
+	if s := all.Sessions[0]; s.UserID != all.Users[0].ID || !s.CreatedAt.Equal(t0) || !s.ExpiresAt.Equal(t0.Add(time.Hour)) {
+		t.Errorf("session %+v", s)
+	}
+	if h := all.Incidents[0]; len(h.Revisions) != 2 || h.Revisions[0].Action != "create" || h.Revisions[1].Action != "edit" ||
+		h.Revisions[1].Incident.Narrative != "Edited" || h.Revisions[0].Incident.Narrative == "Edited" || h.Incident.Version != 2 ||
+		h.Revisions[1].IncidentID != h.Incident.ID || h.Revisions[0].At.IsZero() {
+		t.Errorf("incident history %+v", h)
+	}
+	if q := all.Quarantine; len(q) != 1 || q[0].SensorCode != "NOPE" || !q[0].Time.Equal(t0) || !q[0].ReceivedAt.Equal(t0) || q[0].Source != "mqtt" {
+		t.Errorf("quarantine %+v", q)
+	}
+	if r := all.Rollups; len(r) != 2 || r[0].Resolution != bluehelm.RollupMinute || r[1].Resolution != bluehelm.RollupHour ||
+		!r[1].LastTime.Equal(t0.Add(time.Minute)) || r[1].Sum != 3 {
+		t.Errorf("roll-ups %+v", r)
+	}
+	if a := all.Audit[len(all.Audit)-1]; a.Action != "test.note" || string(a.Detail) != `{"n":1}` || a.Hash == "" || a.PrevHash == "" {
+		t.Errorf("last audit entry %+v", a)
+	}
+	if r := all.Readings; len(r) != exportReadings || r[0].SensorCode != "C1-FUEL-1" || r[0].Unit != "%" || !r[0].Time.Equal(t0) {
+		t.Errorf("%d readings, the first %+v", len(r), r[0])
+	}
+
 	// What the JSON leaves out.
 	if got := all.Users[0].PasswordHash; got != "$argon2id$v=19$hash" {
 		t.Errorf("user password hash %q", got)
@@ -756,5 +781,49 @@ func TestExportSnapshot(t *testing.T) {
 	}
 	if us, _ := db.Users(ctx); len(us) != 2 {
 		t.Errorf("store holds %d users after the export, want 2", len(us))
+	}
+}
+
+// TestExportQueryPlans pins the plans of the walks over the tables that grow
+// without bound: each streams a key in order, none sorts but the log's.
+func TestExportQueryPlans(t *testing.T) {
+	db := openTest(t)
+	defer db.Close()
+	explain := func(q string) string {
+		t.Helper()
+		rows, err := db.r.Query("EXPLAIN QUERY PLAN " + q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer rows.Close()
+		var b strings.Builder
+		for rows.Next() {
+			var id, parent, unused int
+			var detail string
+			if err := rows.Scan(&id, &parent, &unused, &detail); err != nil {
+				t.Fatal(err)
+			}
+			b.WriteString(detail + "\n")
+		}
+		return b.String()
+	}
+	for _, tc := range []struct {
+		name, query, want string
+		sorts             bool
+	}{
+		{"incidents", exportIncidentsQuery, "SEARCH v USING INDEX sqlite_autoindex_incident_revisions_1 (incident_id=?)", false},
+		{"segments", exportSegmentsQuery, "SCAN s USING INDEX position_segments_track", false},
+		{"log", exportLogQuery, "SCAN l", true},
+		{"readings", exportReadingsQuery, "SCAN readings", false},
+		{"roll-ups", exportRollupsQuery, "SCAN sensor_rollups", false},
+		{"audit", exportAuditQuery, "SCAN audit", false},
+	} {
+		plan := explain(tc.query)
+		if !strings.Contains(plan, tc.want) {
+			t.Errorf("%s plan lacks %q:\n%s", tc.name, tc.want, plan)
+		}
+		if strings.Contains(plan, "TEMP B-TREE") != tc.sorts {
+			t.Errorf("%s plan sorts: %v, want %v:\n%s", tc.name, !tc.sorts, tc.sorts, plan)
+		}
 	}
 }

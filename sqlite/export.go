@@ -27,6 +27,10 @@ const exportBatch = 2000
 // community senders). The last batch holds the ids (see exportIDs). put's first
 // error stops the walk and is returned as is.
 //
+// The transaction holds its snapshot until the walk ends, so the WAL cannot be
+// checkpointed past it meanwhile: the WAL grows by what is written during an
+// export (journal_size_limit trims it after the next checkpoint).
+//
 // What is not sent is derived from what is: the incidents' R*Tree and full-text
 // index, attachment_keywords, patrol_units, position_segment_cells, tracks'
 // latest positions, community alerts' grouping keys (place, text key: see
@@ -42,7 +46,7 @@ func (db *DB) Export(ctx context.Context, put func(ctx context.Context, b *blueh
 		return dbErr(err)
 	}
 	defer tx.Rollback()
-	x := &exporter{ctx: ctx, tx: tx, put: put, sensors: map[int64]*bluehelm.Sensor{}}
+	x := &exporter{ctx: ctx, tx: tx, put: put, sensors: map[int64]sensorLabel{}}
 	// The order is the one DumpBatch promises: parents first. Areas come
 	// early because camps (profiles, sensors, assets) and alerts name them;
 	// rules before the alerts they raise; the audit log, which names
@@ -91,8 +95,12 @@ type exporter struct {
 	put func(ctx context.Context, b *bluehelm.DumpBatch) error
 	// sensors are kept from their batch to give readings the code and unit
 	// that Readings gives them; a camp has thousands at most.
-	sensors map[int64]*bluehelm.Sensor
+	sensors map[int64]sensorLabel
 }
+
+// sensorLabel is what a reading repeats of its sensor. A copy, not the
+// *Sensor sent: put may change what it is given.
+type sensorLabel struct{ code, unit string }
 
 // stream runs q in the walk's transaction, decodes each row with scan and sends
 // the values exportBatch at a time, wrapped by batch. Each batch gets a fresh
@@ -221,7 +229,7 @@ func (x *exporter) workOrders() error {
 func (x *exporter) sensorRecords() error {
 	return docs(x, sensors, func(v []*bluehelm.Sensor) *bluehelm.DumpBatch {
 		for _, s := range v {
-			x.sensors[s.ID] = s
+			x.sensors[s.ID] = sensorLabel{s.Code, s.Unit}
 		}
 		return &bluehelm.DumpBatch{Sensors: v}
 	})
@@ -282,8 +290,8 @@ func (x *exporter) readings() error {
 		rd.Time = fromMicros(sql.NullInt64{Int64: t, Valid: true})
 		// As Readings fills them; a reading of a sensor that is gone (none
 		// are deleted) keeps its id alone rather than being dropped.
-		if sn := x.sensors[rd.SensorID]; sn != nil {
-			rd.SensorCode, rd.Unit = sn.Code, sn.Unit
+		if l, ok := x.sensors[rd.SensorID]; ok {
+			rd.SensorCode, rd.Unit = l.code, l.unit
 		}
 		return rd, err
 	}, func(v []bluehelm.Reading) *bluehelm.DumpBatch { return &bluehelm.DumpBatch{Readings: v} })

@@ -391,6 +391,27 @@ func TestExportCounts(t *testing.T) {
 	if seen != len(exportTables) {
 		t.Errorf("%d data tables in the schema, exportTables names %d", seen, len(exportTables))
 	}
+	// Every AUTOINCREMENT table's records are deleted, so the destination must
+	// learn the highest id issued: a new one must be in exportIDs.
+	auto, err := db.r.QueryContext(t.Context(), `SELECT name FROM sqlite_master WHERE type = 'table' AND sql LIKE '%AUTOINCREMENT%' ORDER BY name`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var autos []string
+	for auto.Next() {
+		var name string
+		if err := auto.Scan(&name); err != nil {
+			t.Fatal(err)
+		}
+		autos = append(autos, name)
+		if !slices.ContainsFunc(exportIDs, func(k struct{ kind, table, col string }) bool { return k.table == name }) {
+			t.Errorf("AUTOINCREMENT table %s has no kind in exportIDs", name)
+		}
+	}
+	auto.Close()
+	if !slices.Contains(autos, "areas") {
+		t.Errorf("AUTOINCREMENT tables %v: areas is one, the query is wrong", autos)
+	}
 	for _, name := range []string{"position_log", "position_segments"} {
 		var n int
 		if err := db.r.QueryRowContext(t.Context(), `SELECT count(*) FROM `+name).Scan(&n); err != nil || n == 0 {

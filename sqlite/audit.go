@@ -53,7 +53,7 @@ func (db *DB) AppendAudit(ctx context.Context, e bluehelm.AuditEntry) error {
 
 const auditCols = `seq, at, actor, action, object, detail, prev_hash, hash`
 
-func scanAudit(rows *sql.Rows) (bluehelm.AuditEntry, error) {
+func scanAudit(rows scanner) (bluehelm.AuditEntry, error) {
 	var (
 		e      bluehelm.AuditEntry
 		at     int64

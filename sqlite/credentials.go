@@ -152,25 +152,29 @@ func (db *DB) QuarantinedReadings(ctx context.Context, sensorCode string, limit 
 	if err != nil {
 		return nil, err
 	}
-	q := `SELECT id, received_at, sensor_id, sensor_code, t, value, unit, field, reason, source FROM quarantined_readings `
+	q := `SELECT ` + quarantineCols + ` FROM quarantined_readings `
 	args := []any{}
 	if sensorCode != "" {
 		q += `WHERE sensor_code = ? `
 		args = append(args, sensorCode)
 	}
 	q += `ORDER BY id DESC LIMIT ?`
-	return queryAll(ctx, r, q, append(args, limit), func(sc scanner) (bluehelm.QuarantinedReading, error) {
-		var (
-			x     bluehelm.QuarantinedReading
-			rc, t int64
-		)
-		err := sc.Scan(&x.ID, &rc, &x.SensorID, &x.SensorCode, &t, &x.Value, &x.Unit, &x.Field, &x.Reason, &x.Source)
-		x.ReceivedAt = time.UnixMicro(rc).UTC()
-		if t != 0 {
-			x.Time = time.UnixMicro(t).UTC()
-		}
-		return x, err
-	})
+	return queryAll(ctx, r, q, append(args, limit), scanQuarantined)
+}
+
+const quarantineCols = `id, received_at, sensor_id, sensor_code, t, value, unit, field, reason, source`
+
+func scanQuarantined(sc scanner) (bluehelm.QuarantinedReading, error) {
+	var (
+		x     bluehelm.QuarantinedReading
+		rc, t int64
+	)
+	err := sc.Scan(&x.ID, &rc, &x.SensorID, &x.SensorCode, &t, &x.Value, &x.Unit, &x.Field, &x.Reason, &x.Source)
+	x.ReceivedAt = time.UnixMicro(rc).UTC()
+	if t != 0 {
+		x.Time = time.UnixMicro(t).UTC()
+	}
+	return x, err
 }
 
 // PruneRollups deletes the buckets of one resolution starting before before.

@@ -345,13 +345,24 @@ func (db *DB) IncidentByExternalID(ctx context.Context, externalID string) (*blu
 	return decodeIncident(id, version, doc)
 }
 
+// decodeRevision completes a revision whose IncidentID, Version, Actor and
+// Action are scanned, from its at column and its document.
+func decodeRevision(rev *bluehelm.Revision, at int64, doc []byte) error {
+	inc, err := decodeIncident(rev.IncidentID, rev.Version, doc)
+	if err != nil {
+		return err
+	}
+	rev.At, rev.Incident = time.UnixMicro(at).UTC(), *inc
+	return nil
+}
+
 // IncidentRevisions returns every stored version of an incident, oldest first.
 func (db *DB) IncidentRevisions(ctx context.Context, id int64) ([]bluehelm.Revision, error) {
 	r, err := db.reader()
 	if err != nil {
 		return nil, err
 	}
-	rows, err := r.QueryContext(ctx, `SELECT version, at, actor, action, doc FROM incident_revisions WHERE incident_id = ? ORDER BY version`, id)
+	rows, err := r.QueryContext(ctx, `SELECT incident_id, version, at, actor, action, doc FROM incident_revisions WHERE incident_id = ? ORDER BY version`, id)
 	if err != nil {
 		return nil, dbErr(err)
 	}
@@ -363,14 +374,12 @@ func (db *DB) IncidentRevisions(ctx context.Context, id int64) ([]bluehelm.Revis
 			at  int64
 			doc []byte
 		)
-		if err := rows.Scan(&rev.Version, &at, &rev.Actor, &rev.Action, &doc); err != nil {
+		if err := rows.Scan(&rev.IncidentID, &rev.Version, &at, &rev.Actor, &rev.Action, &doc); err != nil {
 			return nil, dbErr(err)
 		}
-		inc, err := decodeIncident(id, rev.Version, doc)
-		if err != nil {
+		if err := decodeRevision(&rev, at, doc); err != nil {
 			return nil, err
 		}
-		rev.IncidentID, rev.At, rev.Incident = id, time.UnixMicro(at).UTC(), *inc
 		out = append(out, rev)
 	}
 	if err := rows.Err(); err != nil {

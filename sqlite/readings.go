@@ -263,15 +263,20 @@ func (db *DB) Rollups(ctx context.Context, sensorIDs []int64, res bluehelm.Rollu
 	}
 	lo, hi := microRange(from, to)
 	q, args := rollupsQuery(sensorIDs, d, lo, hi)
-	return queryAll(ctx, r, q, args, func(s scanner) (bluehelm.SensorRollup, error) {
-		var (
-			ru           bluehelm.SensorRollup
-			start, lastT int64
-		)
-		err := s.Scan(&ru.SensorID, &start, &ru.Count, &ru.Min, &ru.Max, &ru.Sum, &ru.Last, &lastT)
-		ru.Resolution, ru.Start, ru.LastTime = res, time.UnixMicro(start).UTC(), time.UnixMicro(lastT).UTC()
-		return ru, err
-	})
+	return queryAll(ctx, r, q, args, scanRollup)
+}
+
+const rollupCols = `sensor_id, res, start, count, min, max, sum, last, last_t`
+
+func scanRollup(s scanner) (bluehelm.SensorRollup, error) {
+	var (
+		ru                bluehelm.SensorRollup
+		res, start, lastT int64
+	)
+	err := s.Scan(&ru.SensorID, &res, &start, &ru.Count, &ru.Min, &ru.Max, &ru.Sum, &ru.Last, &lastT)
+	ru.Resolution = bluehelm.ResolutionOf(time.Duration(res) * time.Second)
+	ru.Start, ru.LastTime = time.UnixMicro(start).UTC(), time.UnixMicro(lastT).UTC()
+	return ru, err
 }
 
 // rollupsQuery reads a range of the (sensor_id, res, start) key for each
@@ -279,7 +284,7 @@ func (db *DB) Rollups(ctx context.Context, sensorIDs []int64, res bluehelm.Rollu
 // the key and sorts each sensor's rows again (a sort per sensor, not of the
 // whole result): dashboards name their sensors.
 func rollupsQuery(sensorIDs []int64, d time.Duration, lo, hi int64) (string, []any) {
-	q := `SELECT sensor_id, start, count, min, max, sum, last, last_t FROM sensor_rollups WHERE `
+	q := `SELECT ` + rollupCols + ` FROM sensor_rollups WHERE `
 	var args []any
 	if sensorIDs != nil {
 		q += `sensor_id IN (` + placeholders(len(sensorIDs)) + `) AND `

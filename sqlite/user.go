@@ -223,17 +223,25 @@ func (db *DB) SessionByHash(ctx context.Context, hash string) (*bluehelm.Session
 	if err != nil {
 		return nil, err
 	}
-	var (
-		s                bluehelm.Session
-		created, expires sql.NullInt64
-	)
-	err = r.QueryRowContext(ctx, `SELECT hash, user_id, csrf, created_at, expires_at FROM sessions WHERE hash = ?`, hash).
-		Scan(&s.Hash, &s.UserID, &s.CSRF, &created, &expires)
+	s, err := scanSession(r.QueryRowContext(ctx, `SELECT `+sessionCols+` FROM sessions WHERE hash = ?`, hash))
 	if errors.Is(err, sql.ErrNoRows) {
 		return nil, bluehelm.Errorf(bluehelm.ENOTFOUND, "session not found")
 	}
 	if err != nil {
 		return nil, dbErr(err)
+	}
+	return s, nil
+}
+
+const sessionCols = `hash, user_id, csrf, created_at, expires_at`
+
+func scanSession(sc scanner) (*bluehelm.Session, error) {
+	var (
+		s                bluehelm.Session
+		created, expires sql.NullInt64
+	)
+	if err := sc.Scan(&s.Hash, &s.UserID, &s.CSRF, &created, &expires); err != nil {
+		return nil, err
 	}
 	s.CreatedAt, s.ExpiresAt = fromMicros(created), fromMicros(expires)
 	return &s, nil

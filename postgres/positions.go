@@ -1,0 +1,416 @@
+package postgres
+
+import (
+	"cmp"
+	"context"
+	"encoding/binary"
+	"errors"
+	"math"
+	"runtime"
+	"slices"
+	"strconv"
+	"sync"
+	"time"
+	"weak"
+
+	"github.com/bluehelm/bluehelm"
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Positions are written by a group committer per store: AppendPositions queues
+// its batch and waits; the committer takes everything queued (up to
+// maxGroupPositions reports), writes it in one transaction and releases every
+// waiting caller with the result. Under load many batches share one commit
+// (one WAL flush) and one pass of statements; with one caller it costs what a
+// plain transaction does.
+//
+// One transaction:
+//
+//  1. The group's tracks (the newest copy of each uid) and reports (the first
+//     copy of each (uid, time), sorted by uid and time) are sent with COPY
+//     into temporary tables of the connection (ON COMMIT DELETE ROWS);
+//     geometry goes as EWKB bytes, which PostGIS's binary input takes as is.
+//  2. Tracks are upserted from their staging table, unless the stored
+//     metadata is newer (by UpdatedAt); uids of reports without a track get a
+//     bare track.
+//  3. Reports go into positions with INSERT … SELECT … ON CONFLICT (uid, t)
+//     DO NOTHING: a (uid, time) already stored, by this node or another, keeps
+//     its first copy.
+//
+// Rows are written in uid order so that two nodes writing overlapping batches
+// take their row locks in the same order and wait rather than deadlock; a
+// deadlock or serialization failure all the same is retried.
+//
+// The committer goroutine runs only while batches are queued and exits when the
+// queue is empty, so a closed store leaves nothing running.
+
+// maxGroupPositions bounds the reports of one transaction: enough to amortise
+// a commit, small enough that one group does not hold the others' callers long.
+const maxGroupPositions = 20000
+
+// appendReq is one AppendPositions call waiting for the committer.
+type appendReq struct {
+	ctx    context.Context
+	tracks []bluehelm.Track
+	ps     []bluehelm.Position
+	done   chan error // buffered: the committer never blocks on a caller
+}
+
+// positionWriter is a store's queue of batches.
+type positionWriter struct {
+	mu      sync.Mutex
+	queue   []*appendReq
+	running bool // a committer goroutine is draining queue
+}
+
+// writers maps a store to its positionWriter. DB (db.go) has no field for it,
+// so the map is keyed by a weak pointer and the entry is removed when the DB is
+// collected; a writer never points back at its DB, which would keep it alive.
+var writers sync.Map // weak.Pointer[DB] → *positionWriter
+
+func (db *DB) positionWriter() *positionWriter {
+	key := weak.Make(db)
+	if w, ok := writers.Load(key); ok {
+		return w.(*positionWriter)
+	}
+	w, loaded := writers.LoadOrStore(key, &positionWriter{})
+	if !loaded {
+		runtime.AddCleanup(db, func(k weak.Pointer[DB]) { writers.Delete(k) }, key)
+	}
+	return w.(*positionWriter)
+}
+
+// AppendPositions stores a batch of reports and returns once it is committed
+// (durable). Tracks given are upserted (metadata only, unless older than what
+// is stored by UpdatedAt); a position for a uid never seen creates a bare
+// track. Replaying a batch is harmless: a (uid, time) already stored is
+// skipped. Times are stored to the microsecond.
+//
+// ctx is honoured until the batch's group starts: a cancelled caller's batch is
+// not written and gets ctx.Err(). Once its group has started the caller waits
+// for the commit, so a nil error always means durable and ctx.Err() means not
+// written.
+func (db *DB) AppendPositions(ctx context.Context, tracks []bluehelm.Track, ps []bluehelm.Position) error {
+	if len(tracks) == 0 && len(ps) == 0 {
+		return nil
+	}
+	// Cheap checks that protect the shared transaction; full validation
+	// (Position.Validate) is the caller's.
+	for i, t := range tracks {
+		if t.UID == "" {
+			return bluehelm.Invalid("tracks["+strconv.Itoa(i)+"].uid", "is required")
+		}
+	}
+	for i, p := range ps {
+		if err := checkReport(p); err != nil {
+			return bluehelm.PrefixField("positions["+strconv.Itoa(i)+"]", err)
+		}
+	}
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if db.closed.Load() {
+		return errClosed
+	}
+	req := &appendReq{ctx: ctx, tracks: tracks, ps: ps, done: make(chan error, 1)}
+	w := db.positionWriter()
+	w.mu.Lock()
+	w.queue = append(w.queue, req)
+	start := !w.running
+	w.running = true
+	w.mu.Unlock()
+	if start {
+		go w.run(db)
+	}
+	return <-req.done
+}
+
+func checkReport(p bluehelm.Position) error {
+	if p.UID == "" {
+		return bluehelm.Invalid("uid", "is required")
+	}
+	if p.Time.IsZero() {
+		return bluehelm.Invalid("time", "is required")
+	}
+	if err := p.Point().Validate(); err != nil {
+		return err
+	}
+	for _, v := range []float64{p.HAE, p.CE, p.LE, p.Course, p.Speed} {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return bluehelm.Invalid("", "numbers must be finite")
+		}
+	}
+	return nil
+}
+
+// run commits groups until the queue is empty.
+func (w *positionWriter) run(db *DB) {
+	for {
+		w.mu.Lock()
+		if len(w.queue) == 0 {
+			w.running = false
+			w.mu.Unlock()
+			return
+		}
+		n, k := 0, 0
+		for k < len(w.queue) && (k == 0 || n+len(w.queue[k].ps) <= maxGroupPositions) {
+			n += len(w.queue[k].ps)
+			k++
+		}
+		group := slices.Clone(w.queue[:k])
+		clear(w.queue[:k])
+		w.queue = w.queue[k:]
+		w.mu.Unlock()
+		db.commitGroup(group)
+	}
+}
+
+// commitGroup writes a group and answers its callers. If the group fails as a
+// whole, each batch is retried alone so that one bad batch fails only its
+// caller.
+func (db *DB) commitGroup(group []*appendReq) {
+	live := group[:0]
+	for _, r := range group {
+		if err := r.ctx.Err(); err != nil {
+			r.done <- err // not written: the caller gave up before its group started
+			continue
+		}
+		live = append(live, r)
+	}
+	if len(live) == 0 {
+		return
+	}
+	err := db.writeReports(live)
+	if err == nil || len(live) == 1 {
+		for _, r := range live {
+			r.done <- err
+		}
+		return
+	}
+	for _, r := range live {
+		r.done <- db.writeReports([]*appendReq{r})
+	}
+}
+
+// writeReports writes a group in one transaction, retrying a few times when
+// the database aborts it for a deadlock or a serialization failure (another
+// node writing the same rows).
+func (db *DB) writeReports(group []*appendReq) error {
+	tracks, bare, ps := mergeGroup(group)
+	// The group serves several callers, so no single caller's context may
+	// abort it.
+	ctx := context.Background()
+	var err error
+	for attempt := range 4 {
+		if attempt > 0 {
+			time.Sleep(time.Duration(attempt*attempt) * 10 * time.Millisecond)
+		}
+		err = db.reportsTx(ctx, tracks, bare, ps)
+		if !retryable(err) {
+			break
+		}
+	}
+	return dbErr(err)
+}
+
+// reportsTx is one attempt at writing a group. It is writeTx with a step
+// before the transaction: the connection's staging tables are created outside
+// it (once per connection), so that a rolled-back group cannot leave the
+// connection marked as having tables it lost.
+func (db *DB) reportsTx(ctx context.Context, tracks []bluehelm.Track, bare []string, ps []bluehelm.Position) error {
+	if db.closed.Load() {
+		return errClosed
+	}
+	conn, err := db.pool.Acquire(ctx)
+	if err != nil {
+		return err
+	}
+	defer conn.Release()
+	custom := conn.Conn().PgConn().CustomData()
+	if custom[stagedKey] == nil {
+		if _, err := conn.Exec(ctx, stagingDDL); err != nil {
+			return err
+		}
+		custom[stagedKey] = true
+	}
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return err
+	}
+	if err := writeReportsTx(ctx, tx, tracks, bare, ps); err != nil {
+		_ = tx.Rollback(ctx)
+		return err
+	}
+	return tx.Commit(ctx)
+}
+
+func retryable(err error) bool {
+	var pe *pgconn.PgError
+	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
+}
+
+// mergeGroup returns what a group writes: per uid, the track metadata that
+// applying the group's tracks in order would leave (a copy older by UpdatedAt
+// than the one before it is ignored, as the database ignores one older than
+// the stored; a newer or undated copy replaces it, keeping the later
+// UpdatedAt); the uids of reports that came without their track; and the
+// first copy of each (uid, time), sorted by uid and time.
+func mergeGroup(group []*appendReq) (tracks []bluehelm.Track, bare []string, ps []bluehelm.Position) {
+	byUID := map[string]int{}
+	for _, r := range group {
+		for _, t := range r.tracks {
+			t.UpdatedAt = utcOrZero(t.UpdatedAt)
+			i, ok := byUID[t.UID]
+			if !ok {
+				byUID[t.UID] = len(tracks)
+				tracks = append(tracks, t)
+				continue
+			}
+			cur := tracks[i].UpdatedAt
+			if !t.UpdatedAt.IsZero() && t.UpdatedAt.Before(cur) {
+				continue
+			}
+			if cur.After(t.UpdatedAt) {
+				t.UpdatedAt = cur
+			}
+			tracks[i] = t
+		}
+	}
+	slices.SortFunc(tracks, func(a, b bluehelm.Track) int { return cmp.Compare(a.UID, b.UID) })
+
+	n := 0
+	for _, r := range group {
+		n += len(r.ps)
+	}
+	type key struct {
+		uid string
+		t   int64
+	}
+	seen := make(map[key]struct{}, n)
+	ps = make([]bluehelm.Position, 0, n)
+	noTrack := map[string]bool{}
+	for _, r := range group {
+		for _, p := range r.ps {
+			p.Time = utc(p.Time)
+			k := key{p.UID, p.Time.UnixMicro()}
+			if _, dup := seen[k]; dup {
+				continue // a later copy in the same group: the first wins
+			}
+			seen[k] = struct{}{}
+			ps = append(ps, p)
+			if _, ok := byUID[p.UID]; !ok && !noTrack[p.UID] {
+				noTrack[p.UID] = true
+				bare = append(bare, p.UID)
+			}
+		}
+	}
+	slices.SortFunc(ps, func(a, b bluehelm.Position) int {
+		if c := cmp.Compare(a.UID, b.UID); c != 0 {
+			return c
+		}
+		return a.Time.Compare(b.Time)
+	})
+	slices.Sort(bare)
+	return tracks, bare, ps
+}
+
+func utcOrZero(t time.Time) time.Time {
+	if t.IsZero() {
+		return time.Time{}
+	}
+	return utc(t)
+}
+
+// The staging tables live in the connection's temporary schema, created once
+// per connection (marked in its CustomData) and emptied by every commit.
+const (
+	stagedKey  = "bluehelm.position_staging"
+	stagingDDL = `CREATE TEMP TABLE IF NOT EXISTS track_stage (LIKE tracks) ON COMMIT DELETE ROWS;
+CREATE TEMP TABLE IF NOT EXISTS position_stage (LIKE positions) ON COMMIT DELETE ROWS`
+	trackFields = `uid, callsign, kind, cot_type, sidc, unit, nationality, classification, component, releasability, updated_at`
+	reportCols  = `uid, t, geom, hae, ce, le, course, speed, battery, source`
+)
+
+var (
+	trackStageCols  = []string{"uid", "callsign", "kind", "cot_type", "sidc", "unit", "nationality", "classification", "component", "releasability", "updated_at"}
+	reportStageCols = []string{"uid", "t", "geom", "hae", "ce", "le", "course", "speed", "battery", "source"}
+)
+
+func writeReportsTx(ctx context.Context, tx pgx.Tx, tracks []bluehelm.Track, bare []string, ps []bluehelm.Position) error {
+	if len(tracks) > 0 {
+		rows := make([][]any, len(tracks))
+		for i, t := range tracks {
+			rows[i] = []any{t.UID, t.Callsign, string(t.Kind), t.CoTType, t.SIDC, t.Unit, t.Nationality,
+				int32(t.Classification), string(t.Component), releasableTo(t.Releasability), nullTime(t.UpdatedAt)}
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"track_stage"}, trackStageCols, pgx.CopyFromRows(rows)); err != nil {
+			return err
+		}
+		// A stored track changes only when the copy is not older (an undated
+		// copy always applies) and differs from it: a replay rewrites no row.
+		if _, err := tx.Exec(ctx, `INSERT INTO tracks AS o (`+trackFields+`)
+			SELECT `+trackFields+` FROM track_stage ORDER BY uid
+			ON CONFLICT (uid) DO UPDATE SET callsign = excluded.callsign, kind = excluded.kind, cot_type = excluded.cot_type,
+				sidc = excluded.sidc, unit = excluded.unit, nationality = excluded.nationality,
+				classification = excluded.classification, component = excluded.component,
+				releasability = excluded.releasability, updated_at = greatest(o.updated_at, excluded.updated_at)
+			WHERE (excluded.updated_at IS NULL OR o.updated_at IS NULL OR excluded.updated_at >= o.updated_at)
+				AND (o.callsign, o.kind, o.cot_type, o.sidc, o.unit, o.nationality, o.classification, o.component, o.releasability, o.updated_at)
+				IS DISTINCT FROM (excluded.callsign, excluded.kind, excluded.cot_type, excluded.sidc, excluded.unit, excluded.nationality,
+					excluded.classification, excluded.component, excluded.releasability, greatest(o.updated_at, excluded.updated_at))`); err != nil {
+			return err
+		}
+	}
+	if len(bare) > 0 {
+		if _, err := tx.Exec(ctx, `INSERT INTO tracks (uid) SELECT unnest($1::text[]) ON CONFLICT (uid) DO NOTHING`, bare); err != nil {
+			return err
+		}
+	}
+	if len(ps) == 0 {
+		return nil
+	}
+	src := &reportSource{ps: ps, i: -1, row: make([]any, len(reportStageCols)), ewkb: make([]byte, 0, 25*len(ps))}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"position_stage"}, reportStageCols, src); err != nil {
+		return err
+	}
+	// Staged rows come back in the order they were copied (uid, time), which
+	// is the order the unique index is locked in.
+	_, err := tx.Exec(ctx, `INSERT INTO positions (`+reportCols+`) SELECT `+reportCols+` FROM position_stage ON CONFLICT (uid, t) DO NOTHING`)
+	return err
+}
+
+// reportSource feeds reports to CopyFrom without building a [][]any of them.
+type reportSource struct {
+	ps   []bluehelm.Position
+	i    int
+	row  []any
+	ewkb []byte // the points' EWKB, 25 bytes each, in one allocation
+}
+
+func (s *reportSource) Next() bool {
+	s.i++
+	return s.i < len(s.ps)
+}
+
+func (s *reportSource) Values() ([]any, error) {
+	p := &s.ps[s.i]
+	start := len(s.ewkb)
+	s.ewkb = appendEWKBPoint(s.ewkb, p.Lon, p.Lat)
+	s.row[0], s.row[1], s.row[2] = p.UID, p.Time, s.ewkb[start:len(s.ewkb):len(s.ewkb)]
+	s.row[3], s.row[4], s.row[5], s.row[6], s.row[7] = p.HAE, p.CE, p.LE, p.Course, p.Speed
+	s.row[8], s.row[9] = int32(p.Battery), p.Source
+	return s.row, nil
+}
+
+func (s *reportSource) Err() error { return nil }
+
+// appendEWKBPoint appends a PostGIS extended WKB point with SRID 4326: byte
+// order (little endian), type Point with the SRID flag, the SRID, x, y.
+func appendEWKBPoint(b []byte, lon, lat float64) []byte {
+	b = append(b, 1)
+	b = binary.LittleEndian.AppendUint32(b, 0x20000001)
+	b = binary.LittleEndian.AppendUint32(b, 4326)
+	b = binary.LittleEndian.AppendUint64(b, math.Float64bits(lon))
+	return binary.LittleEndian.AppendUint64(b, math.Float64bits(lat))
+}

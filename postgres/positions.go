@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"maps"
 	"math"
 	"runtime"
 	"slices"
@@ -49,6 +50,10 @@ import (
 // a commit, small enough that one group does not hold the others' callers long.
 const maxGroupPositions = 20000
 
+// trackRefresh is how long a newer UpdatedAt alone may wait in memory before
+// it is written (see positionWriter.deferred).
+const trackRefresh = 10 * time.Second
+
 // appendReq is one AppendPositions call waiting for the committer.
 type appendReq struct {
 	ctx    context.Context
@@ -57,11 +62,29 @@ type appendReq struct {
 	done   chan error // buffered: the committer never blocks on a caller
 }
 
-// positionWriter is a store's queue of batches.
+// positionWriter is a store's queue of batches and what its committer knows of
+// the tracks it wrote.
+//
+// The ingest pipeline sends every report with its track, UpdatedAt moved to the
+// report's time, so writing each track given would rewrite every track row with
+// every report: a quarter of the cost of a batch, measured. Like the SQLite
+// store, a track whose metadata is what this store last wrote, with only a
+// newer UpdatedAt, is kept in deferred and written with the first group at
+// least trackRefresh after the last such write (or by a timer when writes
+// stop). A crash can lose that refresh, never a report or a metadata change.
+// Another node may have changed the row meanwhile; the deferred write carries
+// the whole track under the usual newer-wins rule, so the nodes agree again
+// within trackRefresh.
 type positionWriter struct {
 	mu      sync.Mutex
 	queue   []*appendReq
 	running bool // a committer goroutine is draining queue
+	timer   *time.Timer
+
+	// Used by the committer only (one at a time; mu orders them).
+	written   map[string]bluehelm.Track // as this store last wrote it
+	deferred  map[string]bluehelm.Track // newer UpdatedAt not written yet
+	flushedAt time.Time                 // when deferred was last written
 }
 
 // writers maps a store to its positionWriter. DB (db.go) has no field for it,
@@ -74,7 +97,9 @@ func (db *DB) positionWriter() *positionWriter {
 	if w, ok := writers.Load(key); ok {
 		return w.(*positionWriter)
 	}
-	w, loaded := writers.LoadOrStore(key, &positionWriter{})
+	w, loaded := writers.LoadOrStore(key, &positionWriter{
+		written: map[string]bluehelm.Track{}, deferred: map[string]bluehelm.Track{}, flushedAt: time.Now(),
+	})
 	if !loaded {
 		runtime.AddCleanup(db, func(k weak.Pointer[DB]) { writers.Delete(k) }, key)
 	}
@@ -114,7 +139,12 @@ func (db *DB) AppendPositions(ctx context.Context, tracks []bluehelm.Track, ps [
 		return errClosed
 	}
 	req := &appendReq{ctx: ctx, tracks: tracks, ps: ps, done: make(chan error, 1)}
-	w := db.positionWriter()
+	db.positionWriter().submit(db, req)
+	return <-req.done
+}
+
+// submit queues req and starts a committer if none runs.
+func (w *positionWriter) submit(db *DB, req *appendReq) {
 	w.mu.Lock()
 	w.queue = append(w.queue, req)
 	start := !w.running
@@ -123,7 +153,6 @@ func (db *DB) AppendPositions(ctx context.Context, tracks []bluehelm.Track, ps [
 	if start {
 		go w.run(db)
 	}
-	return <-req.done
 }
 
 func checkReport(p bluehelm.Position) error {
@@ -144,12 +173,23 @@ func checkReport(p bluehelm.Position) error {
 	return nil
 }
 
-// run commits groups until the queue is empty.
+// run commits groups until the queue is empty. If deferred UpdatedAt values
+// remain, a timer queues an empty group that writes them.
 func (w *positionWriter) run(db *DB) {
 	for {
 		w.mu.Lock()
 		if len(w.queue) == 0 {
 			w.running = false
+			if len(w.deferred) > 0 && w.timer == nil && !db.closed.Load() {
+				w.timer = time.AfterFunc(trackRefresh, func() {
+					w.mu.Lock()
+					w.timer = nil
+					w.mu.Unlock()
+					if !db.closed.Load() {
+						w.submit(db, &appendReq{ctx: context.Background(), done: make(chan error, 1)})
+					}
+				})
+			}
 			w.mu.Unlock()
 			return
 		}
@@ -162,14 +202,14 @@ func (w *positionWriter) run(db *DB) {
 		clear(w.queue[:k])
 		w.queue = w.queue[k:]
 		w.mu.Unlock()
-		db.commitGroup(group)
+		w.commitGroup(db, group)
 	}
 }
 
 // commitGroup writes a group and answers its callers. If the group fails as a
 // whole, each batch is retried alone so that one bad batch fails only its
 // caller.
-func (db *DB) commitGroup(group []*appendReq) {
+func (w *positionWriter) commitGroup(db *DB, group []*appendReq) {
 	live := group[:0]
 	for _, r := range group {
 		if err := r.ctx.Err(); err != nil {
@@ -181,7 +221,7 @@ func (db *DB) commitGroup(group []*appendReq) {
 	if len(live) == 0 {
 		return
 	}
-	err := db.writeReports(live)
+	err := w.write(db, live)
 	if err == nil || len(live) == 1 {
 		for _, r := range live {
 			r.done <- err
@@ -189,15 +229,21 @@ func (db *DB) commitGroup(group []*appendReq) {
 		return
 	}
 	for _, r := range live {
-		r.done <- db.writeReports([]*appendReq{r})
+		r.done <- w.write(db, []*appendReq{r})
 	}
 }
 
-// writeReports writes a group in one transaction, retrying a few times when
-// the database aborts it for a deadlock or a serialization failure (another
-// node writing the same rows).
-func (db *DB) writeReports(group []*appendReq) error {
-	tracks, bare, ps := mergeGroup(group)
+// write writes a group in one transaction, retrying a few times when the
+// database aborts it for a deadlock or a serialization failure (another node
+// writing the same rows), and then updates what the writer knows.
+func (w *positionWriter) write(db *DB, group []*appendReq) error {
+	now := time.Now()
+	flush := now.Sub(w.flushedAt) >= trackRefresh
+	tracks, deferred, bare, ps := w.plan(group, flush)
+	if len(tracks) == 0 && len(bare) == 0 && len(ps) == 0 {
+		maps.Copy(w.deferred, deferred)
+		return nil
+	}
 	// The group serves several callers, so no single caller's context may
 	// abort it.
 	ctx := context.Background()
@@ -211,7 +257,18 @@ func (db *DB) writeReports(group []*appendReq) error {
 			break
 		}
 	}
-	return dbErr(err)
+	if err != nil {
+		return dbErr(err)
+	}
+	for _, t := range tracks {
+		w.written[t.UID] = t
+		delete(w.deferred, t.UID)
+	}
+	maps.Copy(w.deferred, deferred)
+	if flush {
+		w.flushedAt = now
+	}
+	return nil
 }
 
 // reportsTx is one attempt at writing a group. It is writeTx with a step
@@ -250,31 +307,66 @@ func retryable(err error) bool {
 	return errors.As(err, &pe) && (pe.Code == "40P01" || pe.Code == "40001")
 }
 
-// mergeGroup returns what a group writes: per uid, the track metadata that
-// applying the group's tracks in order would leave (a copy older by UpdatedAt
-// than the one before it is ignored, as the database ignores one older than
-// the stored; a newer or undated copy replaces it, keeping the later
-// UpdatedAt); the uids of reports that came without their track; and the
-// first copy of each (uid, time), sorted by uid and time.
-func mergeGroup(group []*appendReq) (tracks []bluehelm.Track, bare []string, ps []bluehelm.Position) {
+// sameTrackMeta compares everything but UpdatedAt.
+func sameTrackMeta(a, b bluehelm.Track) bool {
+	return a.Callsign == b.Callsign && a.Kind == b.Kind && a.CoTType == b.CoTType && a.SIDC == b.SIDC &&
+		a.Unit == b.Unit && a.Nationality == b.Nationality && a.Classification == b.Classification &&
+		a.Component == b.Component && slices.Equal(a.Releasability, b.Releasability)
+}
+
+// plan returns what a group writes, without changing the writer:
+//
+//   - tracks: per uid, the track that applying the deferred copy and then the
+//     group's tracks in order would leave (a copy older by UpdatedAt than the
+//     one before it is ignored, as the database ignores one older than the
+//     stored; a newer or undated copy replaces it, keeping the later
+//     UpdatedAt), unless only its UpdatedAt moved since this store wrote it
+//     and flush is false; with flush, every deferred track too. Sorted by uid.
+//   - deferred: the tracks left out for that reason.
+//   - bare: the uids of reports that came without their track, sorted.
+//   - ps: the first copy of each (uid, time), sorted by uid and time.
+func (w *positionWriter) plan(group []*appendReq, flush bool) (tracks []bluehelm.Track, deferred map[string]bluehelm.Track, bare []string, ps []bluehelm.Position) {
 	byUID := map[string]int{}
+	var merged []bluehelm.Track
 	for _, r := range group {
 		for _, t := range r.tracks {
 			t.UpdatedAt = utcOrZero(t.UpdatedAt)
 			i, ok := byUID[t.UID]
 			if !ok {
-				byUID[t.UID] = len(tracks)
-				tracks = append(tracks, t)
-				continue
+				byUID[t.UID] = len(merged)
+				if d, ok := w.deferred[t.UID]; ok {
+					merged = append(merged, d)
+					i = len(merged) - 1
+				} else {
+					merged = append(merged, t)
+					continue
+				}
 			}
-			cur := tracks[i].UpdatedAt
+			cur := merged[i].UpdatedAt
 			if !t.UpdatedAt.IsZero() && t.UpdatedAt.Before(cur) {
 				continue
 			}
 			if cur.After(t.UpdatedAt) {
 				t.UpdatedAt = cur
 			}
-			tracks[i] = t
+			merged[i] = t
+		}
+	}
+	deferred = map[string]bluehelm.Track{}
+	for _, t := range merged {
+		if last, ok := w.written[t.UID]; ok && !flush && sameTrackMeta(last, t) && !t.UpdatedAt.After(last.UpdatedAt) {
+			continue // nothing new
+		} else if ok && !flush && sameTrackMeta(last, t) {
+			deferred[t.UID] = t
+			continue
+		}
+		tracks = append(tracks, t)
+	}
+	if flush {
+		for uid, d := range w.deferred {
+			if _, ok := byUID[uid]; !ok {
+				tracks = append(tracks, d)
+			}
 		}
 	}
 	slices.SortFunc(tracks, func(a, b bluehelm.Track) int { return cmp.Compare(a.UID, b.UID) })
@@ -312,7 +404,7 @@ func mergeGroup(group []*appendReq) (tracks []bluehelm.Track, bare []string, ps 
 		return a.Time.Compare(b.Time)
 	})
 	slices.Sort(bare)
-	return tracks, bare, ps
+	return tracks, deferred, bare, ps
 }
 
 func utcOrZero(t time.Time) time.Time {

@@ -5,7 +5,7 @@
 -- not kept here: it is one index probe into positions per track (LatestStates),
 -- and keeping it here would cost a row update per report.
 CREATE TABLE tracks (
-	uid            text PRIMARY KEY,
+	uid            text COLLATE "C" PRIMARY KEY,
 	callsign       text NOT NULL DEFAULT '',
 	kind           text NOT NULL DEFAULT '',
 	cot_type       text NOT NULL DEFAULT '',
@@ -16,7 +16,7 @@ CREATE TABLE tracks (
 	component      text NOT NULL DEFAULT '',
 	releasability  text[] NOT NULL DEFAULT '{}',
 	updated_at     timestamptz
-);
+) WITH (fillfactor = 50);
 
 -- Position reports. The primary key is the "stored once, first copy wins" rule
 -- (INSERT … ON CONFLICT DO NOTHING) and serves one track's history in time
@@ -24,7 +24,7 @@ CREATE TABLE tracks (
 -- constrained to reference tracks: the writer creates the track in the same
 -- transaction, and a foreign key check per report would cost as much again.
 CREATE TABLE positions (
-	uid     text NOT NULL,
+	uid     text COLLATE "C" NOT NULL,
 	t       timestamptz NOT NULL,
 	geom    geometry(Point, 4326) NOT NULL,
 	hae     double precision NOT NULL DEFAULT 0,

@@ -80,6 +80,7 @@ type positionWriter struct {
 	queue   []*appendReq
 	running bool // a committer goroutine is draining queue
 	timer   *time.Timer
+	refresh time.Duration // trackRefresh; tests change it before the first write
 
 	// Used by the committer only (one at a time; mu orders them).
 	written   map[string]bluehelm.Track // as this store last wrote it
@@ -98,7 +99,7 @@ func (db *DB) positionWriter() *positionWriter {
 		return w.(*positionWriter)
 	}
 	w, loaded := writers.LoadOrStore(key, &positionWriter{
-		written: map[string]bluehelm.Track{}, deferred: map[string]bluehelm.Track{}, flushedAt: time.Now(),
+		refresh: trackRefresh, written: map[string]bluehelm.Track{}, deferred: map[string]bluehelm.Track{}, flushedAt: time.Now(),
 	})
 	if !loaded {
 		runtime.AddCleanup(db, func(k weak.Pointer[DB]) { writers.Delete(k) }, key)
@@ -181,7 +182,7 @@ func (w *positionWriter) run(db *DB) {
 		if len(w.queue) == 0 {
 			w.running = false
 			if len(w.deferred) > 0 && w.timer == nil && !db.closed.Load() {
-				w.timer = time.AfterFunc(trackRefresh, func() {
+				w.timer = time.AfterFunc(w.refresh, func() {
 					w.mu.Lock()
 					w.timer = nil
 					w.mu.Unlock()
@@ -238,7 +239,7 @@ func (w *positionWriter) commitGroup(db *DB, group []*appendReq) {
 // writing the same rows), and then updates what the writer knows.
 func (w *positionWriter) write(db *DB, group []*appendReq) error {
 	now := time.Now()
-	flush := now.Sub(w.flushedAt) >= trackRefresh
+	flush := now.Sub(w.flushedAt) >= w.refresh
 	tracks, deferred, bare, ps := w.plan(group, flush)
 	if len(tracks) == 0 && len(bare) == 0 && len(ps) == 0 {
 		maps.Copy(w.deferred, deferred)

@@ -50,6 +50,9 @@ import (
 // a commit, small enough that one group does not hold the others' callers long.
 const maxGroupPositions = 20000
 
+// groupTimeout bounds the wait for one group's transaction (with its retries).
+const groupTimeout = time.Minute
+
 // trackRefresh is how long a newer UpdatedAt alone may wait in memory before
 // it is written (see positionWriter.deferred).
 const trackRefresh = 10 * time.Second
@@ -115,8 +118,9 @@ func (db *DB) positionWriter() *positionWriter {
 //
 // ctx is honoured until the batch's group starts: a cancelled caller's batch is
 // not written and gets ctx.Err(). Once its group has started the caller waits
-// for the commit, so a nil error always means durable and ctx.Err() means not
-// written.
+// for the commit (at most groupTimeout), so a nil error always means durable
+// and ctx.Err() means not written. Any other error may follow a commit whose
+// outcome is unknown; retrying the batch is safe.
 func (db *DB) AppendPositions(ctx context.Context, tracks []bluehelm.Track, ps []bluehelm.Position) error {
 	if len(tracks) == 0 && len(ps) == 0 {
 		return nil
@@ -140,8 +144,29 @@ func (db *DB) AppendPositions(ctx context.Context, tracks []bluehelm.Track, ps [
 		return errClosed
 	}
 	req := &appendReq{ctx: ctx, tracks: tracks, ps: ps, done: make(chan error, 1)}
-	db.positionWriter().submit(db, req)
-	return <-req.done
+	w := db.positionWriter()
+	w.submit(db, req)
+	select {
+	case err := <-req.done:
+		return err
+	case <-ctx.Done():
+		if w.withdraw(req) {
+			return ctx.Err()
+		}
+		// Its group has started: wait for the outcome.
+		return <-req.done
+	}
+}
+
+// withdraw takes req out of the queue if its group has not started.
+func (w *positionWriter) withdraw(req *appendReq) bool {
+	w.mu.Lock()
+	defer w.mu.Unlock()
+	if i := slices.Index(w.queue, req); i >= 0 {
+		w.queue = slices.Delete(w.queue, i, i+1)
+		return true
+	}
+	return false
 }
 
 // submit queues req and starts a committer if none runs.
@@ -246,8 +271,9 @@ func (w *positionWriter) write(db *DB, group []*appendReq) error {
 		return nil
 	}
 	// The group serves several callers, so no single caller's context may
-	// abort it.
-	ctx := context.Background()
+	// abort it; a database that stops answering fails it after groupTimeout.
+	ctx, cancel := context.WithTimeout(context.Background(), groupTimeout)
+	defer cancel()
 	var err error
 	for attempt := range 4 {
 		if attempt > 0 {

@@ -34,7 +34,8 @@ import (
 //     geometry goes as EWKB bytes, which PostGIS's binary input takes as is.
 //  2. Tracks are upserted from their staging table, unless the stored
 //     metadata is newer (by UpdatedAt); uids of reports without a track get a
-//     bare track.
+//     bare track. A track whose only change is a newer UpdatedAt is written
+//     later (see positionWriter).
 //  3. Reports go into positions with INSERT … SELECT … ON CONFLICT (uid, t)
 //     DO NOTHING: a (uid, time) already stored, by this node or another, keeps
 //     its first copy.
@@ -44,7 +45,9 @@ import (
 // deadlock or serialization failure all the same is retried.
 //
 // The committer goroutine runs only while batches are queued and exits when the
-// queue is empty, so a closed store leaves nothing running.
+// queue is empty, so a closed store leaves nothing running but, for at most
+// trackRefresh, the timer that writes deferred refreshes (which does nothing
+// once the store is closed).
 
 // maxGroupPositions bounds the reports of one transaction: enough to amortise
 // a commit, small enough that one group does not hold the others' callers long.

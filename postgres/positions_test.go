@@ -163,3 +163,22 @@ func TestTwoNodes(t *testing.T) {
 		}
 	}
 }
+
+// A refresh deferred when writes stop is written by the writer's timer.
+func TestDeferredRefreshWrittenWhenIdle(t *testing.T) {
+	db := pgtest.Open(t)
+	postgres.SetTrackRefresh(db, 50*time.Millisecond)
+	for _, m := range []int{1, 3} {
+		if err := db.AppendPositions(t.Context(), []bluehelm.Track{track("Alpha", at(m))}, []bluehelm.Position{report("veh-1", at(m), 31.6, "test")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Not a timing assertion: the refresh must arrive, however slow the machine.
+	deadline := time.Now().Add(30 * time.Second)
+	for got := storedTrack(t, db); !got.UpdatedAt.Equal(at(3)); got = storedTrack(t, db) {
+		if time.Now().After(deadline) {
+			t.Fatalf("track still updated at %v, want %v", got.UpdatedAt, at(3))
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

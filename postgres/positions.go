@@ -232,6 +232,10 @@ func (w *positionWriter) run(db *DB) {
 		w.queue = w.queue[k:]
 		w.mu.Unlock()
 		w.commitGroup(db, group)
+		// The callers just answered often post their next batch at once;
+		// letting them run first joins them to the next group instead of
+		// leaving it to whoever was waiting.
+		runtime.Gosched()
 	}
 }
 

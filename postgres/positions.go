@@ -360,8 +360,12 @@ func sameTrackMeta(a, b bluehelm.Track) bool {
 //   - bare: the uids of reports that came without their track, sorted.
 //   - ps: the first copy of each (uid, time), sorted by uid and time.
 func (w *positionWriter) plan(group []*appendReq, flush bool) (tracks []bluehelm.Track, deferred map[string]bluehelm.Track, bare []string, ps []bluehelm.Position) {
-	byUID := map[string]int{}
-	var merged []bluehelm.Track
+	ntracks := 0
+	for _, r := range group {
+		ntracks += len(r.tracks)
+	}
+	byUID := make(map[string]int, ntracks)
+	merged := make([]bluehelm.Track, 0, ntracks)
 	for _, r := range group {
 		for _, t := range r.tracks {
 			t.UpdatedAt = utcOrZero(t.UpdatedAt)
@@ -409,35 +413,30 @@ func (w *positionWriter) plan(group []*appendReq, flush bool) (tracks []bluehelm
 	for _, r := range group {
 		n += len(r.ps)
 	}
-	type key struct {
-		uid string
-		t   int64
-	}
-	seen := make(map[key]struct{}, n)
 	ps = make([]bluehelm.Position, 0, n)
-	noTrack := map[string]bool{}
 	for _, r := range group {
 		for _, p := range r.ps {
 			p.Time = utc(p.Time)
-			k := key{p.UID, p.Time.UnixMicro()}
-			if _, dup := seen[k]; dup {
-				continue // a later copy in the same group: the first wins
-			}
-			seen[k] = struct{}{}
 			ps = append(ps, p)
-			if _, ok := byUID[p.UID]; !ok && !noTrack[p.UID] {
-				noTrack[p.UID] = true
-				bare = append(bare, p.UID)
-			}
 		}
 	}
-	slices.SortFunc(ps, func(a, b bluehelm.Position) int {
+	// A stable sort keeps copies of a (uid, time) in arrival order, so the
+	// first of each run is the first copy: it is kept, the others dropped.
+	slices.SortStableFunc(ps, func(a, b bluehelm.Position) int {
 		if c := cmp.Compare(a.UID, b.UID); c != 0 {
 			return c
 		}
 		return a.Time.Compare(b.Time)
 	})
-	slices.Sort(bare)
+	ps = slices.CompactFunc(ps, func(a, b bluehelm.Position) bool { return a.UID == b.UID && a.Time.Equal(b.Time) })
+	for i, p := range ps {
+		if i > 0 && ps[i-1].UID == p.UID {
+			continue
+		}
+		if _, ok := byUID[p.UID]; !ok {
+			bare = append(bare, p.UID) // in uid order already
+		}
+	}
 	return tracks, deferred, bare, ps
 }
 

@@ -61,7 +61,13 @@ func (in *inbound) run() {
 			continue
 		}
 		failed := false
+		fetched := time.Now()
 		for m := range msgs.Messages() {
+			if time.Since(fetched) > 2*time.Second {
+				// The changes before it took a while to apply: keep the
+				// sender from delivering it again meanwhile.
+				_ = m.InProgress()
+			}
 			if failed {
 				// Keep the order: what follows a change that could not be
 				// applied now comes again after it.
@@ -74,6 +80,8 @@ func (in *inbound) run() {
 				if aerr := m.Ack(); aerr != nil && n.ctx.Err() == nil {
 					n.log.Warn("federation: acknowledging to peer", "peer", peer, "err", aerr)
 				}
+			case n.ctx.Err() != nil:
+				return
 			default:
 				failed = true
 				n.log.Error("federation: applying a change from peer; it will come again", "peer", peer, "err", err)

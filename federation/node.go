@@ -172,7 +172,7 @@ func (n *Node) setup(ctx context.Context) error {
 			return fmt.Errorf("federation: queue for %s: %w", l.Peer, err)
 		}
 		if _, err := n.js.CreateOrUpdateConsumer(ctx, queueStream(l.Peer), jetstream.ConsumerConfig{
-			Durable: "batcher", AckPolicy: jetstream.AckAllPolicy, AckWait: time.Minute, MaxAckPending: -1,
+			Durable: "batcher", AckPolicy: jetstream.AckExplicitPolicy, AckWait: time.Minute, MaxAckPending: -1,
 		}); err != nil {
 			return fmt.Errorf("federation: queue consumer for %s: %w", l.Peer, err)
 		}
@@ -184,9 +184,11 @@ func (n *Node) setup(ctx context.Context) error {
 		}
 		// The peer acknowledges each message once it has applied it; what it
 		// has not acknowledged is delivered again, so nothing acknowledged is
-		// lost and a redelivery is absorbed by the idempotent apply.
+		// lost and a redelivery is absorbed by the idempotent apply. A short
+		// AckWait brings back soon what was in flight when the link was cut
+		// (the receiver marks long applies in progress).
 		if _, err := n.js.CreateOrUpdateConsumer(ctx, outStream(l.Peer), jetstream.ConsumerConfig{
-			Durable: outConsumer(l.Peer), AckPolicy: jetstream.AckExplicitPolicy, AckWait: 15 * time.Second,
+			Durable: outConsumer(l.Peer), AckPolicy: jetstream.AckExplicitPolicy, AckWait: 5 * time.Second,
 			MaxAckPending: 256, MaxRequestBatch: 256,
 		}); err != nil {
 			return fmt.Errorf("federation: outbound consumer for %s: %w", l.Peer, err)
@@ -505,7 +507,7 @@ func (n *Node) batch(peer string) {
 		var (
 			states      []bluehelm.TrackState
 			first, last uint64
-			lastMsg     jetstream.Msg
+			got         []jetstream.Msg
 		)
 		for m := range msgs.Messages() {
 			md, err := m.Metadata()
@@ -515,7 +517,8 @@ func (n *Node) batch(peer string) {
 			if first == 0 {
 				first = md.Sequence.Stream
 			}
-			last, lastMsg = md.Sequence.Stream, m
+			last = md.Sequence.Stream
+			got = append(got, m)
 			var st bluehelm.TrackState
 			if json.Unmarshal(m.Data(), &st) != nil {
 				n.log.Error("federation: dropping an unreadable queued position", "peer", peer, "seq", last)
@@ -523,7 +526,7 @@ func (n *Node) batch(peer string) {
 			}
 			states = append(states, st)
 		}
-		if lastMsg == nil {
+		if len(got) == 0 {
 			continue
 		}
 		if len(states) > 0 {
@@ -532,8 +535,11 @@ func (n *Node) batch(peer string) {
 			id := fmt.Sprintf("%s:p:%d-%d", n.self, first, last)
 			n.persist(outSubject(n.self, peer, "p"), n.codec.encodePositions(states), id)
 		}
-		if err := lastMsg.Ack(); err != nil && n.ctx.Err() == nil {
-			n.log.Warn("federation: acknowledging queued positions", "peer", peer, "err", err)
+		for _, m := range got {
+			if err := m.Ack(); err != nil && n.ctx.Err() == nil {
+				n.log.Warn("federation: acknowledging a queued position", "peer", peer, "err", err)
+				break
+			}
 		}
 	}
 }

@@ -45,12 +45,20 @@ type nodeOpts struct {
 	federateTo string
 	clock      time.Duration
 	maxBatch   int
+	heartbeat  time.Duration // zero: 100 ms
+	flush      time.Duration // zero: 200 ms
 }
 
 func startNode(t testing.TB, name string, o nodeOpts) *node {
 	t.Helper()
 	n := &node{name: name, reg: prometheus.NewRegistry()}
 	n.clock.Store(int64(o.clock))
+	if o.flush == 0 {
+		o.flush = 200 * time.Millisecond
+	}
+	if o.heartbeat == 0 {
+		o.heartbeat = 100 * time.Millisecond
+	}
 	so := ServerOptions{Node: name, StoreDir: t.TempDir(), Reconnect: 100 * time.Millisecond}
 	if o.leafListen {
 		so.LeafListen = "127.0.0.1:0"
@@ -67,7 +75,7 @@ func startNode(t testing.TB, name string, o nodeOpts) *node {
 	}
 	n.store = store
 	fed, err := New(testCtx, Options{Config: &Config{Node: name, Links: o.links}, Server: srv, Registerer: n.reg,
-		Now: n.now, Heartbeat: 100 * time.Millisecond, MaxSkew: 30 * time.Second, Flush: 200 * time.Millisecond, MaxBatch: o.maxBatch})
+		Now: n.now, Heartbeat: o.heartbeat, MaxSkew: 30 * time.Second, Flush: o.flush, MaxBatch: o.maxBatch})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -96,7 +104,7 @@ func startNode(t testing.TB, name string, o nodeOpts) *node {
 func pair(t testing.TB, hqLink, campLink Link, campOpts nodeOpts) (hq, camp *node, px *linkProxy) {
 	t.Helper()
 	hqLink.Peer, campLink.Peer = "camp1", "hq"
-	hq = startNode(t, "hq", nodeOpts{links: []Link{hqLink}, leafListen: true})
+	hq = startNode(t, "hq", nodeOpts{links: []Link{hqLink}, leafListen: true, heartbeat: campOpts.heartbeat, flush: campOpts.flush})
 	px = newLinkProxy(t, fmt.Sprintf("127.0.0.1:%d", hq.srv.LeafPort))
 	campOpts.links = []Link{campLink}
 	campOpts.federateTo = "nats-leaf://" + px.Addr()

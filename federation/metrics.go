@@ -36,7 +36,22 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "1 while the peer's heartbeats arrive."}, []string{"peer"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.sent, m.filtered, m.received, m.refused, m.stale, m.conflicts, m.skew, m.skewBad, m.up)
+		reg.MustRegister(m.collectors()...)
 	}
 	return m
+}
+
+func (m *metrics) collectors() []prometheus.Collector {
+	return []prometheus.Collector{m.sent, m.filtered, m.received, m.refused, m.stale, m.conflicts, m.skew, m.skewBad, m.up}
+}
+
+// Register registers the node's metrics, for a node made before the
+// registry (Options.Registerer nil).
+func (n *Node) Register(reg prometheus.Registerer) error {
+	for _, c := range n.m.collectors() {
+		if err := reg.Register(c); err != nil {
+			return err
+		}
+	}
+	return nil
 }

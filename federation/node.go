@@ -72,9 +72,13 @@ type Node struct {
 	kv    jetstream.KeyValue
 	now   func() time.Time
 
-	ctx    context.Context
+	ctx    context.Context // the links' work: ends with Run's context or Close
 	cancel context.CancelFunc
-	wg     sync.WaitGroup
+	// pub is the tap's: it ends only with Close, so that changes the
+	// pipeline still makes while the node shuts down are stored for the peers.
+	pub       context.Context
+	pubCancel context.CancelFunc
+	wg        sync.WaitGroup
 
 	mu    sync.Mutex
 	peers map[string]*peerState
@@ -154,6 +158,7 @@ func New(ctx context.Context, o Options) (*Node, error) {
 		return nil, err
 	}
 	n.ctx, n.cancel = context.WithCancel(context.Background())
+	n.pub, n.pubCancel = context.WithCancel(context.Background())
 	return n, nil
 }
 
@@ -264,7 +269,7 @@ func (n *Node) sendIncident(ev live.Event) {
 			n.m.filtered.WithLabelValues(l.Peer, "incident").Inc()
 			continue
 		}
-		st, _ := n.syncState(n.ctx, l.Peer, origin, oid)
+		st, _ := n.syncState(n.pub, l.Peer, origin, oid)
 		msg := &incidentMsg{Origin: origin, OriginID: oid, From: n.self, Version: inc.Version, Base: st.PV, Incident: scrub(&inc)}
 		id := fmt.Sprintf("%s:i:%s:%d:%d", n.self, origin, oid, inc.Version)
 		n.persist(outSubject(n.self, l.Peer, "i"), n.codec.encodeIncident(msg), id)
@@ -333,13 +338,13 @@ func (n *Node) persist(subject string, data []byte, msgID string) {
 		opts = append(opts, jetstream.WithMsgID(msgID))
 	}
 	for attempt := 0; ; attempt++ {
-		ctx, cancel := context.WithTimeout(n.ctx, 10*time.Second)
+		ctx, cancel := context.WithTimeout(n.pub, 10*time.Second)
 		_, err := n.js.Publish(ctx, subject, data, opts...)
 		cancel()
 		if err == nil {
 			return
 		}
-		if n.ctx.Err() != nil {
+		if n.pub.Err() != nil {
 			n.log.Error("federation closed before a change was stored for its peer", "subject", subject)
 			return
 		}
@@ -347,7 +352,7 @@ func (n *Node) persist(subject string, data []byte, msgID string) {
 			n.log.Error("storing a change for a federation peer; retrying", "subject", subject, "err", err)
 		}
 		select {
-		case <-n.ctx.Done():
+		case <-n.pub.Done():
 		case <-time.After(min(time.Duration(attempt+1)*100*time.Millisecond, 2*time.Second)):
 		}
 	}
@@ -383,10 +388,12 @@ func (n *Node) Run(ctx context.Context, p Pipeline, store IncidentStore) error {
 	return nil
 }
 
-// Close stops the node's work and its connection (not the server).
+// Close stops the node's work and its connection (not the server). Call it
+// once the pipeline makes no more changes.
 func (n *Node) Close() {
 	n.cancel()
 	n.wg.Wait()
+	n.pubCancel()
 	n.nc.Close()
 }
 

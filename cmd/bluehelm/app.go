@@ -92,7 +92,7 @@ type app struct {
 	community *http.CommunityOptions
 }
 
-func openApp(ctx context.Context, sf storeFlags, mf missionFlags, log *slog.Logger) (*app, error) {
+func openApp(ctx context.Context, sf storeFlags, mf missionFlags, log *slog.Logger, wrap ...func(ingest.Publisher) ingest.Publisher) (*app, error) {
 	cfg, err := mf.config()
 	if err != nil {
 		return nil, err
@@ -108,7 +108,11 @@ func openApp(ctx context.Context, sf storeFlags, mf missionFlags, log *slog.Logg
 		picture: live.NewPicture(), fence: live.NewGeofencer(), hub: live.NewHub(live.HubOptions{}),
 		auth: &auth.Service{Store: store},
 	}
-	a.pipeline = ingest.New(store, a.picture, a.fence, a.hub, ingest.Options{Logger: log, Registerer: reg, Plan: cfg, ETA: mf.eta(),
+	var out ingest.Publisher = a.hub // federation (and a bus) wrap the hub: see openApp's callers
+	for _, w := range wrap {
+		out = w(out)
+	}
+	a.pipeline = ingest.New(store, a.picture, a.fence, a.hub, ingest.Options{Logger: log, Registerer: reg, Plan: cfg, ETA: mf.eta(), Out: out,
 		// Route risk weighs the early-warning surface once there is one.
 		Surface: func() plan.Surface { return a.warn.Surface() }})
 	a.warn = warn.New(store, a.pipeline, warn.Config{}, nil, log)
@@ -213,6 +217,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	ef.register(fs)
 	var comf communityFlags
 	comf.register(fs, "")
+	var ff federationFlags // issue 9 (federation.go)
+	ff.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -225,11 +231,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer basemap.Close()
-	a, err := openApp(ctx, sf, mf, log)
+	fed, err := ff.start(ctx, sf.data, log)
 	if err != nil {
 		return err
 	}
+	a, err := openApp(ctx, sf, mf, log, fed.wrap()...)
+	if err != nil {
+		fed.close()
+		return err
+	}
 	defer a.Close()
+	defer fed.close() // before the store closes
+	if err := fed.run(ctx, a); err != nil {
+		return err
+	}
 	if err := a.startCommunity(comf, sf.data, nil); err != nil {
 		return err
 	}

@@ -48,7 +48,7 @@ func TestLinkCutAndRestored(t *testing.T) {
 		px.Cut()
 		waitFor(t, 20*time.Second, "the cut to be seen", func() bool { return !camp.fed.LinkUp("hq") && !hq.fed.LinkUp("camp1") })
 		traffic() // while cut: stored on each side, waiting
-		time.Sleep(500 * time.Millisecond)
+		time.Sleep(2 * time.Second)
 		traffic()
 		px.Restore()
 		waitFor(t, 20*time.Second, "the link to come back", func() bool { return camp.fed.LinkUp("hq") && hq.fed.LinkUp("camp1") })

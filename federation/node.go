@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -96,22 +97,25 @@ type peerState struct {
 // Subjects and streams. Every subject starts with the name of the node that
 // publishes it, so that nodes joined by leaf links never capture each other's
 // messages.
-func queueSubject(self, peer string) string { return "fed." + self + ".q." + peer }
+func queueSubject(self string) string { return "fed." + self + ".q" }
 func outSubject(self, peer, kind string) string {
 	return "fed." + self + ".out." + peer + "." + kind
 }
 func hbSubject(node string) string   { return "fed.hb." + node }
-func queueStream(peer string) string { return "FEDQ_" + peer }
+func batcherName(peer string) string { return "batch_" + peer }
 func outStream(peer string) string   { return "FEDOUT_" + peer }
 func outConsumer(peer string) string { return "to_" + peer }
 func fedExternalID(origin string, id int64) string {
 	return "fed:" + origin + ":" + strconv.FormatInt(id, 10)
 }
 
-const syncBucket = "FED_SYNC"
+const (
+	syncBucket  = "FED_SYNC"
+	queueStream = "FEDQ"
+)
 
-// New connects to the node's server and creates its streams: for each link a
-// queue of positions waiting to be batched, and the outbound stream the peer
+// New connects to the node's server and creates its streams: a queue of
+// positions waiting to be batched, and for each link the outbound stream the peer
 // pulls from across the leaf link (with the consumer the peer uses, so that
 // changes are kept for it from the first one, even before it ever connects).
 func New(ctx context.Context, o Options) (*Node, error) {
@@ -168,16 +172,35 @@ func (n *Node) setup(ctx context.Context) error {
 		return fmt.Errorf("federation: sync state bucket: %w", err)
 	}
 	n.kv = kv
+	// One queue of positions for all links, each link's batcher reading it
+	// with its own consumer: the pipeline stores a position once however
+	// many links carry it, and a position is gone once every link took it.
+	if _, err := n.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
+		Name: queueStream, Subjects: []string{queueSubject(n.self)},
+		Retention: jetstream.InterestPolicy, Storage: jetstream.FileStorage, MaxAge: n.o.Retention,
+	}); err != nil {
+		return fmt.Errorf("federation: position queue: %w", err)
+	}
+	// A link taken out of the file must not hold the queue forever.
+	q, err := n.js.Stream(ctx, queueStream)
+	if err != nil {
+		return err
+	}
+	names := q.ConsumerNames(ctx)
+	for name := range names.Name() {
+		if _, ok := n.o.Config.Link(strings.TrimPrefix(name, "batch_")); !ok {
+			if err := q.DeleteConsumer(ctx, name); err != nil {
+				return fmt.Errorf("federation: removing the queue consumer of an old link: %w", err)
+			}
+		}
+	}
+	if err := names.Err(); err != nil {
+		return err
+	}
 	for _, l := range n.o.Config.Links {
 		n.peers[l.Peer] = &peerState{link: l}
-		if _, err := n.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
-			Name: queueStream(l.Peer), Subjects: []string{queueSubject(n.self, l.Peer)},
-			Retention: jetstream.WorkQueuePolicy, Storage: jetstream.FileStorage, MaxAge: n.o.Retention,
-		}); err != nil {
-			return fmt.Errorf("federation: queue for %s: %w", l.Peer, err)
-		}
-		if _, err := n.js.CreateOrUpdateConsumer(ctx, queueStream(l.Peer), jetstream.ConsumerConfig{
-			Durable: "batcher", AckPolicy: jetstream.AckExplicitPolicy, AckWait: time.Minute, MaxAckPending: -1,
+		if _, err := n.js.CreateOrUpdateConsumer(ctx, queueStream, jetstream.ConsumerConfig{
+			Durable: batcherName(l.Peer), AckPolicy: jetstream.AckExplicitPolicy, AckWait: time.Minute, MaxAckPending: -1,
 		}); err != nil {
 			return fmt.Errorf("federation: queue consumer for %s: %w", l.Peer, err)
 		}
@@ -244,13 +267,17 @@ func (n *Node) sendPosition(ev live.Event) {
 	if json.Unmarshal(ev.Data, &w) != nil || w.Type != "position" {
 		return
 	}
+	carried := false
 	for _, l := range n.o.Config.Links {
 		if !l.CarriesPositions() || !l.Carries(ev.Marking) {
 			n.m.filtered.WithLabelValues(l.Peer, "position").Inc()
 			continue
 		}
-		n.persist(queueSubject(n.self, l.Peer), w.Data, "")
+		carried = true
 		n.m.sent.WithLabelValues(l.Peer, "position").Inc()
+	}
+	if carried {
+		n.persist(queueSubject(n.self), w.Data, "")
 	}
 }
 
@@ -378,7 +405,7 @@ func (n *Node) Run(ctx context.Context, p Pipeline, store IncidentStore) error {
 		defer sub.Unsubscribe()
 		in := &inbound{n: n, link: l, p: p, store: store}
 		n.wg.Add(2)
-		go func() { defer n.wg.Done(); n.batch(l.Peer) }()
+		go func() { defer n.wg.Done(); n.batch(l) }()
 		go func() { defer n.wg.Done(); in.run() }()
 	}
 	n.wg.Add(1)
@@ -491,11 +518,12 @@ func (n *Node) Skew(peer string) (time.Duration, bool) {
 // outbound stream. While the link is down it leaves them in the queue, so
 // that the backlog leaves in full batches (one dictionary of tracks for up to
 // MaxBatch reports) when the link is back.
-func (n *Node) batch(peer string) {
+func (n *Node) batch(link Link) {
+	peer := link.Peer
 	var cons jetstream.Consumer
 	for n.ctx.Err() == nil {
 		if cons == nil {
-			c, err := n.js.Consumer(n.ctx, queueStream(peer), "batcher")
+			c, err := n.js.Consumer(n.ctx, queueStream, batcherName(peer))
 			if err != nil {
 				n.sleep(time.Second)
 				continue
@@ -530,6 +558,9 @@ func (n *Node) batch(peer string) {
 			if json.Unmarshal(m.Data(), &st) != nil {
 				n.log.Error("federation: dropping an unreadable queued position", "peer", peer, "seq", last)
 				continue
+			}
+			if !link.CarriesPositions() || !link.Carries(st.Track.Marking) {
+				continue // queued for another link
 			}
 			states = append(states, st)
 		}

@@ -327,3 +327,42 @@ func TestConflictKeepsBothRevisions(t *testing.T) {
 		t.Fatalf("an edit after the conflict raised %v more conflicts", got-conflicts)
 	}
 }
+
+// TestHQReleasesPerLink: HQ with two camps releases each record only down the
+// links whose releasability allows it, from its one queue of positions.
+func TestHQReleasesPerLink(t *testing.T) {
+	mil := Link{Peer: "camp1", MaxClassification: bluehelm.Confidential, ReleasableTo: []bluehelm.Component{bluehelm.Military}}
+	pol := Link{Peer: "camp2", MaxClassification: bluehelm.Confidential, ReleasableTo: []bluehelm.Component{bluehelm.Police}}
+	hq := startNode(t, "hq", nodeOpts{links: []Link{mil, pol}, leafListen: true})
+	up := openLink()
+	up.Peer = "hq"
+	var camps []*node
+	for _, name := range []string{"camp1", "camp2"} {
+		px := newLinkProxy(t, fmt.Sprintf("127.0.0.1:%d", hq.srv.LeafPort))
+		c := startNode(t, name, nodeOpts{links: []Link{up}, federateTo: "nats-leaf://" + px.Addr()})
+		camps = append(camps, c)
+		waitFor(t, 20*time.Second, name+" link up", func() bool { return hq.fed.LinkUp(name) && c.fed.LinkUp("hq") })
+	}
+	at := time.Now().UTC().Truncate(time.Millisecond)
+	milTrack, polTrack, open := report("mil", at, 1), report("pol", at, 2), report("open", at, 3)
+	milTrack.Track.Classification = bluehelm.Confidential
+	polTrack.Track.Classification, polTrack.Track.Component = bluehelm.Confidential, bluehelm.Police
+	if err := hq.p.Positions(testCtx, bluehelm.SystemPrincipal("test"), []ingest.Report{milTrack, polTrack, open}); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range camps {
+		waitFor(t, 30*time.Second, "the open track at "+c.name, func() bool { return len(positionsOf(t, c, "open")) == 1 })
+	}
+	time.Sleep(500 * time.Millisecond) // the same batches carried the others, if they crossed
+	for _, c := range []struct {
+		camp     *node
+		has, not string
+	}{{camps[0], "mil", "pol"}, {camps[1], "pol", "mil"}} {
+		if len(positionsOf(t, c.camp, c.has)) != 1 {
+			t.Errorf("%s did not get %s", c.camp.name, c.has)
+		}
+		if len(positionsOf(t, c.camp, c.not)) != 0 {
+			t.Errorf("%s got %s, which its link does not release", c.camp.name, c.not)
+		}
+	}
+}

@@ -215,7 +215,14 @@ func (in *inbound) applyIncident(data []byte) error {
 		return errRefused
 	}
 	now := n.now()
-	if err := inc.Validate(now.Add(bluehelm.MaxClockSkew)); err != nil {
+	// A report dated a little in our future by a peer whose clock we measured
+	// ahead is the clock's fault, not the report's: allow the measured skew
+	// (not the peer's word) rather than lose a report the camp acknowledged.
+	validAt := now
+	if skew, _ := n.Skew(peer); skew > 0 {
+		validAt = now.Add(skew)
+	}
+	if err := inc.Validate(validAt); err != nil {
 		in.refuse("invalid", "incident %s: %v", key, err)
 		return errRefused
 	}

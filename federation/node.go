@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"math"
 	"strconv"
 	"strings"
 	"sync"
@@ -619,5 +618,3 @@ func (n *Node) putSyncState(ctx context.Context, peer, origin string, oid int64,
 	_, err := n.kv.Put(ctx, syncKey(peer, origin, oid), b)
 	return err
 }
-
-func roundSeconds(d time.Duration) float64 { return math.Round(d.Seconds()*1000) / 1000 }

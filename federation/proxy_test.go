@@ -1,7 +1,6 @@
 package federation
 
 import (
-	"io"
 	"net"
 	"sync"
 	"sync/atomic"
@@ -75,10 +74,7 @@ func (p *linkProxy) pipe(dst, src net.Conn, n *atomic.Int64) {
 				break
 			}
 		}
-		if err != nil {
-			if err != io.EOF {
-				_ = err
-			}
+		if err != nil { // EOF, or the connection closed by Cut
 			break
 		}
 	}

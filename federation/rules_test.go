@@ -231,6 +231,7 @@ func TestSkewedClockReported(t *testing.T) {
 		t.Fatalf("skew alarms = %v, want 1 (reported once, not every heartbeat)", got)
 	}
 	inc := newIncident("filed with a fast clock", bluehelm.Marking{Component: bluehelm.Military})
+	inc.OccurredStart = camp.now().Add(-time.Minute) // by the camp's clock: 9 minutes in HQ's future
 	if err := camp.p.CreateIncident(testCtx, joc, inc); err != nil {
 		t.Fatal(err)
 	}

@@ -35,6 +35,7 @@ type node struct {
 	hub   *live.Hub
 	reg   *prometheus.Registry
 	clock atomic.Int64 // offset of this node's clock, nanoseconds
+	stop  func()       // stops the node (once)
 }
 
 func (n *node) now() time.Time { return time.Now().UTC().Add(time.Duration(n.clock.Load())) }
@@ -47,6 +48,7 @@ type nodeOpts struct {
 	maxBatch   int
 	heartbeat  time.Duration // zero: 100 ms
 	flush      time.Duration // zero: 200 ms
+	dir        string        // keeps the node's data across a restart; empty: a new one
 }
 
 func startNode(t testing.TB, name string, o nodeOpts) *node {
@@ -59,7 +61,10 @@ func startNode(t testing.TB, name string, o nodeOpts) *node {
 	if o.heartbeat == 0 {
 		o.heartbeat = 100 * time.Millisecond
 	}
-	so := ServerOptions{Node: name, StoreDir: t.TempDir(), Reconnect: 100 * time.Millisecond}
+	if o.dir == "" {
+		o.dir = t.TempDir()
+	}
+	so := ServerOptions{Node: name, StoreDir: filepath.Join(o.dir, "nats"), Reconnect: 100 * time.Millisecond}
 	if o.leafListen {
 		so.LeafListen = "127.0.0.1:0"
 	}
@@ -69,7 +74,7 @@ func startNode(t testing.TB, name string, o nodeOpts) *node {
 		t.Fatal(err)
 	}
 	n.srv = srv
-	store, err := sqlite.Open(filepath.Join(t.TempDir(), name+".db"))
+	store, err := sqlite.Open(filepath.Join(o.dir, name+".db"))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,14 +94,18 @@ func startNode(t testing.TB, name string, o nodeOpts) *node {
 	var wg sync.WaitGroup
 	wg.Add(1)
 	go func() { defer wg.Done(); _ = fed.Run(ctx, n.p, store) }()
-	t.Cleanup(func() {
-		cancel()
-		wg.Wait()
-		fed.Close()
-		srv.Shutdown()
-		srv.WaitForShutdown()
-		store.Close()
-	})
+	var once sync.Once
+	n.stop = func() {
+		once.Do(func() {
+			cancel()
+			wg.Wait()
+			fed.Close()
+			srv.Shutdown()
+			srv.WaitForShutdown()
+			store.Close()
+		})
+	}
+	t.Cleanup(n.stop)
 	return n
 }
 

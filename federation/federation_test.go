@@ -98,3 +98,32 @@ func TestLinkCutAndRestored(t *testing.T) {
 	}
 	t.Logf("link bytes: up %d, down %d", px.Up.Load(), px.Down.Load())
 }
+
+// TestCampRestartKeepsBacklog: what a camp's pipeline acknowledged during a
+// cut is still sent after the camp's node stops and starts again.
+func TestCampRestartKeepsBacklog(t *testing.T) {
+	hqLink, campLink := openLink(), openLink()
+	dir := t.TempDir()
+	hq, camp, px := pair(t, hqLink, campLink, nodeOpts{dir: dir})
+	px.Cut()
+	waitFor(t, 20*time.Second, "the cut to be seen", func() bool { return !camp.fed.LinkUp("hq") })
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+	const n = 50
+	for i := 0; i < n; i++ {
+		if err := camp.p.Positions(testCtx, joc, []ingest.Report{report("veh", at.Add(time.Duration(i)*time.Second), i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inc := newIncident("filed during the cut", bluehelm.Marking{Component: bluehelm.Military})
+	if err := camp.p.CreateIncident(testCtx, joc, inc); err != nil {
+		t.Fatal(err)
+	}
+	camp.stop()
+
+	campLink.Peer = "hq"
+	camp = startNode(t, "camp1", nodeOpts{dir: dir, links: []Link{campLink}, federateTo: "nats-leaf://" + px.Addr()})
+	px.Restore()
+	waitFor(t, 30*time.Second, "the backlog at HQ after the camp's restart", func() bool {
+		return len(positionsOf(t, hq, "veh")) == n && fedIncident(t, hq, "camp1", inc.ID) != nil
+	})
+}

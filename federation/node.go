@@ -100,7 +100,7 @@ func queueSubject(self string) string { return "fed." + self + ".q" }
 func outSubject(self, peer, kind string) string {
 	return "fed." + self + ".out." + peer + "." + kind
 }
-func hbSubject(node string) string   { return "fed.hb." + node }
+func hbSubject(node string) string   { return "fed." + node + ".hb" }
 func batcherName(peer string) string { return "batch_" + peer }
 func outStream(peer string) string   { return "FEDOUT_" + peer }
 func outConsumer(peer string) string { return "to_" + peer }

@@ -33,6 +33,7 @@ type node struct {
 	p     *ingest.Pipeline
 	store *sqlite.DB
 	hub   *live.Hub
+	pic   *live.Picture
 	reg   *prometheus.Registry
 	clock atomic.Int64 // offset of this node's clock, nanoseconds
 	stop  func()       // stops the node (once)
@@ -86,14 +87,15 @@ func startNode(t testing.TB, name string, o nodeOpts) *node {
 	}
 	n.fed = fed
 	n.hub = live.NewHub(live.HubOptions{})
-	n.p = ingest.New(store, live.NewPicture(), live.NewGeofencer(), n.hub, ingest.Options{Out: fed.Tap(n.hub), Now: n.now})
+	n.pic = live.NewPicture()
+	n.p = ingest.New(store, n.pic, live.NewGeofencer(), n.hub, ingest.Options{Out: fed.Tap(n.hub), Now: n.now})
 	if err := n.p.Load(testCtx); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(testCtx)
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); _ = fed.Run(ctx, n.p, store) }()
+	go func() { defer wg.Done(); _ = fed.Run(ctx, Local{Pipeline: n.p, Store: store, Track: n.pic.Get}) }()
 	var once sync.Once
 	n.stop = func() {
 		once.Do(func() {

@@ -25,6 +25,7 @@ type inbound struct {
 	link  Link
 	p     Pipeline
 	store IncidentStore
+	track func(uid string) (bluehelm.TrackState, bool)
 }
 
 // errRefused marks a message that is acknowledged without being applied.
@@ -155,6 +156,12 @@ func (in *inbound) applyPositions(data []byte) error {
 		}
 		if in.refuseMarking("track", s.Position.UID, s.Track.Marking) {
 			continue
+		}
+		if _, known := in.track(s.Position.UID); known {
+			// Without a component the pipeline keeps this node's marking of
+			// the track and only ever raises its classification: a peer may
+			// not make a track known here visible to more people.
+			s.Track.Component, s.Track.Releasability = "", nil
 		}
 		reports = append(reports, ingest.Report{Track: s.Track, Position: s.Position})
 	}

@@ -384,10 +384,22 @@ func (n *Node) persist(subject string, data []byte, msgID string) {
 	}
 }
 
+// Local is the receiving side of this node.
+type Local struct {
+	Pipeline Pipeline
+	Store    IncidentStore
+	// Track returns this node's current state of a track (live.Picture.Get),
+	// so that a peer's report never lowers the marking of a track known here.
+	Track func(uid string) (bluehelm.TrackState, bool)
+}
+
 // Run starts the links' work until ctx ends or Close: heartbeats, batching
 // positions for each peer, and pulling and applying what each peer has for
-// this node. p and store are the receiving side of this node.
-func (n *Node) Run(ctx context.Context, p Pipeline, store IncidentStore) error {
+// this node into local.
+func (n *Node) Run(ctx context.Context, local Local) error {
+	if local.Pipeline == nil || local.Store == nil || local.Track == nil {
+		return errors.New("federation: Run needs the pipeline, the store and the live picture")
+	}
 	n.mu.Lock()
 	if n.out == nil {
 		n.mu.Unlock()
@@ -402,7 +414,7 @@ func (n *Node) Run(ctx context.Context, p Pipeline, store IncidentStore) error {
 			return err
 		}
 		defer sub.Unsubscribe()
-		in := &inbound{n: n, link: l, p: p, store: store}
+		in := &inbound{n: n, link: l, p: local.Pipeline, store: local.Store, track: local.Track}
 		n.wg.Add(2)
 		go func() { defer n.wg.Done(); n.batch(l) }()
 		go func() { defer n.wg.Done(); in.run() }()

@@ -367,3 +367,29 @@ func TestHQReleasesPerLink(t *testing.T) {
 		}
 	}
 }
+
+// TestPeerCannotLowerATrackMarking: a camp's report on a track HQ already
+// holds as STRICTLY CONFIDENTIAL moves it but leaves it STRICTLY CONFIDENTIAL.
+func TestPeerCannotLowerATrackMarking(t *testing.T) {
+	hq, camp, _ := pair(t, openLink(), openLink(), nodeOpts{})
+	at := time.Now().UTC().Add(-time.Minute).Truncate(time.Millisecond)
+	secret := report("x", at, 1)
+	secret.Track.Classification = bluehelm.StrictlyConfidential
+	if err := hq.p.Positions(testCtx, joc, []ingest.Report{secret}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "HQ's report at the camp", func() bool { return len(positionsOf(t, camp, "x")) == 1 })
+	// The camp files its own report of x, marked UNCLASSIFIED.
+	open := report("x", at.Add(time.Second), 2)
+	if err := camp.p.Positions(testCtx, joc, []ingest.Report{open}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the camp's report at HQ", func() bool { return len(positionsOf(t, hq, "x")) == 2 })
+	st, ok := hq.pic.Get("x")
+	if !ok || !st.Position.Time.Equal(open.Position.Time) {
+		t.Fatalf("HQ's picture did not take the camp's report: %+v", st)
+	}
+	if st.Track.Classification != bluehelm.StrictlyConfidential {
+		t.Fatalf("the camp lowered HQ's track to %s", st.Track.Classification)
+	}
+}

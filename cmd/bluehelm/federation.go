@@ -103,7 +103,7 @@ func (f *fedNode) run(ctx context.Context, a *app) error {
 	f.wg.Add(1)
 	go func() {
 		defer f.wg.Done()
-		if err := f.node.Run(ctx, a.pipeline, a.store); err != nil {
+		if err := f.node.Run(ctx, federation.Local{Pipeline: a.pipeline, Store: a.store, Track: a.picture.Get}); err != nil {
 			f.log.Error("federation stopped", "err", err)
 		}
 	}()

@@ -168,29 +168,37 @@ func (in *inbound) applyPositions(data []byte) error {
 	if len(reports) == 0 {
 		return errRefused
 	}
-	err = in.p.Positions(n.ctx, in.principal(), reports)
-	if bluehelm.ErrorCode(err) == bluehelm.EINVALID {
-		// One bad report fails a batch; apply the rest one by one.
-		applied := 0
-		for _, r := range reports {
-			if err := in.p.Positions(n.ctx, in.principal(), []ingest.Report{r}); err != nil {
-				if bluehelm.ErrorCode(err) != bluehelm.EINVALID {
-					return err
+	// In chunks the pipeline takes whatever the batch size the peer chose.
+	applied := 0
+	for lo := 0; lo < len(reports); lo += positionChunk {
+		chunk := reports[lo:min(lo+positionChunk, len(reports))]
+		err := in.p.Positions(n.ctx, in.principal(), chunk)
+		if bluehelm.ErrorCode(err) == bluehelm.EINVALID {
+			// One bad report fails a batch; apply the rest one by one.
+			for _, r := range chunk {
+				if err := in.p.Positions(n.ctx, in.principal(), []ingest.Report{r}); err != nil {
+					if bluehelm.ErrorCode(err) != bluehelm.EINVALID {
+						return err
+					}
+					in.refuse("invalid", "position of %s: %v", r.Position.UID, err)
+					continue
 				}
-				in.refuse("invalid", "position of %s: %v", r.Position.UID, err)
-				continue
+				applied++
 			}
-			applied++
+			continue
 		}
-		n.m.received.WithLabelValues(in.link.Peer, "position").Add(float64(applied))
-		return nil
+		if err != nil {
+			// Nothing of the message is acknowledged; what was applied is
+			// absorbed when it comes again.
+			return err
+		}
+		applied += len(chunk)
 	}
-	if err != nil {
-		return err
-	}
-	n.m.received.WithLabelValues(in.link.Peer, "position").Add(float64(len(reports)))
+	n.m.received.WithLabelValues(in.link.Peer, "position").Add(float64(applied))
 	return nil
 }
+
+const positionChunk = 1000
 
 // applyIncident merges a peer's version of an incident into this node's copy.
 //

@@ -14,6 +14,10 @@ import (
 // on the other side once, and nothing arrives twice.
 func TestLinkCutAndRestored(t *testing.T) {
 	hq, camp, px := pair(t, openLink(), openLink(), nodeOpts{})
+	lz, err := hq.srv.Leafz(nil)
+	if err != nil || len(lz.Leafs) != 1 || lz.Leafs[0].Compression != "s2_fast" {
+		t.Fatalf("the leaf connection is not S2-compressed: %+v %v", lz, err)
+	}
 	const rounds, perPhase = 3, 20
 	base := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
 	sent := map[*node]int{}

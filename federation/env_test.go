@@ -68,6 +68,9 @@ func startNode(t testing.TB, name string, o nodeOpts) *node {
 	so := ServerOptions{Node: name, StoreDir: filepath.Join(o.dir, "nats"), Reconnect: 100 * time.Millisecond}
 	if o.leafListen {
 		so.LeafListen = "127.0.0.1:0"
+		for _, l := range o.links {
+			so.Peers = append(so.Peers, l.Peer)
+		}
 	}
 	so.FederateTo = o.federateTo
 	srv, err := StartServer(so)

@@ -393,3 +393,48 @@ func TestPeerCannotLowerATrackMarking(t *testing.T) {
 		t.Fatalf("the camp lowered HQ's track to %s", st.Track.Classification)
 	}
 }
+
+// TestCampCannotReachAnotherCampsStream: on HQ's leaf listener each camp is a
+// user of its own, allowed only its own stream: a camp (compromised, or
+// misconfigured) cannot pull what HQ keeps for another camp.
+func TestCampCannotReachAnotherCampsStream(t *testing.T) {
+	l1, l2 := openLink(), openLink()
+	l1.Peer, l2.Peer = "camp1", "camp2"
+	hq := startNode(t, "hq", nodeOpts{links: []Link{l1, l2}, leafListen: true})
+	up := openLink()
+	up.Peer = "hq"
+	camp := startNode(t, "camp1", nodeOpts{links: []Link{up}, federateTo: fmt.Sprintf("nats-leaf://127.0.0.1:%d", hq.srv.LeafPort)})
+	waitFor(t, 20*time.Second, "link up", func() bool { return hq.fed.LinkUp("camp1") && camp.fed.LinkUp("hq") })
+	nc, err := camp.srv.Connect("intruder")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := jetstream.NewWithDomain(nc, "hq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(testCtx, 5*time.Second)
+	defer cancel()
+	if _, err := js.Consumer(ctx, outStream("camp1"), outConsumer("camp1")); err != nil {
+		t.Fatalf("camp1 cannot reach its own stream at HQ: %v", err)
+	}
+	for _, probe := range []func(context.Context) error{
+		func(ctx context.Context) error {
+			_, err := js.Consumer(ctx, outStream("camp2"), outConsumer("camp2"))
+			return err
+		},
+		func(ctx context.Context) error { _, err := js.Stream(ctx, outStream("camp2")); return err },
+		func(ctx context.Context) error {
+			_, err := js.CreateConsumer(ctx, outStream("camp2"), jetstream.ConsumerConfig{Name: "spy"})
+			return err
+		},
+	} {
+		ctx, cancel := context.WithTimeout(testCtx, 2*time.Second)
+		err := probe(ctx)
+		cancel()
+		if err == nil {
+			t.Fatal("camp1 reached HQ's stream for camp2")
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package federation
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -27,9 +26,16 @@ type ServerOptions struct {
 	// FederateTo ("nats-leaf://host:port") makes the server join a hub as a
 	// leaf node (camp).
 	FederateTo string
-	// LeafUser and LeafPassword protect the leaf listener (hub) and are
-	// presented by the leaf (camp); empty: no authentication (labs only).
-	LeafUser, LeafPassword string
+	// LeafPassword is the secret of the leaf link: a camp presents its node
+	// name and it; empty: a lab password.
+	LeafPassword string
+	// Peers are the camps a hub accepts, each as a leaf user named after it
+	// that may only reach its own stream on the hub and receive what is
+	// meant for it: a camp cannot read what HQ keeps for another camp.
+	Peers []string
+	// PeerPasswords gives a camp a password of its own (else LeafPassword):
+	// with one secret shared by all, a camp could log in as another.
+	PeerPasswords map[string]string
 	// Reconnect is how soon a leaf retries a cut link; zero: 1 s.
 	Reconnect time.Duration
 	// MaxStore bounds the file store (bytes); zero: 10 GiB. MaxMemory bounds
@@ -69,26 +75,18 @@ func StartServer(o ServerOptions) (*Server, error) {
 	if o.MaxMemory <= 0 {
 		o.MaxMemory = 64 << 20
 	}
-	if o.LeafUser == "" {
-		o.LeafUser = "leaf"
-	}
 	if o.LeafPassword == "" {
 		// Labs only: a deployment sets its own secret on both sides.
 		o.LeafPassword = "bluehelm-lab"
 	}
-	q := func(v string) string { b, _ := json.Marshal(v); return string(b) }
 	// The data lives in an account of its own (FED) with JetStream, beside a
 	// system account: the layout in which nats-server supports JetStream
 	// domains across leaf nodes (sourcing through "$JS.<domain>.API").
-	conf := fmt.Sprintf(`
-server_name: %s
-jetstream { store_dir: %s, domain: %s, max_mem: %d, max_file: %d }
-accounts {
-  FED { users = [ { user: "node", password: %s } ], jetstream: enabled }
-  SYS { users = [ { user: "sys", password: %s } ] }
-}
-system_account: SYS
-`, o.Node, q(o.StoreDir), o.Node, o.MaxMemory, o.MaxStore, q(localSecret), q(localSecret+"-sys"))
+	// A hub accepts each camp as a user of the FED account named after it
+	// (leaf connections authenticate against the accounts' users, which,
+	// unlike the leafnodes block's, carry permissions).
+	var leafListen string
+	camps := []string{fmt.Sprintf("{ user: \"node\", password: %s }", confQuote(localSecret))}
 	if o.LeafListen != "" {
 		host, port, err := splitHostPort(o.LeafListen)
 		if err != nil {
@@ -100,19 +98,41 @@ system_account: SYS
 				return nil, err
 			}
 		}
+		if len(o.Peers) == 0 {
+			return nil, errors.New("federation: a hub needs the names of the camps it accepts")
+		}
+		for _, p := range o.Peers {
+			if !ValidName(p) || p == "node" {
+				return nil, fmt.Errorf("federation: peer name %q", p)
+			}
+			pw := o.LeafPassword
+			if v := o.PeerPasswords[p]; v != "" {
+				pw = v
+			}
+			camps = append(camps, fmt.Sprintf("{ user: %s, password: %s, permissions: %s }", confQuote(p), confQuote(pw), leafPermissions(o.Node, p)))
+		}
 		// S2 on the leaf connection whatever the round-trip time: satellite
 		// links are slow and metered, and the proxy in tests is fast.
-		conf += fmt.Sprintf("leafnodes { host: %s, port: %d, no_advertise: true, compression: s2_fast, authorization { users = [ { user: %s, password: %s, account: FED } ] } }\n",
-			q(host), port, q(o.LeafUser), q(o.LeafPassword))
+		leafListen = fmt.Sprintf("leafnodes { host: %s, port: %d, no_advertise: true, compression: s2_fast }\n", confQuote(host), port)
 	}
+	conf := fmt.Sprintf(`
+server_name: %s
+jetstream { store_dir: %s, domain: %s, max_mem: %d, max_file: %d }
+accounts {
+  FED { users = [ %s ], jetstream: enabled }
+  SYS { users = [ { user: "sys", password: %s } ] }
+}
+system_account: SYS
+`, o.Node, confQuote(o.StoreDir), o.Node, o.MaxMemory, o.MaxStore, strings.Join(camps, ", "), confQuote(localSecret+"-sys"))
+	conf += leafListen
 	if o.FederateTo != "" {
 		u, err := leafURL(o.FederateTo)
 		if err != nil {
 			return nil, err
 		}
-		u.User = url.UserPassword(o.LeafUser, o.LeafPassword)
+		u.User = url.UserPassword(o.Node, o.LeafPassword)
 		conf += fmt.Sprintf("leafnodes { reconnect: %s, remotes [ { url: %s, account: FED, compression: s2_fast } ] }\n",
-			q(o.Reconnect.String()), q(u.String()))
+			confQuote(o.Reconnect.String()), confQuote(u.String()))
 	}
 	opts := &server.Options{}
 	if err := opts.ProcessConfigString(conf); err != nil {
@@ -144,6 +164,49 @@ system_account: SYS
 func (s *Server) Connect(name string) (*nats.Conn, error) {
 	return nats.Connect("", nats.InProcessServer(s.Server), nats.UserInfo("node", localSecret),
 		nats.Name(name), nats.MaxReconnects(-1))
+}
+
+// confQuote quotes a string for the server's configuration language, which takes
+// only \", \\ and a few other escapes (not JSON's \u).
+func confQuote(v string) string {
+	var b strings.Builder
+	b.WriteByte('"')
+	for _, r := range v {
+		switch {
+		case r == '"' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20:
+			fmt.Fprintf(&b, "\\x%02x", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('"')
+	return b.String()
+}
+
+// leafPermissions are a camp's rights on its hub's leaf listener, seen from
+// the camp: what it may publish into the hub and what it may receive. It
+// pulls its messages from the hub's stream for it and acknowledges them, and
+// answers the hub's requests to its own JetStream domain (replies and
+// deliveries go to inboxes); it receives the hub's heartbeats, the hub's
+// requests to its domain and acknowledgements of its own stream for the hub.
+func leafPermissions(hub, camp string) string {
+	list := func(subjects ...string) string {
+		out := make([]string, len(subjects))
+		for i, s := range subjects {
+			out[i] = confQuote(s)
+		}
+		return "[" + strings.Join(out, ", ") + "]"
+	}
+	in, out := outStream(camp)+"."+outConsumer(camp), outStream(hub)+"."+outConsumer(hub)
+	pub := list("fed."+camp+".>", "_INBOX.>",
+		"$JS."+hub+".API.CONSUMER.INFO."+in, "$JS."+hub+".API.CONSUMER.MSG.NEXT."+in,
+		"$JS.ACK."+in+".>", "$JS.ACK."+hub+".*."+in+".>")
+	sub := list("fed."+hub+".>", "_INBOX.>", "$JS."+camp+".API.>",
+		"$JS.ACK."+out+".>", "$JS.ACK."+camp+".*."+out+".>")
+	return fmt.Sprintf("{ publish: { allow: %s }, subscribe: { allow: %s } }", pub, sub)
 }
 
 // Server is the node's embedded NATS server.

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"log/slog"
 	"path/filepath"
+	"strings"
 	"sync"
 
 	"github.com/bluehelm/bluehelm/federation"
@@ -39,8 +40,9 @@ type fedNode struct {
 
 // start starts the embedded NATS server (its JetStream store under the data
 // directory) and the node's links; the pipeline joins them in run. The leaf
-// password comes from BLUEHELM_LEAF_PASSWORD only: a flag would show it in
-// the process list.
+// passwords come from the environment only (a flag would show them in the
+// process list): BLUEHELM_LEAF_PASSWORD, and at HQ BLUEHELM_LEAF_PASSWORD_<PEER>
+// for a camp with a secret of its own. A camp logs in with its node name.
 func (f *federationFlags) start(ctx context.Context, data string, log *slog.Logger) (*fedNode, error) {
 	if f.leafListen == "" && f.federateTo == "" {
 		if f.link != "" {
@@ -62,9 +64,18 @@ func (f *federationFlags) start(ctx context.Context, data string, log *slog.Logg
 	if pw == "" {
 		log.Warn("federation: BLUEHELM_LEAF_PASSWORD is not set; the leaf link uses the lab password")
 	}
+	var peers []string
+	pws := map[string]string{}
+	for _, l := range cfg.Links {
+		peers = append(peers, l.Peer)
+		// BLUEHELM_LEAF_PASSWORD_<PEER> gives a camp its own secret at HQ.
+		if v := env("leaf-password-"+strings.ToLower(l.Peer), ""); v != "" {
+			pws[l.Peer] = v
+		}
+	}
 	srv, err := federation.StartServer(federation.ServerOptions{
 		Node: cfg.Node, StoreDir: filepath.Join(data, "federation"), LeafListen: f.leafListen, FederateTo: f.federateTo,
-		LeafUser: "leaf", LeafPassword: pw, Logger: log,
+		LeafPassword: pw, Peers: peers, PeerPasswords: pws, Logger: log,
 	})
 	if err != nil {
 		return nil, err

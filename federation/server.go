@@ -257,7 +257,13 @@ func leafURL(s string) (*url.URL, error) {
 type natsLog struct{ l *slog.Logger }
 
 func (n *natsLog) Noticef(f string, a ...any) { n.l.Info(fmt.Sprintf(f, a...)) }
-func (n *natsLog) Warnf(f string, a ...any)   { n.l.Warn(fmt.Sprintf(f, a...)) }
+func (n *natsLog) Warnf(f string, a ...any) {
+	m := fmt.Sprintf(f, a...)
+	if strings.HasPrefix(m, "Plaintext passwords detected") {
+		return // the configuration is built in memory from the environment, never written
+	}
+	n.l.Warn(m)
+}
 func (n *natsLog) Fatalf(f string, a ...any)  { n.l.Error(fmt.Sprintf(f, a...)) }
 func (n *natsLog) Errorf(f string, a ...any)  { n.l.Error(fmt.Sprintf(f, a...)) }
 func (n *natsLog) Debugf(f string, a ...any)  {}

@@ -264,7 +264,7 @@ func (n *natsLog) Warnf(f string, a ...any) {
 	}
 	n.l.Warn(m)
 }
-func (n *natsLog) Fatalf(f string, a ...any)  { n.l.Error(fmt.Sprintf(f, a...)) }
-func (n *natsLog) Errorf(f string, a ...any)  { n.l.Error(fmt.Sprintf(f, a...)) }
-func (n *natsLog) Debugf(f string, a ...any)  {}
-func (n *natsLog) Tracef(f string, a ...any)  {}
+func (n *natsLog) Fatalf(f string, a ...any) { n.l.Error(fmt.Sprintf(f, a...)) }
+func (n *natsLog) Errorf(f string, a ...any) { n.l.Error(fmt.Sprintf(f, a...)) }
+func (n *natsLog) Debugf(f string, a ...any) {}
+func (n *natsLog) Tracef(f string, a ...any) {}

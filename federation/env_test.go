@@ -50,6 +50,7 @@ type nodeOpts struct {
 	heartbeat  time.Duration // zero: 100 ms
 	flush      time.Duration // zero: 200 ms
 	dir        string        // keeps the node's data across a restart; empty: a new one
+	leafAddr   string        // with leafListen: the address; empty: a random port
 }
 
 func startNode(t testing.TB, name string, o nodeOpts) *node {
@@ -68,6 +69,9 @@ func startNode(t testing.TB, name string, o nodeOpts) *node {
 	so := ServerOptions{Node: name, StoreDir: filepath.Join(o.dir, "nats"), Reconnect: 100 * time.Millisecond}
 	if o.leafListen {
 		so.LeafListen = "127.0.0.1:0"
+		if o.leafAddr != "" {
+			so.LeafListen = o.leafAddr
+		}
 		for _, l := range o.links {
 			so.Peers = append(so.Peers, l.Peer)
 		}

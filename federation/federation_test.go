@@ -131,3 +131,60 @@ func TestCampRestartKeepsBacklog(t *testing.T) {
 		return len(positionsOf(t, hq, "veh")) == n && fedIncident(t, hq, "camp1", inc.ID) != nil
 	})
 }
+
+// TestHQRestart: HQ stops and starts again while the camp keeps reporting and
+// editing; what the camp acknowledged arrives once, and HQ's merge state
+// survives (a later edit is a plain update, not a new incident or a conflict).
+func TestHQRestart(t *testing.T) {
+	dir := t.TempDir()
+	port, err := freePort("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hqLink, campLink := openLink(), openLink()
+	hqLink.Peer, campLink.Peer = "camp1", "hq"
+	hqOpts := nodeOpts{links: []Link{hqLink}, leafListen: true, leafAddr: fmt.Sprintf("127.0.0.1:%d", port), dir: dir}
+	hq := startNode(t, "hq", hqOpts)
+	camp := startNode(t, "camp1", nodeOpts{links: []Link{campLink}, federateTo: fmt.Sprintf("nats-leaf://127.0.0.1:%d", port)})
+	waitFor(t, 20*time.Second, "link up", func() bool { return hq.fed.LinkUp("camp1") && camp.fed.LinkUp("hq") })
+
+	inc := newIncident("before the restart", bluehelm.Marking{Component: bluehelm.Military})
+	if err := camp.p.CreateIncident(testCtx, joc, inc); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the incident at HQ", func() bool { return fedIncident(t, hq, "camp1", inc.ID) != nil })
+	hq.stop()
+
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+	const n = 30
+	for i := 0; i < n; i++ {
+		if err := camp.p.Positions(testCtx, joc, []ingest.Report{report("veh", at.Add(time.Duration(i)*time.Second), i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next := *inc
+	next.Title = "edited while HQ was down"
+	edited, err := camp.p.UpdateIncident(testCtx, joc, inc.ID, inc.Version, &next)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	hq = startNode(t, "hq", hqOpts)
+	waitFor(t, 30*time.Second, "the camp's changes at the restarted HQ", func() bool {
+		got := fedIncident(t, hq, "camp1", inc.ID)
+		return len(positionsOf(t, hq, "veh")) == n && got != nil && got.Title == next.Title
+	})
+	next.Title = "edited after the restart"
+	if _, err := camp.p.UpdateIncident(testCtx, joc, edited.ID, edited.Version, &next); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the later edit at HQ", func() bool { return fedIncident(t, hq, "camp1", inc.ID).Title == next.Title })
+	page, err := hq.store.FindIncidents(testCtx, bluehelm.IncidentFilter{Viewer: joc, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fedIncident(t, hq, "camp1", inc.ID)
+	if len(page.Incidents) != 1 || len(got.Conflicts) != 0 || counter(hq.fed.m.conflicts, "camp1") != 0 {
+		t.Fatalf("after HQ's restart: %d incidents, conflicts %+v", len(page.Incidents), got.Conflicts)
+	}
+}

@@ -278,7 +278,11 @@ type incidentMsg struct {
 	From     string             `json:"f"`
 	Version  int                `json:"v"`
 	Base     int                `json:"b"`
-	Incident *bluehelm.Incident `json:"inc"`
+	Incident *bluehelm.Incident `json:"inc,omitempty"`
+	// Withdraw, without content, tells the peer that a record it received
+	// was since marked beyond what the link may carry: its copy is then
+	// restricted (STRICTLY CONFIDENTIAL, originating component only).
+	Withdraw bool `json:"w,omitempty"`
 }
 
 func (c *codec) encodeIncident(m *incidentMsg) []byte {
@@ -301,7 +305,7 @@ func (c *codec) decodeIncident(data []byte) (*incidentMsg, error) {
 	if err := json.Unmarshal(raw, &m); err != nil {
 		return nil, fmt.Errorf("federation: incident message: %w", err)
 	}
-	if m.Incident == nil || !ValidName(m.Origin) || m.OriginID <= 0 || m.Version <= 0 {
+	if (m.Incident == nil) != m.Withdraw || !ValidName(m.Origin) || m.OriginID <= 0 || m.Version <= 0 {
 		return nil, errors.New("federation: incident message without identity")
 	}
 	return &m, nil

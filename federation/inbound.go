@@ -221,6 +221,9 @@ func (in *inbound) applyIncident(data []byte) error {
 		return errRefused
 	}
 	key := msg.Origin + ":" + strconv.FormatInt(msg.OriginID, 10)
+	if msg.Withdraw {
+		return in.withdraw(msg, key)
+	}
 	inc := msg.Incident
 	if in.refuseMarking("incident", key, inc.Marking) {
 		return errRefused
@@ -427,4 +430,54 @@ func unionConflicts(lists ...[]bluehelm.Revision) []bluehelm.Revision {
 		return a.Version - b.Version
 	})
 	return out
+}
+
+// withdraw restricts this node's copy of a record its sender has since marked
+// beyond the link: STRICTLY CONFIDENTIAL, for the originating component only,
+// until the sender releases it again.
+func (in *inbound) withdraw(msg *incidentMsg, key string) error {
+	n, peer := in.n, in.link.Peer
+	ctx := n.ctx
+	st, err := n.syncState(ctx, peer, msg.Origin, msg.OriginID)
+	if err != nil {
+		return err
+	}
+	if msg.Version <= st.PV {
+		n.m.stale.WithLabelValues(peer).Inc()
+		return nil
+	}
+	if msg.Origin == n.self {
+		in.refuse("withdraw", "%s withdrew incident %s, which this node filed", peer, key)
+		return errRefused
+	}
+	for attempt := 0; ; attempt++ {
+		local, err := in.store.IncidentByExternalID(ctx, fedExternalID(msg.Origin, msg.OriginID))
+		if bluehelm.ErrorCode(err) == bluehelm.ENOTFOUND {
+			return n.putSyncState(ctx, peer, msg.Origin, msg.OriginID, syncState{PV: msg.Version})
+		}
+		if err != nil {
+			return err
+		}
+		next := *local
+		next.Classification, next.Releasability = bluehelm.StrictlyConfidential, nil
+		next.UpdatedAt = n.now()
+		a := bluehelm.NewAudit(in.principal(), "incident.withdraw", "incident/"+strconv.FormatInt(local.ID, 10),
+			map[string]any{"peer": peer, "peer_version": msg.Version, "version": local.Version + 1})
+		a.At = next.UpdatedAt
+		err = in.store.UpdateIncident(ctx, &next, "withdraw", a)
+		if bluehelm.ErrorCode(err) == bluehelm.ECONFLICT && attempt < 5 {
+			continue
+		}
+		if err != nil {
+			return err
+		}
+		if err := n.putSyncState(ctx, peer, msg.Origin, msg.OriginID, syncState{PV: msg.Version, LV: next.Version}); err != nil {
+			return err
+		}
+		n.m.received.WithLabelValues(peer, "withdraw").Inc()
+		n.log.Warn("federation: a peer withdrew an incident (marked beyond the link since); the copy here is restricted",
+			"peer", peer, "incident", local.ID, "origin", key)
+		in.publish(&next)
+		return nil
+	}
 }

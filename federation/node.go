@@ -291,15 +291,41 @@ func (n *Node) sendIncident(ev live.Event) {
 	}
 	origin, oid := n.identity(&inc)
 	for _, l := range n.o.Config.Links {
+		id := fmt.Sprintf("%s:i:%s:%d:%d", n.self, origin, oid, inc.Version)
 		if !l.CarriesIncident(&inc) {
 			n.m.filtered.WithLabelValues(l.Peer, "incident").Inc()
+			// A record the peer holds and that is now marked beyond the link
+			// is withdrawn there (unless the peer filed it: it is theirs).
+			if !l.Carries(inc.Marking) && origin != l.Peer && n.wasSent(l.Peer, origin, oid) {
+				st, _ := n.syncState(n.pub, l.Peer, origin, oid)
+				msg := &incidentMsg{Origin: origin, OriginID: oid, From: n.self, Version: inc.Version, Base: st.PV, Withdraw: true}
+				n.persist(outSubject(n.self, l.Peer, "i"), n.codec.encodeIncident(msg), id)
+				n.m.sent.WithLabelValues(l.Peer, "withdraw").Inc()
+			}
 			continue
 		}
 		st, _ := n.syncState(n.pub, l.Peer, origin, oid)
 		msg := &incidentMsg{Origin: origin, OriginID: oid, From: n.self, Version: inc.Version, Base: st.PV, Incident: scrub(&inc)}
-		id := fmt.Sprintf("%s:i:%s:%d:%d", n.self, origin, oid, inc.Version)
 		n.persist(outSubject(n.self, l.Peer, "i"), n.codec.encodeIncident(msg), id)
+		n.markSent(l.Peer, origin, oid)
 		n.m.sent.WithLabelValues(l.Peer, "incident").Inc()
+	}
+}
+
+// wasSent and markSent remember which incidents went to a peer, so that a
+// later reclassification beyond the link can be withdrawn there. They use
+// keys of their own: the inbound side writes the merge state concurrently.
+func (n *Node) wasSent(peer, origin string, oid int64) bool {
+	_, err := n.kv.Get(n.pub, "sent."+syncKey(peer, origin, oid))
+	return err == nil
+}
+
+func (n *Node) markSent(peer, origin string, oid int64) {
+	if n.wasSent(peer, origin, oid) {
+		return
+	}
+	if _, err := n.kv.Put(n.pub, "sent."+syncKey(peer, origin, oid), []byte{1}); err != nil {
+		n.log.Error("federation: remembering an incident sent to a peer", "peer", peer, "err", err)
 	}
 }
 

@@ -438,3 +438,36 @@ func TestCampCannotReachAnotherCampsStream(t *testing.T) {
 		}
 	}
 }
+
+// TestReclassifiedIncidentWithdrawn: an incident HQ received as CONFIDENTIAL
+// and that the camp then marks STRICTLY CONFIDENTIAL (beyond the link) is
+// restricted at HQ, not left readable at the old level.
+func TestReclassifiedIncidentWithdrawn(t *testing.T) {
+	link := Link{MaxClassification: bluehelm.Confidential, ReleasableTo: bluehelm.Components}
+	hq, camp, _ := pair(t, link, link, nodeOpts{})
+	inc := newIncident("armed group movement", bluehelm.Marking{Classification: bluehelm.Confidential, Component: bluehelm.Military})
+	if err := camp.p.CreateIncident(testCtx, joc, inc); err != nil {
+		t.Fatal(err)
+	}
+	reader := bluehelm.Principal{Username: "analyst", Role: bluehelm.RoleAnalyst, Component: bluehelm.Military, Clearance: bluehelm.Confidential}
+	waitFor(t, 30*time.Second, "the incident at HQ", func() bool {
+		got := fedIncident(t, hq, "camp1", inc.ID)
+		return got != nil && reader.CanSee(got.Marking)
+	})
+	next := *inc
+	next.Marking = bluehelm.Marking{Classification: bluehelm.StrictlyConfidential, Component: bluehelm.Military}
+	next.Narrative = "Source protection: details restricted."
+	if _, err := camp.p.UpdateIncident(testCtx, joc, inc.ID, inc.Version, &next); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the copy at HQ restricted", func() bool {
+		return !reader.CanSee(fedIncident(t, hq, "camp1", inc.ID).Marking)
+	})
+	got := fedIncident(t, hq, "camp1", inc.ID)
+	if got.Narrative == next.Narrative {
+		t.Fatal("the STRICTLY CONFIDENTIAL content crossed the link")
+	}
+	if got.Classification != bluehelm.StrictlyConfidential || len(got.Releasability) != 0 {
+		t.Fatalf("HQ's copy is marked %+v", got.Marking)
+	}
+}

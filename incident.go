@@ -126,6 +126,12 @@ type Incident struct {
 	ApprovedBy    string `json:"approved_by,omitempty"`
 	RejectedBy    string `json:"rejected_by,omitempty"`
 	RejectReason  string `json:"reject_reason,omitempty"`
+
+	// Conflicts flags an incident edited on both sides of a federation link
+	// while the link was cut: the other side's revision is kept here, beside
+	// the content that won by the federation rule, for a person to reconcile
+	// (last writer wins would silently drop a verification or a correction).
+	Conflicts []Revision `json:"conflicts,omitempty"`
 }
 
 // Limits on incident fields; a report is a page, not a book.

@@ -118,7 +118,7 @@ type app struct {
 	community *http.CommunityOptions
 }
 
-func openApp(ctx context.Context, sf storeFlags, mf missionFlags, log *slog.Logger) (*app, error) {
+func openApp(ctx context.Context, sf storeFlags, mf missionFlags, log *slog.Logger, wrap ...func(ingest.Publisher) ingest.Publisher) (*app, error) {
 	cfg, err := mf.config()
 	if err != nil {
 		return nil, err
@@ -134,7 +134,11 @@ func openApp(ctx context.Context, sf storeFlags, mf missionFlags, log *slog.Logg
 		picture: live.NewPicture(), fence: live.NewGeofencer(), hub: live.NewHub(live.HubOptions{}),
 		auth: &auth.Service{Store: store},
 	}
-	a.pipeline = ingest.New(store, a.picture, a.fence, a.hub, ingest.Options{Logger: log, Registerer: reg, Plan: cfg, ETA: mf.eta(),
+	var out ingest.Publisher = a.hub // federation (and a bus) wrap the hub: see openApp's callers
+	for _, w := range wrap {
+		out = w(out)
+	}
+	a.pipeline = ingest.New(store, a.picture, a.fence, a.hub, ingest.Options{Logger: log, Registerer: reg, Plan: cfg, ETA: mf.eta(), Out: out,
 		// Route risk weighs the early-warning surface once there is one.
 		Surface: func() plan.Surface { return a.warn.Surface() }})
 	a.warn = warn.New(store, a.pipeline, warn.Config{}, nil, log)
@@ -239,6 +243,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	ef.register(fs)
 	var comf communityFlags
 	comf.register(fs, "")
+	var ff federationFlags // issue 9 (federation.go)
+	ff.register(fs)
 	if err := parse(fs, args); err != nil {
 		return err
 	}
@@ -251,11 +257,20 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	defer basemap.Close()
-	a, err := openApp(ctx, sf, mf, log)
+	fed, err := ff.start(ctx, sf.data, log)
 	if err != nil {
 		return err
 	}
+	a, err := openApp(ctx, sf, mf, log, fed.wrap()...)
+	if err != nil {
+		fed.close()
+		return err
+	}
 	defer a.Close()
+	defer fed.close() // before the store closes
+	if err := fed.run(ctx, a); err != nil {
+		return err
+	}
 	if err := a.startCommunity(comf, sf.data, nil); err != nil {
 		return err
 	}

@@ -1,0 +1,190 @@
+package federation
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/bluehelm/bluehelm"
+	"github.com/bluehelm/bluehelm/ingest"
+)
+
+// TestLinkCutAndRestored cuts the link several times while both sides report
+// positions and file incidents: everything the pipelines acknowledged arrives
+// on the other side once, and nothing arrives twice.
+func TestLinkCutAndRestored(t *testing.T) {
+	hq, camp, px := pair(t, openLink(), openLink(), nodeOpts{})
+	lz, err := hq.srv.Leafz(nil)
+	if err != nil || len(lz.Leafs) != 1 || lz.Leafs[0].Compression != "s2_fast" {
+		t.Fatalf("the leaf connection is not S2-compressed: %+v %v", lz, err)
+	}
+	const rounds, perPhase = 3, 20
+	base := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+	sent := map[*node]int{}
+	var campIncidents, hqIncidents []int64
+	step := 0
+	traffic := func() {
+		for i := 0; i < perPhase; i++ {
+			at := base.Add(time.Duration(step) * time.Second)
+			step++
+			for _, n := range []*node{hq, camp} {
+				uid := n.name + "-veh"
+				if err := n.p.Positions(testCtx, joc, []ingest.Report{report(uid, at, step)}); err != nil {
+					t.Fatal(err)
+				}
+				sent[n]++
+			}
+		}
+		for _, n := range []*node{hq, camp} {
+			inc := newIncident(fmt.Sprintf("%s report %d", n.name, step), bluehelm.Marking{Component: bluehelm.Military})
+			if err := n.p.CreateIncident(testCtx, joc, inc); err != nil {
+				t.Fatal(err)
+			}
+			if n == camp {
+				campIncidents = append(campIncidents, inc.ID)
+			} else {
+				hqIncidents = append(hqIncidents, inc.ID)
+			}
+		}
+	}
+	for r := 0; r < rounds; r++ {
+		traffic()
+		px.Cut()
+		waitFor(t, 20*time.Second, "the cut to be seen", func() bool { return !camp.fed.LinkUp("hq") && !hq.fed.LinkUp("camp1") })
+		traffic() // while cut: stored on each side, waiting
+		time.Sleep(2 * time.Second)
+		traffic()
+		px.Restore()
+		waitFor(t, 20*time.Second, "the link to come back", func() bool { return camp.fed.LinkUp("hq") && hq.fed.LinkUp("camp1") })
+	}
+	check := func(at, from *node) bool {
+		return len(positionsOf(t, at, from.name+"-veh")) == sent[from]
+	}
+	waitFor(t, 60*time.Second, "every position on the other side", func() bool { return check(hq, camp) && check(camp, hq) })
+	for _, c := range []struct {
+		at   *node
+		from string
+		ids  []int64
+	}{{hq, "camp1", campIncidents}, {camp, "hq", hqIncidents}} {
+		waitFor(t, 30*time.Second, "every incident on the other side", func() bool {
+			for _, id := range c.ids {
+				if fedIncident(t, c.at, c.from, id) == nil {
+					return false
+				}
+			}
+			return true
+		})
+		page, err := c.at.store.FindIncidents(testCtx, bluehelm.IncidentFilter{Viewer: joc, Limit: 1000})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := 2 * len(c.ids); len(page.Incidents) != want {
+			t.Errorf("%s holds %d incidents, want %d (its own and the peer's, once each)", c.at.name, len(page.Incidents), want)
+		}
+	}
+	// Let redeliveries, if any, land; still no duplicates.
+	time.Sleep(time.Second)
+	for _, c := range []struct{ at, from *node }{{hq, camp}, {camp, hq}} {
+		ps := positionsOf(t, c.at, c.from.name+"-veh")
+		seen := map[time.Time]bool{}
+		for _, p := range ps {
+			if seen[p.Time] {
+				t.Fatalf("%s: position at %s stored twice", c.at.name, p.Time)
+			}
+			seen[p.Time] = true
+			if p.Source != Origin {
+				t.Fatalf("%s: federated position with source %q", c.at.name, p.Source)
+			}
+		}
+		if len(ps) != sent[c.from] {
+			t.Fatalf("%s has %d positions of %s, want %d", c.at.name, len(ps), c.from.name, sent[c.from])
+		}
+	}
+	t.Logf("link bytes: up %d, down %d", px.Up.Load(), px.Down.Load())
+}
+
+// TestCampRestartKeepsBacklog: what a camp's pipeline acknowledged during a
+// cut is still sent after the camp's node stops and starts again.
+func TestCampRestartKeepsBacklog(t *testing.T) {
+	hqLink, campLink := openLink(), openLink()
+	dir := t.TempDir()
+	hq, camp, px := pair(t, hqLink, campLink, nodeOpts{dir: dir})
+	px.Cut()
+	waitFor(t, 20*time.Second, "the cut to be seen", func() bool { return !camp.fed.LinkUp("hq") })
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+	const n = 50
+	for i := 0; i < n; i++ {
+		if err := camp.p.Positions(testCtx, joc, []ingest.Report{report("veh", at.Add(time.Duration(i)*time.Second), i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	inc := newIncident("filed during the cut", bluehelm.Marking{Component: bluehelm.Military})
+	if err := camp.p.CreateIncident(testCtx, joc, inc); err != nil {
+		t.Fatal(err)
+	}
+	camp.stop()
+
+	campLink.Peer = "hq"
+	camp = startNode(t, "camp1", nodeOpts{dir: dir, links: []Link{campLink}, federateTo: "nats-leaf://" + px.Addr()})
+	px.Restore()
+	waitFor(t, 30*time.Second, "the backlog at HQ after the camp's restart", func() bool {
+		return len(positionsOf(t, hq, "veh")) == n && fedIncident(t, hq, "camp1", inc.ID) != nil
+	})
+}
+
+// TestHQRestart: HQ stops and starts again while the camp keeps reporting and
+// editing; what the camp acknowledged arrives once, and HQ's merge state
+// survives (a later edit is a plain update, not a new incident or a conflict).
+func TestHQRestart(t *testing.T) {
+	dir := t.TempDir()
+	port, err := freePort("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hqLink, campLink := openLink(), openLink()
+	hqLink.Peer, campLink.Peer = "camp1", "hq"
+	hqOpts := nodeOpts{links: []Link{hqLink}, leafListen: true, leafAddr: fmt.Sprintf("127.0.0.1:%d", port), dir: dir}
+	hq := startNode(t, "hq", hqOpts)
+	camp := startNode(t, "camp1", nodeOpts{links: []Link{campLink}, federateTo: fmt.Sprintf("nats-leaf://127.0.0.1:%d", port)})
+	waitFor(t, 20*time.Second, "link up", func() bool { return hq.fed.LinkUp("camp1") && camp.fed.LinkUp("hq") })
+
+	inc := newIncident("before the restart", bluehelm.Marking{Component: bluehelm.Military})
+	if err := camp.p.CreateIncident(testCtx, joc, inc); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the incident at HQ", func() bool { return fedIncident(t, hq, "camp1", inc.ID) != nil })
+	hq.stop()
+
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+	const n = 30
+	for i := 0; i < n; i++ {
+		if err := camp.p.Positions(testCtx, joc, []ingest.Report{report("veh", at.Add(time.Duration(i)*time.Second), i)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	next := *inc
+	next.Title = "edited while HQ was down"
+	edited, err := camp.p.UpdateIncident(testCtx, joc, inc.ID, inc.Version, &next)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	hq = startNode(t, "hq", hqOpts)
+	waitFor(t, 30*time.Second, "the camp's changes at the restarted HQ", func() bool {
+		got := fedIncident(t, hq, "camp1", inc.ID)
+		return len(positionsOf(t, hq, "veh")) == n && got != nil && got.Title == next.Title
+	})
+	next.Title = "edited after the restart"
+	if _, err := camp.p.UpdateIncident(testCtx, joc, edited.ID, edited.Version, &next); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the later edit at HQ", func() bool { return fedIncident(t, hq, "camp1", inc.ID).Title == next.Title })
+	page, err := hq.store.FindIncidents(testCtx, bluehelm.IncidentFilter{Viewer: joc, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := fedIncident(t, hq, "camp1", inc.ID)
+	if len(page.Incidents) != 1 || len(got.Conflicts) != 0 || counter(hq.fed.m.conflicts, "camp1") != 0 {
+		t.Fatalf("after HQ's restart: %d incidents, conflicts %+v", len(page.Incidents), got.Conflicts)
+	}
+}

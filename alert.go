@@ -38,9 +38,10 @@ const (
 	AlertForecast  = "forecast"
 	AlertCasevac   = "casevac"
 	AlertManual    = "manual"
-	AlertPatrol    = "patrol"    // patrol monitoring: off route, silent, late, no-go entry
-	AlertProximity = "proximity" // a proximity (roaming) rule between tracks
-	AlertCamp      = "camp"      // a camp's stock below its minimum cover, maintenance due
+	AlertPatrol    = "patrol"     // patrol monitoring: off route, silent, late, no-go entry
+	AlertProximity = "proximity"  // a proximity (roaming) rule between tracks
+	AlertCamp      = "camp"       // a camp's stock below its minimum cover, maintenance due
+	AlertFederated = "federation" // a federation link: an incident edited on both sides during a cut
 )
 
 // Alert is something that needs a person's attention now.
@@ -80,7 +81,7 @@ type Alert struct {
 
 // Validate checks a new alert.
 func (a *Alert) Validate() error {
-	if !slices.Contains([]string{AlertGeofence, AlertEmergency, AlertOverdue, AlertSensor, AlertForecast, AlertCasevac, AlertManual, AlertPatrol, AlertProximity, AlertCamp}, a.Source) {
+	if !slices.Contains([]string{AlertGeofence, AlertEmergency, AlertOverdue, AlertSensor, AlertForecast, AlertCasevac, AlertManual, AlertPatrol, AlertProximity, AlertCamp, AlertFederated}, a.Source) {
 		return Invalid("source", "unknown alert source %q", a.Source)
 	}
 	if !a.Severity.Valid() {

@@ -354,7 +354,7 @@ func (in *inbound) mergeIncident(ctx context.Context, msg *incidentMsg, st syncS
 			"peer", peer, "incident", next.ID, "origin", msg.Origin+":"+strconv.FormatInt(msg.OriginID, 10))
 		loc := next.Location
 		in.p.RaiseRuleAlert(ctx, "federation_conflict", &bluehelm.Alert{
-			Source: bluehelm.AlertManual, Rule: "federation_conflict", Key: "incident/" + strconv.FormatInt(next.ID, 10),
+			Source: bluehelm.AlertFederated, Rule: "federation_conflict", Key: "incident/" + strconv.FormatInt(next.ID, 10),
 			Severity: bluehelm.SevWarning, State: bluehelm.AlertOpen,
 			Title:      "Incident edited on both sides of the link to " + peer,
 			Detail:     fmt.Sprintf("%q was changed here and at %s while the link was cut; both revisions are kept (see conflicts). Reconcile and edit the report.", next.Title, peer),

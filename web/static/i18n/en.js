@@ -706,6 +706,7 @@ export default {
   "figures.chartAria": "Bar chart: {planned} patrols planned and {completed} completed, across {units} units",
   // camp alerts in the alerts panel (sources sensor and camp)
   "alert.source.camp": "Camp",
+  "alert.source.federation": "Federation link",
   "alert.rule.single_trigger": "Perimeter trigger",
   "alert.rule.confirmed_intrusion": "Confirmed intrusion",
   "alert.rule.rate": "Abnormal rate of change",

@@ -763,6 +763,7 @@ export default {
   "figures.chartAria": `Graphique en barres${nb}: {planned} patrouilles prévues et {completed} terminées, pour {units} unités`,
   // alertes du camp dans le panneau des alertes (sources capteur et camp)
   "alert.source.camp": "Camp",
+  "alert.source.federation": "Liaison fédérée",
   "alert.rule.single_trigger": "Déclenchement périmétrique",
   "alert.rule.confirmed_intrusion": "Intrusion confirmée",
   "alert.rule.rate": "Variation anormale",

@@ -473,3 +473,47 @@ func TestNodeKilledUnderLoad(t *testing.T) {
 	}
 	waitFor(t, "a live update after the kill", 30*time.Second, func() bool { return hasKey(col.snapshot(), "after-kill") })
 }
+
+// TestExternalServer: two nodes share one NATS server they reach over TCP (the
+// --nats mode): each gets the other's events, not its own twice.
+func TestExternalServer(t *testing.T) {
+	srv, err := StartServer(ServerOptions{Name: "external", ClientListen: "127.0.0.1:0", StoreDir: t.TempDir(), Logger: testLogger()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { srv.Shutdown(); srv.WaitForShutdown() })
+	ctx := context.Background()
+	var nodes []*testNode
+	for _, id := range []string{"x", "y"} {
+		nc, err := natsgo.Connect(srv.ClientURL())
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(nc.Close)
+		n := &testNode{id: id, nc: nc, pic: live.NewPicture(), hub: live.NewHub(live.HubOptions{})}
+		if n.bus, err = New(ctx, Options{NodeID: id, Conn: nc, Hub: n.hub, Picture: n.pic, Logger: testLogger()}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(n.bus.Close)
+		nodes = append(nodes, n)
+	}
+	x, y := nodes[0], nodes[1]
+	cx := collect(x.hub.Subscribe(live.SubscribeOptions{Viewer: soldier}))
+	cy := collect(y.hub.Subscribe(live.SubscribeOptions{Viewer: soldier}))
+	if err := x.ingest(ctx, positionEvent("ext-1", secret, t0, 31, 4)); err != nil {
+		t.Fatal(err)
+	}
+	if err := y.bus.PublishWait(ctx, incidentEvent(1, 1, open)); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "y to get x's position", 30*time.Second, func() bool { return hasKey(cy.snapshot(), "ext-1") })
+	waitFor(t, "x to get y's incident", 30*time.Second, func() bool { return hasKey(cx.snapshot(), "incident/1") })
+	if st, ok := y.pic.Get("ext-1"); !ok || !st.Position.Time.Equal(t0) {
+		t.Errorf("y's picture: %+v %v", st, ok)
+	}
+	// y's incident came after x's position in the stream, so x has consumed
+	// (and skipped) its own position by now.
+	if n := len(cx.snapshot()); n != 2 {
+		t.Errorf("x got %d events, want its position once and y's incident", n)
+	}
+}

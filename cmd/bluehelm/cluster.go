@@ -36,7 +36,7 @@ func (c *clusterFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&c.routes, "nats-routes", env("nats-routes", ""), "cluster addresses of the nodes, nats://host:port,… (this node's may be included) [BLUEHELM_NATS_ROUTES]")
 	fs.StringVar(&c.nodeID, "node-id", env("node-id", host), "this node's name, unique in the cluster and stable across restarts [BLUEHELM_NODE_ID]")
 	fs.StringVar(&c.name, "nats-cluster", env("nats-cluster", "bluehelm"), "NATS cluster name of the embedded server [BLUEHELM_NATS_CLUSTER]")
-	fs.IntVar(&c.replicas, "nats-replicas", 0, "replicas of the shared stream; 0: up to 3, as many as there are nodes")
+	fs.IntVar(&c.replicas, "nats-replicas", envInt("nats-replicas", 0), "replicas of the shared stream; 0: up to 3, as many as there are nodes [BLUEHELM_NATS_REPLICAS]")
 }
 
 func (c *clusterFlags) enabled() bool { return c.url != "" || c.listen != "" }
@@ -109,13 +109,17 @@ func (c *clusterFlags) hook(ctx context.Context, dataDir string) func(*app) erro
 				natsgo.ReconnectWait(time.Second), natsgo.DrainTimeout(5*time.Second),
 				natsgo.DisconnectErrHandler(func(_ *natsgo.Conn, err error) { log.Warn("NATS disconnected", "err", err) }),
 				natsgo.ReconnectHandler(func(nc *natsgo.Conn) { log.Info("NATS reconnected", "server", nc.ConnectedUrlRedacted()) }))
-			if err == nil && replicas == 0 {
+			if err != nil {
+				return fail(fmt.Errorf("connecting to NATS: %w", err))
+			}
+			if replicas == 0 {
+				// The servers the cluster told us of, this one included.
 				replicas = min(3, max(1, len(node.nc.Servers())))
 			}
 			log.Info("joined the NATS cluster", "url", node.nc.ConnectedUrlRedacted(), "servers", len(node.nc.Servers()))
 		}
 		if err != nil {
-			return fail(fmt.Errorf("connecting to NATS: %w", err))
+			return fail(fmt.Errorf("connecting to the embedded NATS server: %w", err))
 		}
 		node.bus, err = bhnats.New(ctx, bhnats.Options{
 			NodeID: c.nodeID, Conn: node.nc, Hub: a.hub, Picture: a.picture, Replicas: replicas,

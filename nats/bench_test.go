@@ -165,3 +165,25 @@ func BenchmarkFanOut(b *testing.B) {
 	b.ReportMetric(q(ackLat, 0.99), "ack-p99-ms")
 	b.ReportMetric(float64(len(lat))/float64(n), "delivered/op")
 }
+
+// BenchmarkPublishSequential is the cost a cluster adds to the write path: one
+// caller publishing positions one after another, each waiting for the stream's
+// acknowledgement (3 replicas), as the pipeline does for the reports of one batch.
+//
+//	go test ./nats -run '^$' -bench PublishSequential -benchtime 5000x
+func BenchmarkPublishSequential(b *testing.B) {
+	nodes := startCluster(b, 3, 3)
+	a := nodes[0]
+	ctx := context.Background()
+	evs := make([]live.Event, 1000)
+	for i := range evs {
+		evs[i] = positionEvent("seq-"+strconv.Itoa(i%100), open, t0.Add(time.Duration(i)*time.Millisecond), 31, 4)
+	}
+	b.ResetTimer()
+	for i := range b.N {
+		if err := a.bus.PublishWait(ctx, evs[i%len(evs)]); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
+}

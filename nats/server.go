@@ -149,6 +149,11 @@ func StartServer(o ServerOptions) (*Server, error) {
 		if o.ClusterListen == "" {
 			return nil, errors.New("nats: routes need a cluster listen address")
 		}
+		if len(o.Routes) == 0 {
+			// JetStream refuses a cluster it cannot route to (and the server would
+			// only say so in its log, after the ready timeout).
+			return nil, errors.New("nats: a cluster listen address needs the routes to the nodes (this node's own may be among them)")
+		}
 		h, p, err := hostPort("cluster listen", o.ClusterListen)
 		if err != nil {
 			return nil, err

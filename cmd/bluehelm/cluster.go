@@ -86,6 +86,11 @@ func (c *clusterFlags) hook(ctx context.Context, dataDir string) func(*app) erro
 		var err error
 		if c.listen != "" {
 			routes := splitList(c.routes)
+			self := "nats://" + c.listen
+			if len(routes) == 0 || (len(routes) == 1 && routes[0] == self) {
+				// JetStream would wait for routes forever: one node needs no NATS.
+				return fmt.Errorf("--nats-routes: name the other nodes' cluster addresses (a node alone needs no --nats-listen)")
+			}
 			node.srv, err = bhnats.StartServer(bhnats.ServerOptions{
 				Name: c.nodeID, StoreDir: filepath.Join(dataDir, "nats"), ClusterName: c.name,
 				ClusterListen: c.listen, Routes: routes, Logger: a.log,
@@ -96,7 +101,6 @@ func (c *clusterFlags) hook(ctx context.Context, dataDir string) func(*app) erro
 			node.nc, err = node.srv.Connect(natsgo.MaxReconnects(-1), natsgo.DrainTimeout(5*time.Second))
 			if replicas == 0 {
 				// The routes name every node; this node's own address may be among them.
-				self := "nats://" + c.listen
 				n := len(routes) + 1
 				if slices.Contains(routes, self) {
 					n--

@@ -6,6 +6,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"io"
 	"net"
 	nethttp "net/http"
 	"os"
@@ -270,4 +271,98 @@ func TestClusterNodeKilled(t *testing.T) {
 			t.Fatal("no live update from a surviving node")
 		}
 	}
+}
+
+// TestServeClusterFlags: the cluster flags are checked, and two nodes with
+// embedded NATS servers start, form a cluster, serve and shut down cleanly.
+func TestServeClusterFlags(t *testing.T) {
+	var ports []string
+	for range 2 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		ports = append(ports, strconv.Itoa(l.Addr().(*net.TCPAddr).Port))
+		l.Close()
+	}
+	routes := "nats://127.0.0.1:" + ports[0] + ",nats://127.0.0.1:" + ports[1]
+	serve := func(ctx context.Context, stderr io.Writer, extra ...string) chan error {
+		args := append([]string{"serve", "--data", t.TempDir(), "--listen", "127.0.0.1:0", "--cot-tls", "", "--cot-tcp", "",
+			"--marti", "", "--enroll", ""}, extra...)
+		done := make(chan error, 1)
+		go func() { done <- run(ctx, args, io.Discard, stderr) }()
+		return done
+	}
+	refused := []struct {
+		name    string
+		args    []string
+		wantErr string
+	}{
+		{"external and embedded at once", []string{"--nats", "nats://127.0.0.1:1", "--nats-listen", "127.0.0.1:0"}, "not both"},
+		{"bad route", []string{"--nats-listen", "127.0.0.1:0", "--nats-routes", "::nope"}, "route"},
+		{"cluster listen without routes", []string{"--nats-listen", "127.0.0.1:0"}, "routes"},
+		{"a cluster of one", []string{"--nats-listen", "127.0.0.1:" + ports[0], "--nats-routes", "nats://127.0.0.1:" + ports[0]}, "other nodes"},
+	}
+	for _, tt := range refused {
+		t.Run(tt.name, func(t *testing.T) {
+			err := <-serve(context.Background(), io.Discard, tt.args...)
+			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
+				t.Fatalf("error %v, want one about %s", err, tt.wantErr)
+			}
+		})
+	}
+
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var logs [2]syncBuffer
+	var dones [2]chan error
+	for i := range 2 {
+		dones[i] = serve(ctx, &logs[i], "--nats-listen", "127.0.0.1:"+ports[i], "--nats-routes", routes, "--node-id", "node-"+strconv.Itoa(i))
+	}
+	for i := range 2 {
+		deadline := time.Now().Add(60 * time.Second)
+		for !strings.Contains(logs[i].String(), "bluehelm serving") {
+			select {
+			case err := <-dones[i]:
+				t.Fatalf("node %d ended: %v\n%s", i, err, logs[i].String())
+			default:
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("node %d did not start:\n%s", i, logs[i].String())
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		if !strings.Contains(logs[i].String(), "cluster bus started") {
+			t.Errorf("node %d: no bus in the log:\n%s", i, logs[i].String())
+		}
+	}
+	cancel()
+	for i := range 2 {
+		select {
+		case err := <-dones[i]:
+			if err != nil {
+				t.Errorf("node %d: %v", i, err)
+			}
+		case <-time.After(60 * time.Second):
+			t.Fatalf("node %d did not shut down", i)
+		}
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader on two goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
 }

@@ -116,9 +116,15 @@ type app struct {
 	registry *prometheus.Registry
 	// community is the community alert intake (issue 8, community.go); nil: off.
 	community *http.CommunityOptions
+	// out is what the pipeline publishes to (issue 9, cluster.go: the NATS bus);
+	// nil: the hub. closers run in reverse order before the store closes.
+	out     ingest.Publisher
+	closers []func()
 }
 
-func openApp(ctx context.Context, sf storeFlags, mf missionFlags, log *slog.Logger, wrap ...func(ingest.Publisher) ingest.Publisher) (*app, error) {
+// openApp opens the store and builds the live state and the pipeline; hooks run
+// before the pipeline is built (e.g. to set a.out) and before the picture loads.
+func openApp(ctx context.Context, sf storeFlags, mf missionFlags, log *slog.Logger, hooks ...func(*app) error) (*app, error) {
 	cfg, err := mf.config()
 	if err != nil {
 		return nil, err
@@ -134,24 +140,31 @@ func openApp(ctx context.Context, sf storeFlags, mf missionFlags, log *slog.Logg
 		picture: live.NewPicture(), fence: live.NewGeofencer(), hub: live.NewHub(live.HubOptions{}),
 		auth: &auth.Service{Store: store},
 	}
-	var out ingest.Publisher = a.hub // federation (and a bus) wrap the hub: see openApp's callers
-	for _, w := range wrap {
-		out = w(out)
+	for _, h := range hooks {
+		if err := h(a); err != nil {
+			a.Close()
+			return nil, err
+		}
 	}
-	a.pipeline = ingest.New(store, a.picture, a.fence, a.hub, ingest.Options{Logger: log, Registerer: reg, Plan: cfg, ETA: mf.eta(), Out: out,
+	a.pipeline = ingest.New(store, a.picture, a.fence, a.hub, ingest.Options{Logger: log, Registerer: reg, Plan: cfg, ETA: mf.eta(), Out: a.out,
 		// Route risk weighs the early-warning surface once there is one.
 		Surface: func() plan.Surface { return a.warn.Surface() }})
 	a.warn = warn.New(store, a.pipeline, warn.Config{}, nil, log)
 	start := time.Now()
 	if err := a.pipeline.Load(ctx); err != nil {
-		store.Close()
+		a.Close()
 		return nil, fmt.Errorf("loading the live picture: %w", err)
 	}
 	log.Info("live picture loaded", "tracks", a.picture.Len(), "took", time.Since(start).Round(time.Millisecond))
 	return a, nil
 }
 
-func (a *app) Close() error { return a.store.Close() }
+func (a *app) Close() error {
+	for i := len(a.closers) - 1; i >= 0; i-- {
+		a.closers[i]()
+	}
+	return a.store.Close()
+}
 
 // serve runs the HTTP server until ctx ends, then shuts down gracefully: in-flight
 // requests finish and the position audit summary is flushed before the store closes.
@@ -232,7 +245,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	var mf missionFlags
 	mf.register(fs, 0)
 	listen := fs.String("listen", env("listen", "127.0.0.1:8080"), "HTTP address for the API, web app and stream [BLUEHELM_LISTEN]")
-	nats := fs.String("nats", env("nats", ""), "NATS URL to join a cluster; empty for the in-process hub [BLUEHELM_NATS]")
+	var clf clusterFlags
+	clf.register(fs)
 	var tf takFlags
 	tf.register(fs, takFlags{cotTLS: ":8089", martiAddr: ":8443", enrollAddr: ":8446"})
 	var wf webFlags
@@ -248,9 +262,6 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := parse(fs, args); err != nil {
 		return err
 	}
-	if *nats != "" {
-		return fmt.Errorf("--nats %q: clustering over NATS is not available in this build", *nats)
-	}
 	log := newLogger(stderr)
 	basemap, err := wf.openBasemap(log)
 	if err != nil {
@@ -261,7 +272,8 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	a, err := openApp(ctx, sf, mf, log, fed.wrap()...)
+	// The cluster bus wraps the hub, and the federation tap wraps that.
+	a, err := openApp(ctx, sf, mf, log, clf.hook(ctx, sf.data), fed.hook())
 	if err != nil {
 		fed.close()
 		return err

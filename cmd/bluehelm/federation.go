@@ -93,13 +93,21 @@ func (f *federationFlags) start(ctx context.Context, data string, log *slog.Logg
 	return &fedNode{srv: srv, node: node, log: log}, nil
 }
 
-// wrap returns the publisher wrapper for openApp: the pipeline's changes go
-// through the federation tap.
-func (f *fedNode) wrap() []func(ingest.Publisher) ingest.Publisher {
-	if f == nil {
+// hook is openApp's hook: the pipeline's changes go through the federation
+// tap, which wraps whatever publisher is there already (the cluster bus, or
+// the hub), so a change reaches the node's clients and other nodes first.
+func (f *fedNode) hook() func(*app) error {
+	return func(a *app) error {
+		if f == nil {
+			return nil
+		}
+		var out ingest.Publisher = a.hub
+		if a.out != nil {
+			out = a.out
+		}
+		a.out = f.node.Tap(out)
 		return nil
 	}
-	return []func(ingest.Publisher) ingest.Publisher{f.node.Tap}
 }
 
 // run starts applying what the peers send, into a's pipeline and store.

@@ -1,0 +1,315 @@
+package postgres
+
+import (
+	"context"
+	"encoding/base64"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"time"
+	"unicode"
+
+	"github.com/bluehelm/bluehelm"
+)
+
+// Searching incidents. One statement selects a page: the filter (access
+// included) as conditions on the incidents row, ORDER BY occurred_start DESC,
+// id DESC and LIMIT page+1 (the extra row tells whether a next page exists).
+// The planner chooses what drives it from its statistics: the GiST index for
+// a box or drawn area holding few incidents, the GIN index for rare words, the
+// (occurred_start, id) index walked backwards, stopping once the page is
+// full, when the filter keeps a large share of the rows.
+//
+// Every spatial condition is exact: the GiST index keeps float32 boxes rounded
+// outwards, so && is followed by a comparison of the point's own float64
+// coordinates, and a drawn area is tested with ST_Covers (edges included).
+
+// incCursor is a position in the page order: the last row of the previous page.
+type incCursor struct {
+	occurred int64 // unix µs
+	id       int64
+}
+
+// encode makes the opaque cursor: URL-safe base64 of the two big-endian int64s.
+func (c incCursor) encode() string {
+	var b [16]byte
+	binary.BigEndian.PutUint64(b[:8], uint64(c.occurred))
+	binary.BigEndian.PutUint64(b[8:], uint64(c.id))
+	return base64.RawURLEncoding.EncodeToString(b[:])
+}
+
+func decodeIncCursor(s string) (incCursor, error) {
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) != 16 {
+		return incCursor{}, bluehelm.Invalid("cursor", "is not a cursor returned by this server")
+	}
+	return incCursor{int64(binary.BigEndian.Uint64(b[:8])), int64(binary.BigEndian.Uint64(b[8:]))}, nil
+}
+
+// ceilMicro returns the first whole microsecond not before t. Stored times are
+// whole microseconds, so occurred >= t ⇔ occurred >= ceilMicro(t), and the
+// same for <; pgx would truncate t instead.
+func ceilMicro(t time.Time) time.Time {
+	c := t.Truncate(time.Microsecond)
+	if c.Before(t) {
+		c = c.Add(time.Microsecond)
+	}
+	return c.UTC()
+}
+
+// tsQuery turns what a person typed into a tsquery: every word (a run of
+// letters and digits, lower-cased, as the words were cut when stored) is a
+// quoted lexeme, words are ANDed, and a word followed by * is a prefix. It
+// returns "" when nothing searchable is left.
+func tsQuery(s string) string {
+	var terms []string
+	rs := []rune(strings.ToLower(s))
+	for i := 0; i < len(rs); {
+		if !unicode.IsLetter(rs[i]) && !unicode.IsDigit(rs[i]) {
+			i++
+			continue
+		}
+		j := i
+		for j < len(rs) && (unicode.IsLetter(rs[j]) || unicode.IsDigit(rs[j])) {
+			j++
+		}
+		// Letters and digits need no escaping inside quotes.
+		t := "'" + cutLexeme(string(rs[i:j])) + "'"
+		if j < len(rs) && rs[j] == '*' {
+			t += ":*"
+		}
+		terms = append(terms, t)
+		i = j
+	}
+	return strings.Join(terms, " & ")
+}
+
+// incWhere accumulates the conditions of a search on incidents i and their
+// arguments.
+type incWhere struct {
+	conds []string
+	args  []any
+}
+
+// arg adds an argument and returns its placeholder.
+func (w *incWhere) arg(v any) string {
+	w.args = append(w.args, v)
+	return "$" + strconv.Itoa(len(w.args))
+}
+
+func (w *incWhere) add(cond string) { w.conds = append(w.conds, cond) }
+
+func (w *incWhere) sql() string {
+	if len(w.conds) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.conds, " AND ")
+}
+
+// visibleTo adds Principal.CanSee over the marking columns of alias t
+// (classification, component, releasable_to). It must stay equivalent to
+// CanSee: the suite checks every marking against it.
+func (w *incWhere) visibleTo(t string, p bluehelm.Principal) {
+	if p.System {
+		return
+	}
+	c := w.arg(string(p.Component))
+	w.add(fmt.Sprintf("(%[1]s.classification <= %[2]s AND (%[1]s.classification = 0 OR %[1]s.component = %[3]s OR %[3]s = ANY(%[1]s.releasable_to)))",
+		t, w.arg(int(p.Clearance)), c))
+}
+
+// ringWKT is a ring as a closed WKT polygon; 'g' with -1 precision writes the
+// shortest form that parses back to the same float64.
+func ringWKT(r bluehelm.Ring) string {
+	b := []byte("POLYGON((")
+	for i, p := range r.Closed() {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = strconv.AppendFloat(b, p.Lon, 'g', -1, 64)
+		b = append(b, ' ')
+		b = strconv.AppendFloat(b, p.Lat, 'g', -1, 64)
+	}
+	return string(append(b, "))"...))
+}
+
+// incSearch is an IncidentFilter translated to SQL.
+type incSearch struct {
+	limit int
+	where incWhere
+}
+
+func newIncSearch(f bluehelm.IncidentFilter, defLimit, maxLimit int) (*incSearch, error) {
+	limit, err := clampLimit(f.Limit, defLimit, maxLimit)
+	if err != nil {
+		return nil, err
+	}
+	s := &incSearch{limit: limit}
+	w := &s.where
+	if f.Cursor != "" {
+		c, err := decodeIncCursor(f.Cursor)
+		if err != nil {
+			return nil, err
+		}
+		// Keyset paging: strictly after the last row in page order.
+		w.add(fmt.Sprintf("(i.occurred_start, i.id) < (%s, %s)", w.arg(time.UnixMicro(c.occurred).UTC()), w.arg(c.id)))
+	}
+	if !f.From.IsZero() {
+		w.add("i.occurred_start >= " + w.arg(ceilMicro(f.From)))
+	}
+	if !f.To.IsZero() {
+		w.add("i.occurred_start < " + w.arg(ceilMicro(f.To)))
+	}
+	if b := f.BBox; b != nil {
+		if err := b.Validate(); err != nil {
+			return nil, err
+		}
+		x0, y0, x1, y1 := w.arg(b.MinLon), w.arg(b.MinLat), w.arg(b.MaxLon), w.arg(b.MaxLat)
+		w.add(fmt.Sprintf("i.geom && ST_MakeEnvelope(%[1]s, %[2]s, %[3]s, %[4]s, 4326) AND ST_X(i.geom) BETWEEN %[1]s AND %[3]s AND ST_Y(i.geom) BETWEEN %[2]s AND %[4]s",
+			x0, y0, x1, y1))
+	}
+	if f.Within != nil {
+		if err := f.Within.Validate(); err != nil {
+			return nil, bluehelm.PrefixField("within", err)
+		}
+		// ST_Covers, unlike ST_Contains, keeps points on the edge; it brings
+		// its own && for the index.
+		w.add("ST_Covers(ST_GeomFromText(" + w.arg(ringWKT(f.Within)) + ", 4326), i.geom)")
+	}
+	if len(f.Categories) > 0 {
+		cs := make([]string, len(f.Categories))
+		for i, c := range f.Categories {
+			cs[i] = string(c)
+		}
+		w.add("i.category = ANY(" + w.arg(cs) + "::text[])")
+	}
+	if len(f.Statuses) > 0 {
+		ss := make([]string, len(f.Statuses))
+		for i, st := range f.Statuses {
+			ss[i] = string(st)
+		}
+		w.add("i.status = ANY(" + w.arg(ss) + "::text[])")
+	}
+	if strings.TrimSpace(f.Text) != "" {
+		q := tsQuery(f.Text)
+		if q == "" {
+			return nil, bluehelm.Invalid("text", "has no words to search for")
+		}
+		w.add("i.words @@ " + w.arg(q) + "::tsquery")
+	}
+	w.visibleTo("i", f.Viewer)
+	return s, nil
+}
+
+// sql returns the page query selecting cols of incidents i (plus one row).
+func (s *incSearch) sql(cols string) (string, []any) {
+	args := append(s.where.args[:len(s.where.args):len(s.where.args)], s.limit+1)
+	return `SELECT ` + cols + ` FROM incidents i` + s.where.sql() +
+		` ORDER BY i.occurred_start DESC, i.id DESC LIMIT $` + strconv.Itoa(len(args)), args
+}
+
+// FindIncidents returns one page of incidents matching f that f.Viewer may see,
+// newest occurred_start first (ties: higher id first). Access is part of the
+// query, so pages are full. NextCursor is set exactly when more rows follow.
+func (db *DB) FindIncidents(ctx context.Context, f bluehelm.IncidentFilter) (*bluehelm.IncidentPage, error) {
+	s, err := newIncSearch(f, 100, 1000)
+	if err != nil {
+		return nil, err
+	}
+	r, err := db.reader()
+	if err != nil {
+		return nil, err
+	}
+	// The page is chosen on the narrow rows first, then only its documents
+	// are read, in the same statement (so in one snapshot).
+	page, args := s.sql(`i.id, i.version, i.occurred_start`)
+	rows, err := r.Query(ctx, `WITH page AS MATERIALIZED (`+page+`)
+		SELECT p.id, p.version, p.occurred_start, d.doc FROM page p
+		JOIN incident_revisions d ON d.incident_id = p.id AND d.version = p.version
+		ORDER BY p.occurred_start DESC, p.id DESC`, args...)
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	defer rows.Close()
+	out := &bluehelm.IncidentPage{Incidents: []*bluehelm.Incident{}}
+	var last incCursor
+	for rows.Next() {
+		var (
+			id, version int64
+			at          time.Time
+			doc         []byte
+		)
+		if err := rows.Scan(&id, &version, &at, &doc); err != nil {
+			return nil, dbErr(err)
+		}
+		if len(out.Incidents) == s.limit {
+			out.NextCursor = last.encode()
+			break
+		}
+		inc, err := decodeIncidentDoc(id, int(version), doc)
+		if err != nil {
+			return nil, err
+		}
+		out.Incidents = append(out.Incidents, inc)
+		last = incCursor{at.UnixMicro(), id}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr(err)
+	}
+	return out, nil
+}
+
+// FindIncidentSummaries is FindIncidents (same conditions, order, access rule
+// and cursors) answering summaries, in pages of up to 10,000 (default 1000),
+// read from the incidents row alone.
+func (db *DB) FindIncidentSummaries(ctx context.Context, f bluehelm.IncidentFilter) (*bluehelm.IncidentSummaryPage, error) {
+	s, err := newIncSearch(f, 1000, 10000)
+	if err != nil {
+		return nil, err
+	}
+	r, err := db.reader()
+	if err != nil {
+		return nil, err
+	}
+	q, args := s.sql(`i.id, i.version, i.occurred_start, ST_X(i.geom), ST_Y(i.geom), i.title, i.category, i.status,
+		i.classification, i.component, i.releasable_to, i.admin1, i.casualties`)
+	rows, err := r.Query(ctx, q, args...)
+	if err != nil {
+		return nil, dbErr(err)
+	}
+	defer rows.Close()
+	out := &bluehelm.IncidentSummaryPage{Summaries: make([]*bluehelm.IncidentSummary, 0, min(s.limit, 1024))}
+	var last incCursor
+	for rows.Next() {
+		var (
+			sum        bluehelm.IncidentSummary
+			class      int16
+			releasable []string
+			casualties []byte
+		)
+		if err := rows.Scan(&sum.ID, &sum.Version, &sum.OccurredStart, &sum.Location.Lon, &sum.Location.Lat, &sum.Title,
+			&sum.Category, &sum.Status, &class, &sum.Component, &releasable, &sum.Admin1, &casualties); err != nil {
+			return nil, dbErr(err)
+		}
+		if len(out.Summaries) == s.limit {
+			out.NextCursor = last.encode()
+			break
+		}
+		sum.OccurredStart = sum.OccurredStart.UTC()
+		sum.Classification = bluehelm.Classification(class)
+		sum.Releasability = stringComponents(releasable)
+		if len(casualties) > 0 {
+			if err := json.Unmarshal(casualties, &sum.Casualties); err != nil {
+				return nil, fmt.Errorf("postgres: incident %d: casualties: %w", sum.ID, err)
+			}
+		}
+		out.Summaries = append(out.Summaries, &sum)
+		last = incCursor{sum.OccurredStart.UnixMicro(), sum.ID}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, dbErr(err)
+	}
+	return out, nil
+}

@@ -26,6 +26,20 @@ CREATE TABLE incidents (
 	words          tsvector NOT NULL
 );
 
+-- Keep the search row narrow: words (hundreds of bytes for a long narrative)
+-- go out of line into the TOAST table as soon as a row passes 128 bytes, and
+-- only a text search reads them; the columns a page shows stay inline.
+ALTER TABLE incidents SET (toast_tuple_target = 128);
+ALTER TABLE incidents ALTER COLUMN words SET STORAGE EXTERNAL;
+ALTER TABLE incidents ALTER COLUMN external_id SET STORAGE MAIN;
+ALTER TABLE incidents ALTER COLUMN category SET STORAGE MAIN;
+ALTER TABLE incidents ALTER COLUMN status SET STORAGE MAIN;
+ALTER TABLE incidents ALTER COLUMN component SET STORAGE MAIN;
+ALTER TABLE incidents ALTER COLUMN releasable_to SET STORAGE MAIN;
+ALTER TABLE incidents ALTER COLUMN title SET STORAGE MAIN;
+ALTER TABLE incidents ALTER COLUMN admin1 SET STORAGE MAIN;
+ALTER TABLE incidents ALTER COLUMN casualties SET STORAGE MAIN;
+
 -- The page order is (occurred_start DESC, id DESC); scanned backwards this
 -- index yields it, and keyset cursors are a row comparison on it.
 CREATE INDEX incidents_time ON incidents (occurred_start, id);

@@ -32,7 +32,10 @@ import (
 	"github.com/jackc/pgx/v5/pgtype"
 )
 
-var benchIncidents = flag.Int("bench-incidents", 1_000_000, "incidents loaded for BenchmarkFindIncidentsBBox")
+var (
+	benchIncidents      = flag.Int("bench-incidents", 1_000_000, "incidents loaded for BenchmarkFindIncidentsBBox")
+	benchIncidentSchema = flag.String("bench-incidents-schema", "", "keep the loaded incidents in this schema and reuse them on the next run (default: a fresh schema, dropped)")
+)
 
 // hotspot is a region where incidents concentrate: a centre, a spread (one
 // standard deviation, degrees) and a relative weight.
@@ -289,18 +292,32 @@ func BenchmarkFindIncidentsBBox(b *testing.B) {
 		b.Skip("BLUEHELM_TEST_POSTGRES not set; run: eval \"$(scripts/pg-test-cluster)\"")
 	}
 	ctx := context.Background()
-	var rb [4]byte
-	_, _ = rand.Read(rb[:])
-	schema := "bench_incidents_" + hex.EncodeToString(rb[:])
+	schema, keep := *benchIncidentSchema, *benchIncidentSchema != ""
+	if !keep {
+		var rb [4]byte
+		_, _ = rand.Read(rb[:])
+		schema = "bench_incidents_" + hex.EncodeToString(rb[:])
+	}
 	db, err := Open(ctx, url, Options{Schema: schema})
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() {
-		_, _ = db.pool.Exec(context.Background(), `DROP SCHEMA `+schema+` CASCADE`)
+		if !keep {
+			_, _ = db.pool.Exec(context.Background(), `DROP SCHEMA `+schema+` CASCADE`)
+		}
 		db.Close()
 	})
-	loadBenchIncidents(b, ctx, db, *benchIncidents)
+	var have int
+	if err := db.pool.QueryRow(ctx, `SELECT count(*) FROM incidents`).Scan(&have); err != nil {
+		b.Fatal(err)
+	}
+	switch {
+	case have == 0:
+		loadBenchIncidents(b, ctx, db, *benchIncidents)
+	case have != *benchIncidents:
+		b.Fatalf("schema %s holds %d incidents, not %d: drop it or name another", schema, have, *benchIncidents)
+	}
 
 	// An analyst of the military component cleared for CONFIDENTIAL: the
 	// access rule is part of every query, as it is for any user.

@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -135,10 +136,56 @@ func ringWKT(r bluehelm.Ring) string {
 	return string(append(b, "))"...))
 }
 
+// incCellLevels are the grid cells of the incidents row (see the schema):
+// column and cell size in degrees, finest first.
+var incCellLevels = []struct {
+	col  string
+	size float64
+}{{"cell_a", 0.25}, {"cell_b", 1}, {"cell_c", 4}, {"cell_d", 16}}
+
+// incMaxCells bounds the cells a box query merges: each is an index descent
+// and a branch of the statement.
+const incMaxCells = 32
+
+// incCells returns the finest level at which box overlaps at most incMaxCells
+// cells, and those cells; ok is false when none does (a box of most of the
+// world, where walking time order is as good).
+func incCells(b bluehelm.BBox) (col string, cells []int32, ok bool) {
+	for _, l := range incCellLevels {
+		// The same arithmetic as the generated columns, in float64 as there.
+		x0, x1 := int(math.Floor((b.MinLon+180)/l.size)), int(math.Floor((b.MaxLon+180)/l.size))
+		y0, y1 := int(math.Floor((b.MinLat+90)/l.size)), int(math.Floor((b.MaxLat+90)/l.size))
+		if (x1-x0+1)*(y1-y0+1) > incMaxCells {
+			continue
+		}
+		for x := x0; x <= x1; x++ {
+			for y := y0; y <= y1; y++ {
+				cells = append(cells, int32(x*2048+y))
+			}
+		}
+		return l.col, cells, true
+	}
+	return "", nil, false
+}
+
 // incSearch is an IncidentFilter translated to SQL.
 type incSearch struct {
 	limit int
 	where incWhere
+	// With a box (or a drawn area) and no text, the page is merged from the
+	// grid cells the box overlaps, each read newest first through its
+	// (cell, occurred_start, id) index: every branch stops after a page, so
+	// a query reads about a page of rows whether the box holds ten incidents
+	// or a hundred thousand. (The planner, left to choose between the GiST
+	// index, which lists every incident in the box before sorting, and time
+	// order, which reads page/share rows, is slow for boxes between.) Text
+	// leaves the choice to the planner, as the word index may be the better
+	// driver.
+	cellCol string
+	cells   []int32
+	// branch is where with the box as coordinate comparisons, which give the
+	// planner no GiST path to prefer within a cell.
+	branch incWhere
 }
 
 func newIncSearch(f bluehelm.IncidentFilter, defLimit, maxLimit int) (*incSearch, error) {
@@ -146,71 +193,127 @@ func newIncSearch(f bluehelm.IncidentFilter, defLimit, maxLimit int) (*incSearch
 	if err != nil {
 		return nil, err
 	}
-	s := &incSearch{limit: limit}
-	w := &s.where
-	if f.Cursor != "" {
-		c, err := decodeIncCursor(f.Cursor)
-		if err != nil {
+	if f.BBox != nil {
+		if err := f.BBox.Validate(); err != nil {
 			return nil, err
 		}
-		// Keyset paging: strictly after the last row in page order.
-		w.add(fmt.Sprintf("(i.occurred_start, i.id) < (%s, %s)", w.arg(time.UnixMicro(c.occurred).UTC()), w.arg(c.id)))
-	}
-	if !f.From.IsZero() {
-		w.add("i.occurred_start >= " + w.arg(ceilMicro(f.From)))
-	}
-	if !f.To.IsZero() {
-		w.add("i.occurred_start < " + w.arg(ceilMicro(f.To)))
-	}
-	if b := f.BBox; b != nil {
-		if err := b.Validate(); err != nil {
-			return nil, err
-		}
-		// ST_Intersects of a point and a rectangle is exact and keeps the
-		// edges; it brings its own && for the index and, unlike a separate
-		// && plus coordinate comparisons, one selectivity estimate, which
-		// the planner needs right to choose between the box and time order.
-		w.add(fmt.Sprintf("ST_Intersects(i.geom, ST_MakeEnvelope(%s, %s, %s, %s, 4326))",
-			w.arg(b.MinLon), w.arg(b.MinLat), w.arg(b.MaxLon), w.arg(b.MaxLat)))
 	}
 	if f.Within != nil {
 		if err := f.Within.Validate(); err != nil {
 			return nil, bluehelm.PrefixField("within", err)
 		}
-		// ST_Covers, unlike ST_Contains, keeps points on the edge; it brings
-		// its own && for the index.
-		w.add("ST_Covers(ST_GeomFromText(" + w.arg(ringWKT(f.Within)) + ", 4326), i.geom)")
 	}
-	if len(f.Categories) > 0 {
-		cs := make([]string, len(f.Categories))
-		for i, c := range f.Categories {
-			cs[i] = string(c)
+	var cur *incCursor
+	if f.Cursor != "" {
+		c, err := decodeIncCursor(f.Cursor)
+		if err != nil {
+			return nil, err
 		}
-		w.add("i.category = ANY(" + w.arg(cs) + "::text[])")
+		cur = &c
 	}
-	if len(f.Statuses) > 0 {
-		ss := make([]string, len(f.Statuses))
-		for i, st := range f.Statuses {
-			ss[i] = string(st)
-		}
-		w.add("i.status = ANY(" + w.arg(ss) + "::text[])")
-	}
+	text := ""
 	if strings.TrimSpace(f.Text) != "" {
-		q := tsQuery(f.Text)
-		if q == "" {
+		if text = tsQuery(f.Text); text == "" {
 			return nil, bluehelm.Invalid("text", "has no words to search for")
 		}
-		w.add("i.words @@ " + w.arg(q) + "::tsquery")
 	}
-	w.visibleTo("i", f.Viewer)
+	s := &incSearch{limit: limit}
+	// The box the cells cover: the bbox, the drawn area's bound, or both.
+	var box *bluehelm.BBox
+	if f.BBox != nil {
+		b := *f.BBox
+		box = &b
+	}
+	if f.Within != nil {
+		b := f.Within.Bound()
+		if box != nil {
+			b = bluehelm.BBox{MinLon: max(b.MinLon, box.MinLon), MinLat: max(b.MinLat, box.MinLat),
+				MaxLon: min(b.MaxLon, box.MaxLon), MaxLat: min(b.MaxLat, box.MaxLat)}
+		}
+		box = &b
+	}
+	if box != nil && text == "" && box.MinLon <= box.MaxLon && box.MinLat <= box.MaxLat {
+		s.cellCol, s.cells, _ = incCells(*box)
+	}
+	build := func(w *incWhere, exactBox bool) {
+		if cur != nil {
+			// Keyset paging: strictly after the last row in page order.
+			w.add(fmt.Sprintf("(i.occurred_start, i.id) < (%s, %s)", w.arg(time.UnixMicro(cur.occurred).UTC()), w.arg(cur.id)))
+		}
+		if !f.From.IsZero() {
+			w.add("i.occurred_start >= " + w.arg(ceilMicro(f.From)))
+		}
+		if !f.To.IsZero() {
+			w.add("i.occurred_start < " + w.arg(ceilMicro(f.To)))
+		}
+		if b := f.BBox; b != nil {
+			x0, y0, x1, y1 := w.arg(b.MinLon), w.arg(b.MinLat), w.arg(b.MaxLon), w.arg(b.MaxLat)
+			if exactBox {
+				w.add(fmt.Sprintf("ST_X(i.geom) BETWEEN %s AND %s AND ST_Y(i.geom) BETWEEN %s AND %s", x0, x1, y0, y1))
+			} else {
+				// ST_Intersects of a point and a rectangle is exact and
+				// keeps the edges; it brings its own && for the index and,
+				// unlike && plus coordinate comparisons, one selectivity
+				// estimate, which the planner needs right.
+				w.add(fmt.Sprintf("ST_Intersects(i.geom, ST_MakeEnvelope(%s, %s, %s, %s, 4326))", x0, y0, x1, y1))
+			}
+		}
+		if f.Within != nil {
+			// ST_Covers, unlike ST_Contains, keeps points on the edge.
+			w.add("ST_Covers(ST_GeomFromText(" + w.arg(ringWKT(f.Within)) + ", 4326), i.geom)")
+		}
+		if len(f.Categories) > 0 {
+			cs := make([]string, len(f.Categories))
+			for i, c := range f.Categories {
+				cs[i] = string(c)
+			}
+			w.add("i.category = ANY(" + w.arg(cs) + "::text[])")
+		}
+		if len(f.Statuses) > 0 {
+			ss := make([]string, len(f.Statuses))
+			for i, st := range f.Statuses {
+				ss[i] = string(st)
+			}
+			w.add("i.status = ANY(" + w.arg(ss) + "::text[])")
+		}
+		if text != "" {
+			w.add("EXISTS (SELECT 1 FROM incident_words w WHERE w.incident_id = i.id AND w.words @@ " + w.arg(text) + "::tsquery)")
+		}
+		w.visibleTo("i", f.Viewer)
+	}
+	if s.cells != nil {
+		build(&s.branch, true)
+	} else {
+		build(&s.where, false)
+	}
 	return s, nil
 }
 
+const incOrder = ` ORDER BY i.occurred_start DESC, i.id DESC LIMIT `
+
 // sql returns the page query selecting cols of incidents i (plus one row).
+// cols must name id and occurred_start as such, for the merge's order.
 func (s *incSearch) sql(cols string) (string, []any) {
-	args := append(s.where.args[:len(s.where.args):len(s.where.args)], s.limit+1)
-	return `SELECT ` + cols + ` FROM incidents i` + s.where.sql() +
-		` ORDER BY i.occurred_start DESC, i.id DESC LIMIT $` + strconv.Itoa(len(args)), args
+	if s.cells == nil {
+		args := append(s.where.args[:len(s.where.args):len(s.where.args)], s.limit+1)
+		return `SELECT ` + cols + ` FROM incidents i` + s.where.sql() + incOrder + `$` + strconv.Itoa(len(args)), args
+	}
+	w := incWhere{args: s.branch.args[:len(s.branch.args):len(s.branch.args)]}
+	lim := w.arg(s.limit + 1)
+	var b strings.Builder
+	b.WriteString(`SELECT * FROM (`)
+	for k, c := range s.cells {
+		if k > 0 {
+			b.WriteString(` UNION ALL `)
+		}
+		b.WriteString(`(SELECT ` + cols + ` FROM incidents i WHERE i.` + s.cellCol + ` = ` + w.arg(c))
+		for _, cond := range s.branch.conds {
+			b.WriteString(` AND ` + cond)
+		}
+		b.WriteString(incOrder + lim + `)`)
+	}
+	b.WriteString(`) i` + incOrder + lim)
+	return b.String(), w.args
 }
 
 // FindIncidents returns one page of incidents matching f that f.Viewer may see,

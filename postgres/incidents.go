@@ -148,18 +148,20 @@ func incidentWords(inc *bluehelm.Incident) []string {
 
 const (
 	sqlIncInsert = `INSERT INTO incidents (id, version, external_id, occurred_start, geom, category, status,
-		classification, component, releasable_to, title, admin1, casualties, words)
-		VALUES ($1, $2, $3, $4, ST_SetSRID(ST_MakePoint($5, $6), 4326), $7, $8, $9, $10, $11, $12, $13, $14, array_to_tsvector($15::text[]))`
+		classification, component, releasable_to, title, admin1, casualties)
+		VALUES ($1, $2, $3, $4, ST_SetSRID(ST_MakePoint($5, $6), 4326), $7, $8, $9, $10, $11, $12, $13, $14)`
 	sqlIncUpdate = `UPDATE incidents SET version = $2, external_id = $3, occurred_start = $4, geom = ST_SetSRID(ST_MakePoint($5, $6), 4326),
 		category = $7, status = $8, classification = $9, component = $10, releasable_to = $11, title = $12, admin1 = $13,
-		casualties = $14, words = array_to_tsvector($15::text[])
-		WHERE id = $1 AND version = $16`
-	sqlIncRevision = `INSERT INTO incident_revisions (incident_id, version, at, actor, action, doc) VALUES ($1, $2, $3, $4, $5, $6)`
+		casualties = $14
+		WHERE id = $1 AND version = $15`
+	sqlIncWordsInsert = `INSERT INTO incident_words (incident_id, words) VALUES ($1, array_to_tsvector($2::text[]))`
+	sqlIncWordsUpdate = `UPDATE incident_words SET words = array_to_tsvector($2::text[]) WHERE incident_id = $1`
+	sqlIncRevision    = `INSERT INTO incident_revisions (incident_id, version, at, actor, action, doc) VALUES ($1, $2, $3, $4, $5, $6)`
 )
 
 func (r *incRow) args() []any {
 	return []any{r.id, r.version, r.externalID, r.occurred, r.lon, r.lat, r.category, r.status,
-		r.class, r.component, r.releasable, r.title, r.admin1, r.casualties, r.words}
+		r.class, r.component, r.releasable, r.title, r.admin1, r.casualties}
 }
 
 // stampAudit gives an audit entry its time now, so the revision written with it
@@ -199,6 +201,9 @@ func (db *DB) CreateIncident(ctx context.Context, inc *bluehelm.Incident, a blue
 		if _, err := tx.Exec(ctx, sqlIncInsert, r.args()...); err != nil {
 			return err
 		}
+		if _, err := tx.Exec(ctx, sqlIncWordsInsert, r.id, r.words); err != nil {
+			return err
+		}
 		if _, err := tx.Exec(ctx, sqlIncRevision, r.id, r.version, a.At, a.Actor, "create", r.doc); err != nil {
 			return err
 		}
@@ -227,6 +232,9 @@ func (db *DB) UpdateIncident(ctx context.Context, inc *bluehelm.Incident, action
 		}
 		if tag.RowsAffected() == 0 {
 			return staleOrMissing(ctx, tx, "incidents", "incident", inc.ID, inc.Version)
+		}
+		if _, err := tx.Exec(ctx, sqlIncWordsUpdate, r.id, r.words); err != nil {
+			return err
 		}
 		if _, err := tx.Exec(ctx, sqlIncRevision, r.id, r.version, a.At, a.Actor, action, r.doc); err != nil {
 			return err
@@ -409,6 +417,7 @@ func (db *DB) ImportIncidents(ctx context.Context, incs []*bluehelm.Incident, a 
 				}
 				ids = ids[1:]
 				b.Queue(sqlIncInsert, r.args()...)
+				b.Queue(sqlIncWordsInsert, r.id, r.words)
 				created++
 			} else {
 				cur, err := decodeIncidentDoc(old.id, old.version, old.doc)
@@ -428,6 +437,7 @@ func (db *DB) ImportIncidents(ctx context.Context, incs []*bluehelm.Incident, a 
 				}
 				// The row is locked, so the version cannot have moved.
 				b.Queue(sqlIncUpdate, append(r.args(), old.version)...)
+				b.Queue(sqlIncWordsUpdate, r.id, r.words)
 				updated++
 			}
 			b.Queue(sqlIncRevision, r.id, r.version, a.At, a.Actor, "import", r.doc)

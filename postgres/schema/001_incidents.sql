@@ -19,32 +19,35 @@ CREATE TABLE incidents (
 	title          text NOT NULL,
 	admin1         text NOT NULL DEFAULT '',
 	casualties     jsonb,
-	-- The searchable words (title, narrative, place names, actor names),
-	-- lower-cased runs of letters and digits cut by the store, as the 'simple'
-	-- configuration would keep them: no stemming and no stop words, so French,
-	-- Arabic or Dinka words match as typed whatever the server's locale.
-	words          tsvector NOT NULL
+	-- Grid cells of the location at four sizes (0.25°, 1°, 4°, 16°): column
+	-- × 2048 + row. A box query reads each cell it overlaps newest first
+	-- through (cell, occurred_start, id) and merges them (see find.go), so it
+	-- reads about a page of rows however many incidents the box holds.
+	cell_a int GENERATED ALWAYS AS (floor((ST_X(geom) + 180) / 0.25::float8)::int * 2048 + floor((ST_Y(geom) + 90) / 0.25::float8)::int) STORED,
+	cell_b int GENERATED ALWAYS AS (floor((ST_X(geom) + 180) / 1::float8)::int * 2048 + floor((ST_Y(geom) + 90) / 1::float8)::int) STORED,
+	cell_c int GENERATED ALWAYS AS (floor((ST_X(geom) + 180) / 4::float8)::int * 2048 + floor((ST_Y(geom) + 90) / 4::float8)::int) STORED,
+	cell_d int GENERATED ALWAYS AS (floor((ST_X(geom) + 180) / 16::float8)::int * 2048 + floor((ST_Y(geom) + 90) / 16::float8)::int) STORED
 );
-
--- Keep the search row narrow: words (hundreds of bytes for a long narrative)
--- go out of line into the TOAST table as soon as a row passes 128 bytes, and
--- only a text search reads them; the columns a page shows stay inline.
-ALTER TABLE incidents SET (toast_tuple_target = 128);
-ALTER TABLE incidents ALTER COLUMN words SET STORAGE EXTERNAL;
-ALTER TABLE incidents ALTER COLUMN external_id SET STORAGE MAIN;
-ALTER TABLE incidents ALTER COLUMN category SET STORAGE MAIN;
-ALTER TABLE incidents ALTER COLUMN status SET STORAGE MAIN;
-ALTER TABLE incidents ALTER COLUMN component SET STORAGE MAIN;
-ALTER TABLE incidents ALTER COLUMN releasable_to SET STORAGE MAIN;
-ALTER TABLE incidents ALTER COLUMN title SET STORAGE MAIN;
-ALTER TABLE incidents ALTER COLUMN admin1 SET STORAGE MAIN;
-ALTER TABLE incidents ALTER COLUMN casualties SET STORAGE MAIN;
 
 -- The page order is (occurred_start DESC, id DESC); scanned backwards this
 -- index yields it, and keyset cursors are a row comparison on it.
 CREATE INDEX incidents_time ON incidents (occurred_start, id);
 CREATE INDEX incidents_geom ON incidents USING gist (geom);
-CREATE INDEX incidents_words ON incidents USING gin (words);
+CREATE INDEX incidents_cell_a ON incidents (cell_a, occurred_start, id);
+CREATE INDEX incidents_cell_b ON incidents (cell_b, occurred_start, id);
+CREATE INDEX incidents_cell_c ON incidents (cell_c, occurred_start, id);
+CREATE INDEX incidents_cell_d ON incidents (cell_d, occurred_start, id);
+
+-- The searchable words (title, narrative, place names, actor names) of each
+-- incident, in a table of their own so that the rows a map page reads stay
+-- narrow: lower-cased runs of letters and digits cut by the store, as the
+-- 'simple' configuration would keep them (no stemming, no stop words), so
+-- French, Arabic or Dinka words match as typed whatever the server's locale.
+CREATE TABLE incident_words (
+	incident_id bigint PRIMARY KEY REFERENCES incidents (id),
+	words       tsvector NOT NULL
+);
+CREATE INDEX incident_words_gin ON incident_words USING gin (words);
 
 CREATE TABLE incident_revisions (
 	incident_id bigint NOT NULL REFERENCES incidents (id),

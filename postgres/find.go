@@ -13,6 +13,7 @@ import (
 	"unicode"
 
 	"github.com/bluehelm/bluehelm"
+	"github.com/jackc/pgx/v5"
 )
 
 // Searching incidents. One statement selects a page: the filter (access
@@ -316,6 +317,32 @@ func (s *incSearch) sql(cols string) (string, []any) {
 	return b.String(), w.args
 }
 
+// incReader returns a read-only transaction for a search, with the planner
+// settings its plan needs, and the function that ends it.
+//
+// The cell merge (see incSearch) is only fast if every branch walks its
+// index in order and stops after a page; the planner, which multiplies the
+// selectivities of the cell and of the box although one implies much of the
+// other, expects a few rows per cell and would list and sort them instead.
+// Bitmap scans and sorts are therefore disabled for that statement (its
+// merge needs neither). JIT compilation is off for every search: it is
+// triggered by the cost estimates of a million-row table and costs 15-20 ms,
+// more than a page.
+func (db *DB) incReader(ctx context.Context, s *incSearch) (q, func(), error) {
+	if db.closed.Load() {
+		return nil, nil, errClosed
+	}
+	begin := `BEGIN READ ONLY; SET LOCAL jit = off`
+	if s.cells != nil {
+		begin += `; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off`
+	}
+	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{BeginQuery: begin})
+	if err != nil {
+		return nil, nil, dbErr(err)
+	}
+	return tx, func() { _ = tx.Rollback(context.WithoutCancel(ctx)) }, nil
+}
+
 // FindIncidents returns one page of incidents matching f that f.Viewer may see,
 // newest occurred_start first (ties: higher id first). Access is part of the
 // query, so pages are full. NextCursor is set exactly when more rows follow.
@@ -324,10 +351,11 @@ func (db *DB) FindIncidents(ctx context.Context, f bluehelm.IncidentFilter) (*bl
 	if err != nil {
 		return nil, err
 	}
-	r, err := db.reader()
+	r, done, err := db.incReader(ctx, s)
 	if err != nil {
 		return nil, err
 	}
+	defer done()
 	// The page is chosen on the narrow rows first, then only its documents
 	// are read, in the same statement (so in one snapshot).
 	page, args := s.sql(`i.id, i.version, i.occurred_start`)
@@ -375,10 +403,11 @@ func (db *DB) FindIncidentSummaries(ctx context.Context, f bluehelm.IncidentFilt
 	if err != nil {
 		return nil, err
 	}
-	r, err := db.reader()
+	r, done, err := db.incReader(ctx, s)
 	if err != nil {
 		return nil, err
 	}
+	defer done()
 	q, args := s.sql(`i.id, i.version, i.occurred_start, ST_X(i.geom), ST_Y(i.geom), i.title, i.category, i.status,
 		i.classification, i.component, i.releasable_to, i.admin1, i.casualties`)
 	rows, err := r.Query(ctx, q, args...)

@@ -75,9 +75,9 @@ var benchWords = strings.Fields(`armed men attacked the village market convoy ch
 
 var benchActors = []string{"SSPDF", "SPLA-IO", "M23", "ADF", "JNIM", "ISWAP", "RSF", "SAF", "al-Shabaab", "Fano", "White Army", "Mai-Mai", "bandits", "unidentified gunmen"}
 
-// benchIncident returns the i-th generated incident, the same for the same i
-// and seed.
-func benchIncident(rng *mrand.Rand, i int) *bluehelm.Incident {
+// benchIncident returns the i-th of n generated incidents, the same for the
+// same i, n and seed.
+func benchIncident(rng *mrand.Rand, i, n int) *bluehelm.Incident {
 	var lon, lat float64
 	hs := benchHotspots[0]
 	if rng.Float64() < 0.1 {
@@ -99,10 +99,13 @@ func benchIncident(rng *mrand.Rand, i int) *bluehelm.Incident {
 		lat = hs.lat + rng.NormFloat64()*hs.sigma
 	}
 	lon, lat = math.Max(-180, math.Min(180, lon)), math.Max(-90, math.Min(90, lat))
-	// Ten years, seconds apart, more of them recently.
+	// Ten years, more of them recently, generated (and so inserted) roughly
+	// in time order, as reports and imports arrive: the i-th of n is at
+	// sqrt(i/n) of the span, less up to three days of reporting delay.
 	start := time.Date(2016, 1, 1, 0, 0, 0, 0, time.UTC)
 	span := 10 * 365 * 24 * time.Hour
-	at := start.Add(time.Duration(math.Sqrt(rng.Float64())*float64(span/time.Second)) * time.Second)
+	at := start.Add(time.Duration(math.Sqrt((float64(i)+rng.Float64())/float64(n))*float64(span/time.Second))*time.Second -
+		time.Duration(rng.IntN(3*24*3600))*time.Second)
 
 	word := func() string { return benchWords[rng.IntN(len(benchWords))] }
 	var narrative strings.Builder
@@ -209,7 +212,7 @@ func loadBenchIncidents(b *testing.B, ctx context.Context, db *DB, n int) {
 		}()
 		rng := mrand.New(mrand.NewPCG(2026, 1127))
 		for i := range n {
-			r, err := flattenIncident(benchIncident(rng, i), int64(i+1), 1)
+			r, err := flattenIncident(benchIncident(rng, i, n), int64(i+1), 1)
 			if err != nil {
 				panic(err)
 			}

@@ -142,15 +142,16 @@ func ringWKT(r bluehelm.Ring) string {
 var incCellLevels = []struct {
 	col  string
 	size float64
-}{{"cell_a", 0.25}, {"cell_b", 1}, {"cell_c", 4}, {"cell_d", 16}}
+}{{"cell_a", 0.25}, {"cell_b", 1}, {"cell_c", 4}}
 
 // incMaxCells bounds the cells a box query merges: each is an index descent
 // and a branch of the statement.
 const incMaxCells = 32
 
 // incCells returns the finest level at which box overlaps at most incMaxCells
-// cells, and those cells; ok is false when none does (a box of most of the
-// world, where walking time order is as good).
+// cells, and those cells; ok is false when none does: a box over 20° or so
+// holds a large share of the incidents, and walking time order finds a page
+// as soon, without planning dozens of branches.
 func incCells(b bluehelm.BBox) (col string, cells []int32, ok bool) {
 	for _, l := range incCellLevels {
 		// The same arithmetic as the generated columns, in float64 as there.
@@ -327,12 +328,13 @@ func (s *incSearch) sql(cols string) (string, []any) {
 // Bitmap scans and sorts are therefore disabled for that statement (its
 // merge needs neither). JIT compilation is off for every search: it is
 // triggered by the cost estimates of a million-row table and costs 15-20 ms,
-// more than a page.
+// more than a page. So are parallel workers: starting them costs more than
+// a page, and a busy server has no idle cores to give them.
 func (db *DB) incReader(ctx context.Context, s *incSearch) (q, func(), error) {
 	if db.closed.Load() {
 		return nil, nil, errClosed
 	}
-	begin := `BEGIN READ ONLY; SET LOCAL jit = off`
+	begin := `BEGIN READ ONLY; SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0`
 	if s.cells != nil {
 		begin += `; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off`
 	}

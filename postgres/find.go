@@ -337,6 +337,12 @@ func (db *DB) incReader(ctx context.Context, s *incSearch) (q, func(), error) {
 	begin := `BEGIN READ ONLY; SET LOCAL jit = off; SET LOCAL max_parallel_workers_per_gather = 0`
 	if s.cells != nil {
 		begin += `; SET LOCAL enable_bitmapscan = off; SET LOCAL enable_sort = off`
+	} else {
+		// The statement is prepared once (pgx caches it); a generic plan,
+		// which the server adopts after five executions, cannot know how
+		// much of the table the box or words select, and its guess (a box
+		// lists few rows) turned a 2 ms page of a large box into seconds.
+		begin += `; SET LOCAL plan_cache_mode = force_custom_plan`
 	}
 	tx, err := db.pool.BeginTx(ctx, pgx.TxOptions{BeginQuery: begin})
 	if err != nil {

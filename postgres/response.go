@@ -5,7 +5,6 @@ import (
 	"errors"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/bluehelm/bluehelm"
 	"github.com/jackc/pgx/v5"
@@ -264,14 +263,6 @@ func (db *DB) FindTasks(ctx context.Context, f bluehelm.TaskFilter) ([]*bluehelm
 		` ORDER BY t.assigned_at DESC, t.id DESC LIMIT `+strconv.Itoa(limit), w.args...)
 }
 
-// ceilMicro rounds t up to the microsecond, in UTC.
-func ceilMicro(t time.Time) time.Time {
-	t = t.UTC()
-	if tr := t.Truncate(time.Microsecond); !tr.Equal(t) {
-		return tr.Add(time.Microsecond)
-	}
-	return t
-}
 
 // recordWhere builds the WHERE clause of a record search: conditions written
 // with ? for their arguments, numbered $1, $2, … as they are added.

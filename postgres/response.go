@@ -263,7 +263,6 @@ func (db *DB) FindTasks(ctx context.Context, f bluehelm.TaskFilter) ([]*bluehelm
 		` ORDER BY t.assigned_at DESC, t.id DESC LIMIT `+strconv.Itoa(limit), w.args...)
 }
 
-
 // recordWhere builds the WHERE clause of a record search: conditions written
 // with ? for their arguments, numbered $1, $2, … as they are added.
 type recordWhere struct {

@@ -120,6 +120,9 @@ type app struct {
 	// nil: the hub. closers run in reverse order before the store closes.
 	out     ingest.Publisher
 	closers []func()
+	// lead says whether this node runs the mission's singleton jobs (leader.go);
+	// nil with SQLite: a single node always does.
+	lead *leaderState
 }
 
 // openApp opens the store and builds the live state and the pipeline; hooks run
@@ -146,7 +149,16 @@ func openApp(ctx context.Context, sf storeFlags, mf missionFlags, log *slog.Logg
 			return nil, err
 		}
 	}
+	if pg, ok := store.(*postgres.DB); ok {
+		// Nodes sharing one database elect one of them to run the clock-driven
+		// jobs, so that N nodes raise one alert, not N.
+		a.lead = &leaderState{}
+		lctx, stop := context.WithCancel(context.WithoutCancel(ctx))
+		l := pg.Lead(lctx, "jobs", 5*time.Second, log, a.lead.set)
+		a.closers = append(a.closers, func() { stop(); <-l.Done() })
+	}
 	a.pipeline = ingest.New(store, a.picture, a.fence, a.hub, ingest.Options{Logger: log, Registerer: reg, Plan: cfg, ETA: mf.eta(), Out: a.out,
+		Leading: a.lead.Leading,
 		// Route risk weighs the early-warning surface once there is one.
 		Surface: func() plan.Surface { return a.warn.Surface() }})
 	a.warn = warn.New(store, a.pipeline, warn.Config{}, nil, log)
@@ -190,8 +202,8 @@ func (a *app) serve(ctx context.Context, listen string, basemap *mbtiles.Tileset
 	defer cancel()
 	pipelineDone := make(chan struct{})
 	go func() { a.pipeline.Run(runCtx); close(pipelineDone) }()
-	go a.warn.Run(runCtx)
-	go a.runCasevac(runCtx) // issue 8 (casevac.go)
+	go a.lead.led(runCtx, a.warn.Run)
+	go a.lead.led(runCtx, a.runCasevac) // issue 8 (casevac.go)
 
 	errc := make(chan error, 1)
 	go func() { errc <- hs.Serve(ln) }()

@@ -74,7 +74,7 @@ func (a *app) startCampOps(ctx context.Context, c escalationFlags, log *slog.Log
 	var wg sync.WaitGroup
 	for _, run := range []func(context.Context){sender.Run, esc.Run, func(ctx context.Context) { a.pipeline.RunCampChecks(ctx, c.checksEvery) }} {
 		wg.Add(1)
-		go func() { defer wg.Done(); run(ctx) }()
+		go func() { defer wg.Done(); a.lead.led(ctx, run) }()
 	}
 	return func() { cancel(); wg.Wait() }, nil
 }

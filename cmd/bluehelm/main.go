@@ -7,6 +7,7 @@
 //	bluehelm export --format geojson|csv|kml
 //	bluehelm user create|list|disable|enable|token
 //	bluehelm audit verify
+//	bluehelm migrate sqlite→postgres --to postgres://…
 //	bluehelm version
 //
 // The commands other than serve and demo work directly on the data directory, as the
@@ -39,6 +40,7 @@ Usage:
   bluehelm export  [--format geojson|csv|kml] [filters] [--as USER] [-o FILE]
   bluehelm user    create|list|disable|enable|token ...
   bluehelm audit   verify [--data DIR]              check the audit hash chain
+  bluehelm migrate sqlite→postgres --data DIR --to postgres://…  move a node's SQLite store to PostgreSQL
   bluehelm ca      init [--name NAME]               create the mission CA for TAK clients
   bluehelm device  add|list|revoke|package ...      TAK devices: certificates, data packages, QR
   bluehelm loadgen --addr HOST:PORT [--format xml|v1] [load flags]  CoT load test of any TAK server
@@ -84,6 +86,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 		return runUser(ctx, rest, stdout, stderr)
 	case "audit":
 		return runAudit(ctx, rest, stdout, stderr)
+	case "migrate":
+		return runMigrate(ctx, rest, stdout, stderr)
 	case "ca":
 		return runCA(ctx, rest, stdout, stderr)
 	case "device":

@@ -48,6 +48,9 @@ type Config struct {
 	Senders   int
 	Receivers int
 	Rate      float64       // events per second per sender
+	// Prefix starts the senders' and receivers' uids ("loadgen" when empty):
+	// two runs against one picture need distinct ones, or their tracks merge.
+	Prefix string
 	Duration  time.Duration // how long the senders send
 	Warmup    time.Duration // receivers connected and announced before senders start
 	Drain     time.Duration // receivers keep reading after the senders stop; default 2 s
@@ -59,6 +62,13 @@ type Config struct {
 
 	// Log, if set, gets progress lines (connecting, warm-up, draining).
 	Log func(format string, args ...any)
+}
+
+func (c *Config) prefix() string {
+	if c.Prefix == "" {
+		return "loadgen"
+	}
+	return c.Prefix
 }
 
 // ErrNoV1 is returned when the server does not offer TAK protocol v1 (or refuses
@@ -548,7 +558,7 @@ type sender struct {
 }
 
 func newSender(r *run, i int) *sender {
-	return &sender{r: r, i: i, uid: "loadgen-s-" + strconv.Itoa(i), sent: make([]int64, 0, r.planned)}
+	return &sender{r: r, i: i, uid: r.cfg.prefix() + "-s-" + strconv.Itoa(i), sent: make([]int64, 0, r.planned)}
 }
 
 func (s *sender) connect(ctx context.Context) error {

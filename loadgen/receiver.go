@@ -44,7 +44,7 @@ type receiver struct {
 }
 
 func newReceiver(r *run, i int) *receiver {
-	rc := &receiver{r: r, i: i, uid: "loadgen-r-" + strconv.Itoa(i),
+	rc := &receiver{r: r, i: i, uid: r.cfg.prefix() + "-r-" + strconv.Itoa(i),
 		seen: make([][]uint64, r.cfg.Senders), maxSeq: make([]int, r.cfg.Senders)}
 	words := (r.planned + 63) / 64
 	for s := range rc.seen {

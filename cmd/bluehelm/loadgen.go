@@ -38,6 +38,7 @@ func runLoadgen(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.BoolVar(&insecure, "insecure", false, "do not verify the server certificate")
 	fs.StringVar(&cfg.Format, "format", loadgen.FormatXML, "wire format: xml, or v1 (TAK protocol v1 after negotiation)")
 	fs.IntVar(&cfg.Senders, "senders", 10, "sender connections")
+	fs.StringVar(&cfg.Prefix, "uid-prefix", "loadgen", "start of the senders' and receivers' uids (distinct runs against one picture need distinct ones)")
 	fs.Float64Var(&cfg.Rate, "rate", 1, "position reports per second per sender")
 	fs.IntVar(&cfg.Receivers, "receivers", 10, "receiver connections")
 	fs.DurationVar(&cfg.Duration, "duration", 10*time.Second, "how long the senders send")

@@ -47,13 +47,13 @@ type Config struct {
 
 	Senders   int
 	Receivers int
-	Rate      float64       // events per second per sender
+	Rate      float64 // events per second per sender
 	// Prefix starts the senders' and receivers' uids ("loadgen" when empty):
 	// two runs against one picture need distinct ones, or their tracks merge.
-	Prefix string
-	Duration  time.Duration // how long the senders send
-	Warmup    time.Duration // receivers connected and announced before senders start
-	Drain     time.Duration // receivers keep reading after the senders stop; default 2 s
+	Prefix   string
+	Duration time.Duration // how long the senders send
+	Warmup   time.Duration // receivers connected and announced before senders start
+	Drain    time.Duration // receivers keep reading after the senders stop; default 2 s
 
 	Negotiate    time.Duration // wait for the v1 offer, then for the answer; default 10 s
 	Ping         time.Duration // receiver keepalive interval; default 5 s

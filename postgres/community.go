@@ -121,13 +121,8 @@ type communityReq struct {
 type communityQueue struct {
 	mu      sync.Mutex
 	pending []*communityReq
-	leading bool
-	dead    bool // removed from communityQueues; callers take a new one
+	leading bool // a caller is committing groups until the queue is empty
 }
-
-// communityQueues holds a queue per store while writes are in flight; the last
-// committer removes it, so a closed store leaves nothing behind.
-var communityQueues sync.Map // *DB → *communityQueue
 
 // maxCommunityGroup caps one group commit, so the locks are not held long.
 const maxCommunityGroup = 128
@@ -142,16 +137,8 @@ func (db *DB) CreateCommunityAlert(ctx context.Context, a *bluehelm.CommunityAle
 	}
 	req := &communityReq{ctx: ctx, a: *a, g: g, e: e, done: make(chan struct{})}
 	normCommunity(&req.a)
-	var q *communityQueue
-	for {
-		v, _ := communityQueues.LoadOrStore(db, &communityQueue{})
-		q = v.(*communityQueue)
-		q.mu.Lock()
-		if !q.dead {
-			break
-		}
-		q.mu.Unlock()
-	}
+	q := &db.community
+	q.mu.Lock()
 	q.pending = append(q.pending, req)
 	lead := !q.leading
 	q.leading = true
@@ -172,8 +159,7 @@ func (db *DB) commitCommunity(q *communityQueue) {
 	for {
 		q.mu.Lock()
 		if len(q.pending) == 0 {
-			q.leading, q.dead = false, true
-			communityQueues.Delete(db)
+			q.leading = false
 			q.mu.Unlock()
 			return
 		}

@@ -53,6 +53,9 @@ type DB struct {
 	pool   *pgxpool.Pool
 	schema string
 	closed atomic.Bool
+
+	pw        *positionWriter // group commit of AppendPositions (positions.go)
+	community communityQueue  // group commit of community alerts (community.go)
 }
 
 // Open connects to the database at url (postgres://…), creates the PostGIS
@@ -77,7 +80,7 @@ func Open(ctx context.Context, url string, opt Options) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("postgres: connect: %w", err)
 	}
-	db := &DB{pool: pool, schema: opt.Schema}
+	db := &DB{pool: pool, schema: opt.Schema, pw: newPositionWriter()}
 	if err := db.setup(ctx); err != nil {
 		pool.Close()
 		return nil, err

@@ -12,7 +12,6 @@ import (
 	"strconv"
 	"sync"
 	"time"
-	"weak"
 
 	"github.com/bluehelm/bluehelm"
 	"github.com/jackc/pgx/v5"
@@ -94,24 +93,13 @@ type positionWriter struct {
 	flushedAt time.Time                 // when deferred was last written
 }
 
-// writers maps a store to its positionWriter. DB (db.go) has no field for it,
-// so the map is keyed by a weak pointer and the entry is removed when the DB is
-// collected; a writer never points back at its DB, which would keep it alive.
-var writers sync.Map // weak.Pointer[DB] → *positionWriter
-
-func (db *DB) positionWriter() *positionWriter {
-	key := weak.Make(db)
-	if w, ok := writers.Load(key); ok {
-		return w.(*positionWriter)
-	}
-	w, loaded := writers.LoadOrStore(key, &positionWriter{
+func newPositionWriter() *positionWriter {
+	return &positionWriter{
 		refresh: trackRefresh, written: map[string]bluehelm.Track{}, deferred: map[string]bluehelm.Track{}, flushedAt: time.Now(),
-	})
-	if !loaded {
-		runtime.AddCleanup(db, func(k weak.Pointer[DB]) { writers.Delete(k) }, key)
 	}
-	return w.(*positionWriter)
 }
+
+func (db *DB) positionWriter() *positionWriter { return db.pw }
 
 // AppendPositions stores a batch of reports and returns once it is committed
 // (durable). Tracks given are upserted (metadata only, unless older than what

@@ -19,14 +19,23 @@ import (
 // Searching incidents. One statement selects a page: the filter (access
 // included) as conditions on the incidents row, ORDER BY occurred_start DESC,
 // id DESC and LIMIT page+1 (the extra row tells whether a next page exists).
-// The planner chooses what drives it from its statistics: the GiST index for
-// a box or drawn area holding few incidents, the GIN index for rare words, the
-// (occurred_start, id) index walked backwards, stopping once the page is
-// full, when the filter keeps a large share of the rows.
+// What drives it:
+//
+//   - A box or drawn area up to about 20° across, without text: the grid
+//     cells it overlaps, each walked newest first through its
+//     (cell, occurred_start, id) index and merged (Merge Append), every
+//     branch stopping after a page. A page costs about a page of rows (times
+//     the share of the cells' area outside the box, at most about 4), however
+//     many incidents the box holds. See incSearch and incReader.
+//   - Anything else (no box, a larger box, text): the planner chooses from
+//     its statistics, with a custom plan each time: the (occurred_start, id)
+//     index walked backwards when the filter keeps a large share of the rows,
+//     the GiST index for a box holding few, the GIN index for rare words.
 //
 // Every spatial condition is exact: the GiST index keeps float32 boxes rounded
-// outwards, so the box is tested with ST_Intersects and a drawn area with
-// ST_Covers (edges included), both rechecking the point's float64 coordinates.
+// outwards, so the box is tested with ST_Intersects (or, within a cell, the
+// point's own float64 coordinates) and a drawn area with ST_Covers, edges
+// included.
 
 // incCursor is a position in the page order: the last row of the previous page.
 type incCursor struct {

@@ -25,9 +25,8 @@ import (
 //     cells it overlaps, each walked newest first through its
 //     (cell, occurred_start, id) index and merged (Merge Append), every
 //     branch stopping after a page. A page costs about a page of rows (times
-//     the cells' area over the box's), however many incidents the box holds. Cell sizes double from level to level, so
-//     the cells' area is at most about twice the box's for a box of a few cells.
-//     See incSearch and incReader.
+//     the share of the cells' area outside the box, at most about 4), however
+//     many incidents the box holds. See incSearch and incReader.
 //   - Anything else (no box, a larger box, text): the planner chooses from
 //     its statistics, with a custom plan each time: the (occurred_start, id)
 //     index walked backwards when the filter keeps a large share of the rows,
@@ -152,7 +151,7 @@ func ringWKT(r bluehelm.Ring) string {
 var incCellLevels = []struct {
 	col  string
 	size float64
-}{{"cell_a", 0.125}, {"cell_b", 0.25}, {"cell_c", 0.5}, {"cell_d", 1}, {"cell_e", 2}, {"cell_f", 4}}
+}{{"cell_a", 0.25}, {"cell_b", 1}, {"cell_c", 4}}
 
 // incMaxCells bounds the cells a box query merges: each is an index descent
 // and a branch of the statement.

@@ -19,16 +19,13 @@ CREATE TABLE incidents (
 	title          text NOT NULL,
 	admin1         text NOT NULL DEFAULT '',
 	casualties     jsonb,
-	-- Grid cells of the location at six sizes (0.125° to 4°, doubling):
-	-- column × 2048 + row. A box query reads each cell it overlaps newest
-	-- first through (cell, occurred_start, id) and merges them (see find.go),
-	-- so it reads about a page of rows however many incidents the box holds.
-	cell_a int GENERATED ALWAYS AS (floor((ST_X(geom) + 180) / 0.125::float8)::int * 2048 + floor((ST_Y(geom) + 90) / 0.125::float8)::int) STORED,
-	cell_b int GENERATED ALWAYS AS (floor((ST_X(geom) + 180) / 0.25::float8)::int * 2048 + floor((ST_Y(geom) + 90) / 0.25::float8)::int) STORED,
-	cell_c int GENERATED ALWAYS AS (floor((ST_X(geom) + 180) / 0.5::float8)::int * 2048 + floor((ST_Y(geom) + 90) / 0.5::float8)::int) STORED,
-	cell_d int GENERATED ALWAYS AS (floor((ST_X(geom) + 180) / 1::float8)::int * 2048 + floor((ST_Y(geom) + 90) / 1::float8)::int) STORED,
-	cell_e int GENERATED ALWAYS AS (floor((ST_X(geom) + 180) / 2::float8)::int * 2048 + floor((ST_Y(geom) + 90) / 2::float8)::int) STORED,
-	cell_f int GENERATED ALWAYS AS (floor((ST_X(geom) + 180) / 4::float8)::int * 2048 + floor((ST_Y(geom) + 90) / 4::float8)::int) STORED
+	-- Grid cells of the location at three sizes (0.25°, 1°, 4°): column
+	-- × 2048 + row. A box query reads each cell it overlaps newest first
+	-- through (cell, occurred_start, id) and merges them (see find.go), so it
+	-- reads about a page of rows however many incidents the box holds.
+	cell_a int GENERATED ALWAYS AS (floor((ST_X(geom) + 180) / 0.25::float8)::int * 2048 + floor((ST_Y(geom) + 90) / 0.25::float8)::int) STORED,
+	cell_b int GENERATED ALWAYS AS (floor((ST_X(geom) + 180) / 1::float8)::int * 2048 + floor((ST_Y(geom) + 90) / 1::float8)::int) STORED,
+	cell_c int GENERATED ALWAYS AS (floor((ST_X(geom) + 180) / 4::float8)::int * 2048 + floor((ST_Y(geom) + 90) / 4::float8)::int) STORED
 );
 
 -- The page order is (occurred_start DESC, id DESC); scanned backwards this
@@ -38,9 +35,6 @@ CREATE INDEX incidents_geom ON incidents USING gist (geom);
 CREATE INDEX incidents_cell_a ON incidents (cell_a, occurred_start, id);
 CREATE INDEX incidents_cell_b ON incidents (cell_b, occurred_start, id);
 CREATE INDEX incidents_cell_c ON incidents (cell_c, occurred_start, id);
-CREATE INDEX incidents_cell_d ON incidents (cell_d, occurred_start, id);
-CREATE INDEX incidents_cell_e ON incidents (cell_e, occurred_start, id);
-CREATE INDEX incidents_cell_f ON incidents (cell_f, occurred_start, id);
 
 -- The searchable words (title, narrative, place names, actor names) of each
 -- incident, in a table of their own so that the rows a map page reads stay

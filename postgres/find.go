@@ -59,10 +59,10 @@ func decodeIncCursor(s string) (incCursor, error) {
 	return incCursor{int64(binary.BigEndian.Uint64(b[:8])), int64(binary.BigEndian.Uint64(b[8:]))}, nil
 }
 
-// ceilMicro returns the first whole microsecond not before t. Stored times are
-// whole microseconds, so occurred >= t ⇔ occurred >= ceilMicro(t), and the
+// incCeilMicro returns the first whole microsecond not before t. Stored times are
+// whole microseconds, so occurred >= t ⇔ occurred >= incCeilMicro(t), and the
 // same for <; pgx would truncate t instead.
-func ceilMicro(t time.Time) time.Time {
+func incCeilMicro(t time.Time) time.Time {
 	c := t.Truncate(time.Microsecond)
 	if c.Before(t) {
 		c = c.Add(time.Microsecond)
@@ -70,11 +70,11 @@ func ceilMicro(t time.Time) time.Time {
 	return c.UTC()
 }
 
-// tsQuery turns what a person typed into a tsquery: every word (a run of
+// incTSQuery turns what a person typed into a tsquery: every word (a run of
 // letters and digits, lower-cased, as the words were cut when stored) is a
 // quoted lexeme, words are ANDed, and a word followed by * is a prefix. It
 // returns "" when nothing searchable is left.
-func tsQuery(s string) string {
+func incTSQuery(s string) string {
 	var terms []string
 	rs := []rune(strings.ToLower(s))
 	for i := 0; i < len(rs); {
@@ -87,7 +87,7 @@ func tsQuery(s string) string {
 			j++
 		}
 		// Letters and digits need no escaping inside quotes.
-		t := "'" + cutLexeme(string(rs[i:j])) + "'"
+		t := "'" + incCutLexeme(string(rs[i:j])) + "'"
 		if j < len(rs) && rs[j] == '*' {
 			t += ":*"
 		}
@@ -131,9 +131,9 @@ func (w *incWhere) visibleTo(t string, p bluehelm.Principal) {
 		t, w.arg(int(p.Clearance)), c))
 }
 
-// ringWKT is a ring as a closed WKT polygon; 'g' with -1 precision writes the
+// incRingWKT is a ring as a closed WKT polygon; 'g' with -1 precision writes the
 // shortest form that parses back to the same float64.
-func ringWKT(r bluehelm.Ring) string {
+func incRingWKT(r bluehelm.Ring) string {
 	b := []byte("POLYGON((")
 	for i, p := range r.Closed() {
 		if i > 0 {
@@ -224,7 +224,7 @@ func newIncSearch(f bluehelm.IncidentFilter, defLimit, maxLimit int) (*incSearch
 	}
 	text := ""
 	if strings.TrimSpace(f.Text) != "" {
-		if text = tsQuery(f.Text); text == "" {
+		if text = incTSQuery(f.Text); text == "" {
 			return nil, bluehelm.Invalid("text", "has no words to search for")
 		}
 	}
@@ -252,10 +252,10 @@ func newIncSearch(f bluehelm.IncidentFilter, defLimit, maxLimit int) (*incSearch
 			w.add(fmt.Sprintf("(i.occurred_start, i.id) < (%s, %s)", w.arg(time.UnixMicro(cur.occurred).UTC()), w.arg(cur.id)))
 		}
 		if !f.From.IsZero() {
-			w.add("i.occurred_start >= " + w.arg(ceilMicro(f.From)))
+			w.add("i.occurred_start >= " + w.arg(incCeilMicro(f.From)))
 		}
 		if !f.To.IsZero() {
-			w.add("i.occurred_start < " + w.arg(ceilMicro(f.To)))
+			w.add("i.occurred_start < " + w.arg(incCeilMicro(f.To)))
 		}
 		if b := f.BBox; b != nil {
 			x0, y0, x1, y1 := w.arg(b.MinLon), w.arg(b.MinLat), w.arg(b.MaxLon), w.arg(b.MaxLat)
@@ -271,7 +271,7 @@ func newIncSearch(f bluehelm.IncidentFilter, defLimit, maxLimit int) (*incSearch
 		}
 		if f.Within != nil {
 			// ST_Covers, unlike ST_Contains, keeps points on the edge.
-			w.add("ST_Covers(ST_GeomFromText(" + w.arg(ringWKT(f.Within)) + ", 4326), i.geom)")
+			w.add("ST_Covers(ST_GeomFromText(" + w.arg(incRingWKT(f.Within)) + ", 4326), i.geom)")
 		}
 		if len(f.Categories) > 0 {
 			cs := make([]string, len(f.Categories))
@@ -451,7 +451,7 @@ func (db *DB) FindIncidentSummaries(ctx context.Context, f bluehelm.IncidentFilt
 		}
 		sum.OccurredStart = sum.OccurredStart.UTC()
 		sum.Classification = bluehelm.Classification(class)
-		sum.Releasability = stringComponents(releasable)
+		sum.Releasability = incComponents(releasable)
 		if len(casualties) > 0 {
 			if err := json.Unmarshal(casualties, &sum.Casualties); err != nil {
 				return nil, fmt.Errorf("postgres: incident %d: casualties: %w", sum.ID, err)

@@ -18,7 +18,7 @@ var alertTable = &docTable[bluehelm.Alert]{
 	// raised_at keeps microseconds; the document must say the same time.
 	norm: func(a *bluehelm.Alert) { a.RaisedAt = a.RaisedAt.Truncate(time.Microsecond) },
 	row: func(a *bluehelm.Alert) []any {
-		return []any{string(a.State), a.RaisedAt, int(a.Classification), string(a.Component), componentStrings(a.Releasability)}
+		return []any{string(a.State), a.RaisedAt, int(a.Classification), string(a.Component), incComponentNames(a.Releasability)}
 	},
 }
 
@@ -55,7 +55,7 @@ func (db *DB) Alerts(ctx context.Context, f bluehelm.AlertFilter) ([]*bluehelm.A
 		w.add("a.state = ANY(" + w.arg(ss) + "::text[])")
 	}
 	if !f.Since.IsZero() {
-		w.add("a.raised_at >= " + w.arg(ceilMicro(f.Since)))
+		w.add("a.raised_at >= " + w.arg(incCeilMicro(f.Since)))
 	}
 	w.visibleTo("a", f.Viewer)
 	args := append(w.args, limit)

@@ -37,16 +37,16 @@ var (
 	benchIncidentSchema = flag.String("bench-incidents-schema", "", "keep the loaded incidents in this schema and reuse them on the next run (default: a fresh schema, dropped)")
 )
 
-// hotspot is a region where incidents concentrate: a centre, a spread (one
+// benchHotspot is a region where incidents concentrate: a centre, a spread (one
 // standard deviation, degrees) and a relative weight.
-type hotspot struct {
+type benchHotspot struct {
 	name            string
 	lon, lat, sigma float64
 	weight          float64
 	country, admin1 string
 }
 
-var benchHotspots = []hotspot{
+var benchHotspots = []benchHotspot{
 	{"eastern DRC", 29.0, -0.5, 1.2, 15, "DR Congo", "North Kivu"},
 	{"central Sahel", -1.5, 14.0, 2.5, 14, "Burkina Faso", "Sahel"},
 	{"South Sudan", 31.0, 7.5, 2.0, 10, "South Sudan", "Jonglei"},
@@ -63,8 +63,8 @@ var benchHotspots = []hotspot{
 	{"Kinshasa", 15.3, -4.3, 0.3, 1, "DR Congo", "Kinshasa"},
 }
 
-// africa is where the scattered tenth of incidents falls.
-var africa = bluehelm.BBox{MinLon: -18, MinLat: -35, MaxLon: 52, MaxLat: 37}
+// benchAfrica is where the scattered tenth of incidents falls.
+var benchAfrica = bluehelm.BBox{MinLon: -18, MinLat: -35, MaxLon: 52, MaxLat: 37}
 
 var benchWords = strings.Fields(`armed men attacked the village market convoy checkpoint patrol river airstrip clinic school
 	cattle raid ambush gunfire heard near road bridge camp displaced families fled towards town soldiers militia
@@ -81,8 +81,8 @@ func benchIncident(rng *mrand.Rand, i, n int) *bluehelm.Incident {
 	var lon, lat float64
 	hs := benchHotspots[0]
 	if rng.Float64() < 0.1 {
-		lon = africa.MinLon + rng.Float64()*(africa.MaxLon-africa.MinLon)
-		lat = africa.MinLat + rng.Float64()*(africa.MaxLat-africa.MinLat)
+		lon = benchAfrica.MinLon + rng.Float64()*(benchAfrica.MaxLon-benchAfrica.MinLon)
+		lat = benchAfrica.MinLat + rng.Float64()*(benchAfrica.MaxLat-benchAfrica.MinLat)
 	} else {
 		total := 0.0
 		for _, h := range benchHotspots {
@@ -153,10 +153,10 @@ func benchIncident(rng *mrand.Rand, i, n int) *bluehelm.Incident {
 	return inc
 }
 
-// ewkbPoint is a point in PostGIS's extended WKB with SRID 4326, which the
+// benchEWKBPoint is a point in PostGIS's extended WKB with SRID 4326, which the
 // geometry type's binary input accepts (how COPY sends it without a
 // geometry library).
-func ewkbPoint(lon, lat float64) []byte {
+func benchEWKBPoint(lon, lat float64) []byte {
 	b := make([]byte, 25)
 	b[0] = 1 // little endian
 	binary.LittleEndian.PutUint32(b[1:], 0x20000001)
@@ -230,7 +230,7 @@ func loadBenchIncidents(b *testing.B, ctx context.Context, db *DB, n int) {
 	}{
 		{"incidents", []string{"id", "version", "external_id", "occurred_start", "geom", "category", "status", "classification", "component",
 			"releasable_to", "title", "admin1", "casualties"}, false, func(r incRow) []any {
-			return []any{r.id, r.version, r.externalID, r.occurred, ewkbPoint(r.lon, r.lat), r.category, r.status, int16(r.class),
+			return []any{r.id, r.version, r.externalID, r.occurred, benchEWKBPoint(r.lon, r.lat), r.category, r.status, int16(r.class),
 				r.component, r.releasable, r.title, r.admin1, r.casualties}
 		}},
 		{"incident_words", []string{"incident_id", "words"}, true, func(r incRow) []any {
@@ -366,7 +366,7 @@ func BenchmarkFindIncidentsBBox(b *testing.B) {
 			rng := mrand.New(mrand.NewPCG(7, uint64(len(tc.name))))
 			box := func() *bluehelm.BBox {
 				if tc.width >= 70 {
-					return &africa
+					return &benchAfrica
 				}
 				h := benchHotspots[rng.IntN(len(benchHotspots))]
 				lon, lat := h.lon+rng.NormFloat64()*h.sigma, h.lat+rng.NormFloat64()*h.sigma

@@ -19,14 +19,23 @@ import (
 // Searching incidents. One statement selects a page: the filter (access
 // included) as conditions on the incidents row, ORDER BY occurred_start DESC,
 // id DESC and LIMIT page+1 (the extra row tells whether a next page exists).
-// The planner chooses what drives it from its statistics: the GiST index for
-// a box or drawn area holding few incidents, the GIN index for rare words, the
-// (occurred_start, id) index walked backwards, stopping once the page is
-// full, when the filter keeps a large share of the rows.
+// What drives it:
+//
+//   - A box or drawn area up to about 20° across, without text: the grid
+//     cells it overlaps, each walked newest first through its
+//     (cell, occurred_start, id) index and merged (Merge Append), every
+//     branch stopping after a page. A page costs about a page of rows (times
+//     the share of the cells' area outside the box, at most about 4), however
+//     many incidents the box holds. See incSearch and incReader.
+//   - Anything else (no box, a larger box, text): the planner chooses from
+//     its statistics, with a custom plan each time: the (occurred_start, id)
+//     index walked backwards when the filter keeps a large share of the rows,
+//     the GiST index for a box holding few, the GIN index for rare words.
 //
 // Every spatial condition is exact: the GiST index keeps float32 boxes rounded
-// outwards, so the box is tested with ST_Intersects and a drawn area with
-// ST_Covers (edges included), both rechecking the point's float64 coordinates.
+// outwards, so the box is tested with ST_Intersects (or, within a cell, the
+// point's own float64 coordinates) and a drawn area with ST_Covers, edges
+// included.
 
 // incCursor is a position in the page order: the last row of the previous page.
 type incCursor struct {
@@ -50,10 +59,10 @@ func decodeIncCursor(s string) (incCursor, error) {
 	return incCursor{int64(binary.BigEndian.Uint64(b[:8])), int64(binary.BigEndian.Uint64(b[8:]))}, nil
 }
 
-// ceilMicro returns the first whole microsecond not before t. Stored times are
-// whole microseconds, so occurred >= t ⇔ occurred >= ceilMicro(t), and the
+// incCeilMicro returns the first whole microsecond not before t. Stored times are
+// whole microseconds, so occurred >= t ⇔ occurred >= incCeilMicro(t), and the
 // same for <; pgx would truncate t instead.
-func ceilMicro(t time.Time) time.Time {
+func incCeilMicro(t time.Time) time.Time {
 	c := t.Truncate(time.Microsecond)
 	if c.Before(t) {
 		c = c.Add(time.Microsecond)
@@ -61,11 +70,11 @@ func ceilMicro(t time.Time) time.Time {
 	return c.UTC()
 }
 
-// tsQuery turns what a person typed into a tsquery: every word (a run of
+// incTSQuery turns what a person typed into a tsquery: every word (a run of
 // letters and digits, lower-cased, as the words were cut when stored) is a
 // quoted lexeme, words are ANDed, and a word followed by * is a prefix. It
 // returns "" when nothing searchable is left.
-func tsQuery(s string) string {
+func incTSQuery(s string) string {
 	var terms []string
 	rs := []rune(strings.ToLower(s))
 	for i := 0; i < len(rs); {
@@ -78,7 +87,7 @@ func tsQuery(s string) string {
 			j++
 		}
 		// Letters and digits need no escaping inside quotes.
-		t := "'" + cutLexeme(string(rs[i:j])) + "'"
+		t := "'" + incCutLexeme(string(rs[i:j])) + "'"
 		if j < len(rs) && rs[j] == '*' {
 			t += ":*"
 		}
@@ -122,9 +131,9 @@ func (w *incWhere) visibleTo(t string, p bluehelm.Principal) {
 		t, w.arg(int(p.Clearance)), c))
 }
 
-// ringWKT is a ring as a closed WKT polygon; 'g' with -1 precision writes the
+// incRingWKT is a ring as a closed WKT polygon; 'g' with -1 precision writes the
 // shortest form that parses back to the same float64.
-func ringWKT(r bluehelm.Ring) string {
+func incRingWKT(r bluehelm.Ring) string {
 	b := []byte("POLYGON((")
 	for i, p := range r.Closed() {
 		if i > 0 {
@@ -215,7 +224,7 @@ func newIncSearch(f bluehelm.IncidentFilter, defLimit, maxLimit int) (*incSearch
 	}
 	text := ""
 	if strings.TrimSpace(f.Text) != "" {
-		if text = tsQuery(f.Text); text == "" {
+		if text = incTSQuery(f.Text); text == "" {
 			return nil, bluehelm.Invalid("text", "has no words to search for")
 		}
 	}
@@ -243,15 +252,21 @@ func newIncSearch(f bluehelm.IncidentFilter, defLimit, maxLimit int) (*incSearch
 			w.add(fmt.Sprintf("(i.occurred_start, i.id) < (%s, %s)", w.arg(time.UnixMicro(cur.occurred).UTC()), w.arg(cur.id)))
 		}
 		if !f.From.IsZero() {
-			w.add("i.occurred_start >= " + w.arg(ceilMicro(f.From)))
+			w.add("i.occurred_start >= " + w.arg(incCeilMicro(f.From)))
 		}
 		if !f.To.IsZero() {
-			w.add("i.occurred_start < " + w.arg(ceilMicro(f.To)))
+			w.add("i.occurred_start < " + w.arg(incCeilMicro(f.To)))
 		}
 		if b := f.BBox; b != nil {
 			x0, y0, x1, y1 := w.arg(b.MinLon), w.arg(b.MinLat), w.arg(b.MaxLon), w.arg(b.MaxLat)
 			if exactBox {
-				w.add(fmt.Sprintf("ST_X(i.geom) BETWEEN %s AND %s AND ST_Y(i.geom) BETWEEN %s AND %s", x0, x1, y0, y1))
+				// Within a cell the planner would multiply the cell's
+				// selectivity by the box's although the cell lies mostly or
+				// wholly in the box, expect almost no rows, and walk time
+				// order instead of the cell for a cell holding many. A CASE
+				// is estimated at one half, which keeps the cell's index the
+				// cheaper path.
+				w.add(fmt.Sprintf("CASE WHEN ST_X(i.geom) BETWEEN %s AND %s AND ST_Y(i.geom) BETWEEN %s AND %s THEN true ELSE false END", x0, x1, y0, y1))
 			} else {
 				// ST_Intersects of a point and a rectangle is exact and
 				// keeps the edges; it brings its own && for the index and,
@@ -261,8 +276,14 @@ func newIncSearch(f bluehelm.IncidentFilter, defLimit, maxLimit int) (*incSearch
 			}
 		}
 		if f.Within != nil {
-			// ST_Covers, unlike ST_Contains, keeps points on the edge.
-			w.add("ST_Covers(ST_GeomFromText(" + w.arg(ringWKT(f.Within)) + ", 4326), i.geom)")
+			// ST_Covers, unlike ST_Contains, keeps points on the edge. In a
+			// cell, a CASE as for the box (and no GiST path to tempt the
+			// planner).
+			covers := "ST_Covers(ST_GeomFromText(" + w.arg(incRingWKT(f.Within)) + ", 4326), i.geom)"
+			if exactBox {
+				covers = "CASE WHEN " + covers + " THEN true ELSE false END"
+			}
+			w.add(covers)
 		}
 		if len(f.Categories) > 0 {
 			cs := make([]string, len(f.Categories))
@@ -442,7 +463,7 @@ func (db *DB) FindIncidentSummaries(ctx context.Context, f bluehelm.IncidentFilt
 		}
 		sum.OccurredStart = sum.OccurredStart.UTC()
 		sum.Classification = bluehelm.Classification(class)
-		sum.Releasability = stringComponents(releasable)
+		sum.Releasability = incComponents(releasable)
 		if len(casualties) > 0 {
 			if err := json.Unmarshal(casualties, &sum.Casualties); err != nil {
 				return nil, fmt.Errorf("postgres: incident %d: casualties: %w", sum.ID, err)

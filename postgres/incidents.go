@@ -55,7 +55,7 @@ func flattenIncident(inc *bluehelm.Incident, id int64, version int) (incRow, err
 		lon:      inc.Location.Lon, lat: inc.Location.Lat,
 		category: string(inc.Category), status: string(inc.Status),
 		class: int(inc.Classification), component: string(inc.Component),
-		releasable: componentStrings(inc.Releasability),
+		releasable: incComponentNames(inc.Releasability),
 		title:      inc.Title, admin1: inc.Admin1,
 		words: incidentWords(inc),
 		doc:   doc,
@@ -73,7 +73,7 @@ func flattenIncident(inc *bluehelm.Incident, id int64, version int) (incRow, err
 	return r, nil
 }
 
-func componentStrings(cs []bluehelm.Component) []string {
+func incComponentNames(cs []bluehelm.Component) []string {
 	out := make([]string, len(cs))
 	for i, c := range cs {
 		out[i] = string(c)
@@ -81,7 +81,7 @@ func componentStrings(cs []bluehelm.Component) []string {
 	return out
 }
 
-func stringComponents(ss []string) []bluehelm.Component {
+func incComponents(ss []string) []bluehelm.Component {
 	if len(ss) == 0 {
 		return nil
 	}
@@ -92,28 +92,28 @@ func stringComponents(ss []string) []bluehelm.Component {
 	return out
 }
 
-// maxLexeme is the longest lexeme a tsvector holds (2 KiB less one byte); a
+// incMaxLexeme is the longest lexeme a tsvector holds (2 KiB less one byte); a
 // longer "word" is cut, at a rune boundary, in documents and queries alike.
-const maxLexeme = 2046
+const incMaxLexeme = 2046
 
-// textWords splits s as the search does: lower-cased runs of letters and digits
+// incTextWords splits s as the search does: lower-cased runs of letters and digits
 // (what the suite's oracle and SQLite's unicode61 tokenizer call words). The
 // store cuts words itself rather than through to_tsvector's parser, whose idea
 // of a letter depends on the server's locale (with the C locale it drops
 // Arabic) and which keeps "spla-io" and e-mail addresses as extra tokens.
-func textWords(s string) []string {
+func incTextWords(s string) []string {
 	ws := strings.FieldsFunc(strings.ToLower(s), func(r rune) bool { return !unicode.IsLetter(r) && !unicode.IsDigit(r) })
 	for i, w := range ws {
-		ws[i] = cutLexeme(w)
+		ws[i] = incCutLexeme(w)
 	}
 	return ws
 }
 
-func cutLexeme(w string) string {
-	if len(w) <= maxLexeme {
+func incCutLexeme(w string) string {
+	if len(w) <= incMaxLexeme {
 		return w
 	}
-	n := maxLexeme
+	n := incMaxLexeme
 	for n > 0 && !utf8.RuneStart(w[n]) {
 		n--
 	}
@@ -125,7 +125,7 @@ func incidentWords(inc *bluehelm.Incident) []string {
 	seen := map[string]bool{}
 	var out []string
 	add := func(s string) {
-		for _, w := range textWords(s) {
+		for _, w := range incTextWords(s) {
 			if !seen[w] {
 				seen[w] = true
 				out = append(out, w)
@@ -164,9 +164,9 @@ func (r *incRow) args() []any {
 		r.class, r.component, r.releasable, r.title, r.admin1, r.casualties}
 }
 
-// stampAudit gives an audit entry its time now, so the revision written with it
+// incStampAudit gives an audit entry its time now, so the revision written with it
 // and the chained entry carry the same instant.
-func stampAudit(e bluehelm.AuditEntry) bluehelm.AuditEntry {
+func incStampAudit(e bluehelm.AuditEntry) bluehelm.AuditEntry {
 	if e.At.IsZero() {
 		e.At = time.Now()
 	}
@@ -187,7 +187,7 @@ func nextIncidentIDs(ctx context.Context, tx pgx.Tx, n int) ([]int64, error) {
 
 // CreateIncident stores inc as version 1, setting inc.ID and inc.Version.
 func (db *DB) CreateIncident(ctx context.Context, inc *bluehelm.Incident, a bluehelm.AuditEntry) error {
-	a = stampAudit(a)
+	a = incStampAudit(a)
 	next := *inc
 	err := db.writeTx(ctx, func(tx pgx.Tx) error {
 		ids, err := nextIncidentIDs(ctx, tx, 1)
@@ -219,7 +219,7 @@ func (db *DB) CreateIncident(ctx context.Context, inc *bluehelm.Incident, a blue
 // UpdateIncident stores inc as version inc.Version+1 if the stored version is
 // still inc.Version (ECONFLICT otherwise), and increments inc.Version.
 func (db *DB) UpdateIncident(ctx context.Context, inc *bluehelm.Incident, action string, a bluehelm.AuditEntry) error {
-	a = stampAudit(a)
+	a = incStampAudit(a)
 	next := *inc
 	err := db.writeTx(ctx, func(tx pgx.Tx) error {
 		r, err := flattenIncident(&next, inc.ID, inc.Version+1)
@@ -342,7 +342,7 @@ func (db *DB) ImportIncidents(ctx context.Context, incs []*bluehelm.Incident, a 
 			return 0, 0, bluehelm.Invalid("["+strconv.Itoa(i)+"].external_id", "is required for import")
 		}
 	}
-	a = stampAudit(a)
+	a = incStampAudit(a)
 	type stored struct {
 		id      int64
 		version int

@@ -55,7 +55,7 @@ func (db *DB) Alerts(ctx context.Context, f bluehelm.AlertFilter) ([]*bluehelm.A
 		w.add("a.state = ANY(" + w.arg(ss) + "::text[])")
 	}
 	if !f.Since.IsZero() {
-		w.add("a.raised_at >= " + w.arg(incCeilMicro(f.Since)))
+		w.add("a.raised_at >= " + w.arg(ceilMicro(f.Since)))
 	}
 	w.visibleTo("a", f.Viewer)
 	args := append(w.args, limit)

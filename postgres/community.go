@@ -355,7 +355,7 @@ func (db *DB) FindCommunityAlerts(ctx context.Context, f bluehelm.CommunityFilte
 		b.conds = append(b.conds, "group_id = "+b.bind(f.GroupID))
 	}
 	if !f.Since.IsZero() {
-		b.conds = append(b.conds, "received >= "+b.bind(notBeforeMicro(f.Since)))
+		b.conds = append(b.conds, "received >= "+b.bind(ceilMicro(f.Since)))
 	}
 	limit := f.Limit
 	if limit <= 0 {

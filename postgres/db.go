@@ -228,6 +228,18 @@ func notFound(kind string, key any) error {
 // store keeps microseconds, as PostgreSQL does.
 func utc(t time.Time) time.Time { return t.UTC().Truncate(time.Microsecond) }
 
+// ceilMicro returns the first whole microsecond not before t, in UTC. Stored
+// times are whole microseconds and pgx truncates a finer time, so a bound
+// "stored >= t" (or "< t") must be written with ceilMicro(t) to mean what it
+// says for a t between two microseconds.
+func ceilMicro(t time.Time) time.Time {
+	c := t.Truncate(time.Microsecond)
+	if c.Before(t) {
+		c = c.Add(time.Microsecond)
+	}
+	return c.UTC()
+}
+
 // nullTime is nil for the zero time, so that an unset time is NULL.
 func nullTime(t time.Time) any {
 	if t.IsZero() {

@@ -59,17 +59,6 @@ func decodeIncCursor(s string) (incCursor, error) {
 	return incCursor{int64(binary.BigEndian.Uint64(b[:8])), int64(binary.BigEndian.Uint64(b[8:]))}, nil
 }
 
-// incCeilMicro returns the first whole microsecond not before t. Stored times are
-// whole microseconds, so occurred >= t ⇔ occurred >= incCeilMicro(t), and the
-// same for <; pgx would truncate t instead.
-func incCeilMicro(t time.Time) time.Time {
-	c := t.Truncate(time.Microsecond)
-	if c.Before(t) {
-		c = c.Add(time.Microsecond)
-	}
-	return c.UTC()
-}
-
 // incTSQuery turns what a person typed into a tsquery: every word (a run of
 // letters and digits, lower-cased, as the words were cut when stored) is a
 // quoted lexeme, words are ANDed, and a word followed by * is a prefix. It
@@ -252,10 +241,10 @@ func newIncSearch(f bluehelm.IncidentFilter, defLimit, maxLimit int) (*incSearch
 			w.add(fmt.Sprintf("(i.occurred_start, i.id) < (%s, %s)", w.arg(time.UnixMicro(cur.occurred).UTC()), w.arg(cur.id)))
 		}
 		if !f.From.IsZero() {
-			w.add("i.occurred_start >= " + w.arg(incCeilMicro(f.From)))
+			w.add("i.occurred_start >= " + w.arg(ceilMicro(f.From)))
 		}
 		if !f.To.IsZero() {
-			w.add("i.occurred_start < " + w.arg(incCeilMicro(f.To)))
+			w.add("i.occurred_start < " + w.arg(ceilMicro(f.To)))
 		}
 		if b := f.BBox; b != nil {
 			x0, y0, x1, y1 := w.arg(b.MinLon), w.arg(b.MinLat), w.arg(b.MaxLon), w.arg(b.MaxLat)

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
-	"time"
 
 	"github.com/bluehelm/bluehelm"
 	"github.com/jackc/pgx/v5"
@@ -48,18 +47,6 @@ func componentsOf(l []string) []bluehelm.Component {
 		out[i] = bluehelm.Component(c)
 	}
 	return out
-}
-
-// notBeforeMicro returns the first whole microsecond not before t:
-// timestamptz keeps microseconds and pgx truncates, so "stored >=
-// notBeforeMicro(t)" is "the stored time is not before t" even for a t between
-// two microseconds.
-func notBeforeMicro(t time.Time) time.Time {
-	c := t.Truncate(time.Microsecond)
-	if c.Before(t) {
-		c = c.Add(time.Microsecond)
-	}
-	return c.UTC()
 }
 
 // bindArgs collects the arguments of a query built piece by piece, naming each
@@ -163,7 +150,7 @@ func (db *DB) Chat(ctx context.Context, f bluehelm.ChatFilter) ([]*bluehelm.Chat
 		b.conds = append(b.conds, "c.chatroom = "+b.bind(f.Chatroom))
 	}
 	if !f.Since.IsZero() {
-		b.conds = append(b.conds, "c.t >= "+b.bind(notBeforeMicro(f.Since)))
+		b.conds = append(b.conds, "c.t >= "+b.bind(ceilMicro(f.Since)))
 	}
 	b.canSee("c", f.Viewer)
 	sql := `SELECT ` + chatCols + ` FROM chat_messages c` + b.where() + ` ORDER BY c.t, c.id LIMIT ` + b.bind(limit)
@@ -269,7 +256,7 @@ func (db *DB) Attachments(ctx context.Context, f bluehelm.AttachmentFilter) ([]*
 		b.conds = append(b.conds, "a.incident_id = "+b.bind(f.IncidentID))
 	}
 	if !f.Since.IsZero() {
-		b.conds = append(b.conds, "a.created_at >= "+b.bind(notBeforeMicro(f.Since)))
+		b.conds = append(b.conds, "a.created_at >= "+b.bind(ceilMicro(f.Since)))
 	}
 	b.canSee("a", f.Viewer)
 	sql := `SELECT ` + attachmentCols + ` FROM attachments a` + b.where() + ` ORDER BY a.created_at DESC, a.id DESC LIMIT ` + b.bind(limit)

@@ -206,27 +206,16 @@ func (db *DB) InsertReadings(ctx context.Context, rs []bluehelm.Reading) ([]bool
 	return stored, nil
 }
 
-// campCeilMicro is the first µs instant at or after t: the store keeps
-// microseconds, so a bound inside a µs still excludes the instants before it
-// (from) or includes those before it (to, exclusive).
-func campCeilMicro(t time.Time) time.Time {
-	u := utc(t)
-	if !u.Equal(t) {
-		u = u.Add(time.Microsecond)
-	}
-	return u
-}
-
 // campTimeRange appends to args and returns the SQL conditions of col in
 // [from, to), a zero bound being open.
 func campTimeRange(col string, from, to time.Time, args *[]any) string {
 	var s string
 	if !from.IsZero() {
-		*args = append(*args, campCeilMicro(from))
+		*args = append(*args, ceilMicro(from))
 		s += ` AND ` + col + ` >= $` + strconv.Itoa(len(*args))
 	}
 	if !to.IsZero() {
-		*args = append(*args, campCeilMicro(to))
+		*args = append(*args, ceilMicro(to))
 		s += ` AND ` + col + ` < $` + strconv.Itoa(len(*args))
 	}
 	return s
@@ -304,7 +293,7 @@ func (db *DB) pruneBySensor(ctx context.Context, del string, args ...any) (int, 
 
 // PruneReadings deletes the readings before before, sensor by sensor.
 func (db *DB) PruneReadings(ctx context.Context, before time.Time) (int, error) {
-	n, err := db.pruneBySensor(ctx, `DELETE FROM readings WHERE sensor_id = ANY($1) AND t < $2`, campCeilMicro(before))
+	n, err := db.pruneBySensor(ctx, `DELETE FROM readings WHERE sensor_id = ANY($1) AND t < $2`, ceilMicro(before))
 	if err != nil {
 		return n, fmt.Errorf("prune readings: %w", err)
 	}
@@ -318,7 +307,7 @@ func (db *DB) PruneRollups(ctx context.Context, res bluehelm.RollupResolution, b
 		return 0, bluehelm.Invalid("resolution", "unknown resolution %q (want minute or hour)", res)
 	}
 	n, err := db.pruneBySensor(ctx, `DELETE FROM sensor_rollups WHERE sensor_id = ANY($1) AND res = $2 AND start < $3`,
-		int(d/time.Second), campCeilMicro(before))
+		int(d/time.Second), ceilMicro(before))
 	if err != nil {
 		return n, fmt.Errorf("prune roll-ups: %w", err)
 	}

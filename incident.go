@@ -1,6 +1,7 @@
 package bluehelm
 
 import (
+	"encoding/json"
 	"slices"
 	"strconv"
 	"strings"
@@ -393,4 +394,24 @@ type Revision struct {
 	Actor      string    `json:"actor"`
 	Action     string    `json:"action"` // create, edit, submit, verify, …
 	Incident   Incident  `json:"incident"`
+}
+
+// SameIncidentContent reports whether next, as a store would keep it (its
+// occurred start truncated to the store's precision), equals cur but for
+// identity and bookkeeping (ID, Version, UpdatedAt, ReportedAt): what an
+// import counts as unchanged. Both are encoded by this binary, so a field added
+// since cur was stored compares equal when zero.
+func SameIncidentContent(cur, next *Incident, precision time.Duration) (bool, error) {
+	c := *next
+	c.ID, c.Version, c.UpdatedAt, c.ReportedAt = cur.ID, cur.Version, cur.UpdatedAt, cur.ReportedAt
+	c.OccurredStart = c.OccurredStart.Truncate(precision)
+	a, err := json.Marshal(cur)
+	if err != nil {
+		return false, err
+	}
+	b, err := json.Marshal(&c)
+	if err != nil {
+		return false, Invalid("", "cannot encode incident: %v", err)
+	}
+	return string(a) == string(b), nil
 }

@@ -480,7 +480,7 @@ func (db *DB) ImportIncidents(ctx context.Context, incs []*bluehelm.Incident, a 
 			if err != nil {
 				return err
 			}
-			same, err := sameContent(cur, &next)
+			same, err := bluehelm.SameIncidentContent(cur, &next, time.Millisecond)
 			if err != nil {
 				return bluehelm.PrefixField("["+strconv.Itoa(i)+"]", err)
 			}
@@ -512,25 +512,6 @@ func (db *DB) ImportIncidents(ctx context.Context, incs []*bluehelm.Incident, a 
 		*inc = nexts[i]
 	}
 	return created, updated, nil
-}
-
-// sameContent reports whether next, as it would be stored, equals cur but for
-// identity and bookkeeping (ID, Version, UpdatedAt, ReportedAt). Both are
-// encoded by this binary, so a field added since cur was stored compares
-// equal when zero.
-func sameContent(cur, next *bluehelm.Incident) (bool, error) {
-	c := *next
-	c.ID, c.Version, c.UpdatedAt, c.ReportedAt = cur.ID, cur.Version, cur.UpdatedAt, cur.ReportedAt
-	c.OccurredStart = c.OccurredStart.Truncate(time.Millisecond)
-	a, err := json.Marshal(cur)
-	if err != nil {
-		return false, err
-	}
-	b, err := json.Marshal(&c)
-	if err != nil {
-		return false, bluehelm.Invalid("", "cannot encode incident: %v", err)
-	}
-	return string(a) == string(b), nil
 }
 
 // placeholders returns "?, ?, …" with n marks.

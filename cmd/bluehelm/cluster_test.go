@@ -69,9 +69,17 @@ func startClusterChildren(t *testing.T, n int) []*clusterChild {
 		t.Cleanup(func() { _ = c.cmd.Process.Kill(); _ = c.cmd.Wait() })
 		children[i] = c
 		base := make(chan string, 1)
+		// A failing test shows the nodes' logs: a cluster's failures are in them.
+		logs := &childLog{}
+		t.Cleanup(func() {
+			if t.Failed() {
+				t.Logf("node-%d log (last lines):\n%s", i, logs.tail(80))
+			}
+		})
 		go func() {
 			sc := bufio.NewScanner(stderr)
 			for sc.Scan() {
+				logs.add(sc.Text())
 				if m := urlRE.FindStringSubmatch(sc.Text()); m != nil {
 					base <- m[1]
 				}
@@ -161,7 +169,7 @@ func TestClusterNodeKilled(t *testing.T) {
 	}
 	nodes := startClusterChildren(t, 3)
 	victim, writer, watcher := nodes[0], nodes[1], nodes[2]
-	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
 	defer cancel()
 	client := &nethttp.Client{Timeout: 30 * time.Second}
 	post := func(ctx context.Context, c *clusterChild, ps []bluehelm.Position) error {
@@ -252,23 +260,36 @@ func TestClusterNodeKilled(t *testing.T) {
 		t.Fatalf("the snapshot on another node misses acknowledged positions: %v", missing)
 	}
 
-	// The survivors go on: a position posted to the writer reaches a client
-	// of the watcher live.
+	// The survivors go on: positions posted to the writer reach a client of
+	// the watcher live. On a loaded machine the stream may still be electing a
+	// leader after the kill (a publish then waits, and may give up), so the
+	// writer keeps posting a fresh track until one arrives.
 	events := make(chan string, 64)
 	if _, err := snapshotTracks(ctx, watcher, events); err != nil {
 		t.Fatal(err)
 	}
-	if err := post(ctx, writer, []bluehelm.Position{{UID: "after-kill", Time: time.Now().UTC().Truncate(time.Millisecond), Lat: 4.8, Lon: 31.5}}); err != nil {
-		t.Fatal(err)
-	}
-	for {
-		select {
-		case uid := <-events:
-			if uid == "after-kill" {
-				return
+	posted := map[string]bool{}
+	tick := time.NewTicker(2 * time.Second)
+	defer tick.Stop()
+	for i := 0; ; i++ {
+		uid := fmt.Sprintf("after-kill-%d", i)
+		if err := post(ctx, writer, []bluehelm.Position{{UID: uid, Time: time.Now().UTC().Truncate(time.Millisecond), Lat: 4.8, Lon: 31.5}}); err != nil {
+			t.Fatal(err)
+		}
+		posted[uid] = true
+	wait:
+		for {
+			select {
+			case got := <-events:
+				if posted[got] {
+					t.Logf("live update from a survivor after %d posts", i+1)
+					return
+				}
+			case <-tick.C:
+				break wait
+			case <-ctx.Done():
+				t.Fatalf("no live update from a surviving node after %d posts", i+1)
 			}
-		case <-ctx.Done():
-			t.Fatal("no live update from a surviving node")
 		}
 	}
 }
@@ -365,4 +386,25 @@ func (s *syncBuffer) String() string {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.b.String()
+}
+
+// childLog keeps a child process's log lines for a failure report.
+type childLog struct {
+	mu    sync.Mutex
+	lines []string
+}
+
+func (l *childLog) add(s string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.lines = append(l.lines, s)
+	if len(l.lines) > 2000 {
+		l.lines = l.lines[len(l.lines)-1000:]
+	}
+}
+
+func (l *childLog) tail(n int) string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return strings.Join(l.lines[max(0, len(l.lines)-n):], "\n")
 }

@@ -75,25 +75,8 @@ func (d *docTable[T]) create(ctx context.Context, db *DB, v *T, e bluehelm.Audit
 			return err
 		}
 		*version = 1
-		if d.check != nil {
-			if err := d.check(ctx, tx, &next); err != nil {
-				return err
-			}
-		}
-		vals, err := d.values(&next)
-		if err != nil {
+		if err := d.insert(ctx, tx, &next); err != nil {
 			return err
-		}
-		cols := append([]string{"id", "version"}, d.cols...)
-		cols = append(cols, "doc")
-		if _, err := tx.Exec(ctx, `INSERT INTO `+d.table+` (`+strings.Join(cols, ", ")+`) VALUES (`+placeholders(1, len(cols))+`)`,
-			append([]any{*id, *version}, vals...)...); err != nil {
-			return err
-		}
-		if d.after != nil {
-			if err := d.after(ctx, tx, *id, &next); err != nil {
-				return err
-			}
 		}
 		return appendAudit(ctx, tx, e, d.object(*id))
 	})
@@ -245,21 +228,16 @@ func (d *docTable[T]) list(ctx context.Context, db *DB, query string, args ...an
 	return out, dbErr(rows.Err())
 }
 
-// restore inserts v as stored elsewhere: its id and version kept, no audit
-// entry (the copied log holds the entries of its history), after the same
-// checks and follow-up writes as create. For Import.
-func (d *docTable[T]) restore(ctx context.Context, tx pgx.Tx, v *T) error {
-	next := *v
-	if d.norm != nil {
-		d.norm(&next)
-	}
-	id, version := d.ident(&next)
+// insert writes v, whose id and version are set, as a new row: the check
+// before, the row, the follow-up writes after.
+func (d *docTable[T]) insert(ctx context.Context, tx pgx.Tx, v *T) error {
+	id, version := d.ident(v)
 	if d.check != nil {
-		if err := d.check(ctx, tx, &next); err != nil {
+		if err := d.check(ctx, tx, v); err != nil {
 			return err
 		}
 	}
-	vals, err := d.values(&next)
+	vals, err := d.values(v)
 	if err != nil {
 		return err
 	}
@@ -267,12 +245,24 @@ func (d *docTable[T]) restore(ctx context.Context, tx pgx.Tx, v *T) error {
 	cols = append(cols, "doc")
 	if _, err := tx.Exec(ctx, `INSERT INTO `+d.table+` (`+strings.Join(cols, ", ")+`) VALUES (`+placeholders(1, len(cols))+`)`,
 		append([]any{*id, *version}, vals...)...); err != nil {
-		return fmt.Errorf("restore %s %d: %w", d.kind, *id, err)
+		return err
 	}
 	if d.after != nil {
-		if err := d.after(ctx, tx, *id, &next); err != nil {
-			return err
-		}
+		return d.after(ctx, tx, *id, v)
+	}
+	return nil
+}
+
+// restore inserts v as stored elsewhere: its id and version kept, no audit
+// entry (the copied log holds the entries of its history). For Import.
+func (d *docTable[T]) restore(ctx context.Context, tx pgx.Tx, v *T) error {
+	next := *v
+	if d.norm != nil {
+		d.norm(&next)
+	}
+	if err := d.insert(ctx, tx, &next); err != nil {
+		id, _ := d.ident(&next)
+		return fmt.Errorf("restore %s %d: %w", d.kind, *id, err)
 	}
 	return nil
 }

@@ -262,11 +262,6 @@ func clampLimit(limit, def, maxLimit int) (int, error) {
 	return limit, nil
 }
 
-// todo is the error of a method not written yet.
-func todo(method string) error {
-	return bluehelm.Errorf(bluehelm.EUNAVAILABLE, "postgres: %s is not implemented yet", method)
-}
-
 // Ping checks that the database answers, for the readiness probe.
 func (db *DB) Ping(ctx context.Context) error {
 	if db.closed.Load() {

@@ -91,6 +91,11 @@ func (m Marking) Validate() error {
 		if !c.Valid() {
 			return Invalid("releasable_to["+strconv.Itoa(i)+"]", "unknown component %q", c)
 		}
+		// A repeat says nothing more, and a store may keep the list where
+		// its size is bounded (an index entry).
+		if slices.Contains(m.Releasability[:i], c) {
+			return Invalid("releasable_to["+strconv.Itoa(i)+"]", "%q is already listed", c)
+		}
 	}
 	return nil
 }

@@ -45,6 +45,9 @@ func TestIncidentValidate(t *testing.T) {
 		{"bad reliability", func(i *bluehelm.Incident) { i.Sources = []bluehelm.Source{{Name: "patrol", Reliability: "Z"}} }, "sources[0].reliability"},
 		{"unknown component", func(i *bluehelm.Incident) { i.Component = "navy" }, "component"},
 		{"unknown releasability", func(i *bluehelm.Incident) { i.Releasability = []bluehelm.Component{"press"} }, "releasable_to[0]"},
+		{"repeated releasability", func(i *bluehelm.Incident) {
+			i.Releasability = []bluehelm.Component{bluehelm.Police, bluehelm.Civilian, bluehelm.Police}
+		}, "releasable_to[2]"},
 		{"actor without name", func(i *bluehelm.Incident) { i.Actors = []bluehelm.Actor{{Type: "rebel_group"}} }, "actors[0].name"},
 		{"invalid UTF-8", func(i *bluehelm.Incident) { i.Narrative = "bad \xff byte" }, "narrative"},
 	}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/base64"
 	"encoding/binary"
-	"encoding/json"
 	"fmt"
 	"math"
 	"strconv"
@@ -427,7 +426,7 @@ func (db *DB) FindIncidentSummaries(ctx context.Context, f bluehelm.IncidentFilt
 	}
 	defer done()
 	q, args := s.sql(`i.id, i.version, i.occurred_start, ST_X(i.geom), ST_Y(i.geom), i.title, i.category, i.status,
-		i.classification, i.component, i.releasable_to, i.admin1, i.casualties`)
+		i.classification, i.component, i.releasable_to, i.admin1, i.casualty_counts`)
 	rows, err := r.Query(ctx, q, args...)
 	if err != nil {
 		return nil, dbErr(err)
@@ -440,7 +439,7 @@ func (db *DB) FindIncidentSummaries(ctx context.Context, f bluehelm.IncidentFilt
 			sum        bluehelm.IncidentSummary
 			class      int16
 			releasable []string
-			casualties []byte
+			casualties []int32
 		)
 		if err := rows.Scan(&sum.ID, &sum.Version, &sum.OccurredStart, &sum.Location.Lon, &sum.Location.Lat, &sum.Title,
 			&sum.Category, &sum.Status, &class, &sum.Component, &releasable, &sum.Admin1, &casualties); err != nil {
@@ -453,10 +452,8 @@ func (db *DB) FindIncidentSummaries(ctx context.Context, f bluehelm.IncidentFilt
 		sum.OccurredStart = sum.OccurredStart.UTC()
 		sum.Classification = bluehelm.Classification(class)
 		sum.Releasability = incComponents(releasable)
-		if len(casualties) > 0 {
-			if err := json.Unmarshal(casualties, &sum.Casualties); err != nil {
-				return nil, fmt.Errorf("postgres: incident %d: casualties: %w", sum.ID, err)
-			}
+		if sum.Casualties, err = casualtiesFromCounts(casualties); err != nil {
+			return nil, fmt.Errorf("postgres: incident %d: %w", sum.ID, err)
 		}
 		out.Summaries = append(out.Summaries, &sum)
 		last = incCursor{sum.OccurredStart.UnixMicro(), sum.ID}

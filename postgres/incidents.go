@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -34,7 +35,7 @@ type incRow struct {
 	releasable []string
 	title      string
 	admin1     string
-	casualties any // JSON or nil
+	casualties []int32 // casualtyCounts; nil when none
 	words      []string
 	doc        []byte
 }
@@ -63,14 +64,68 @@ func flattenIncident(inc *bluehelm.Incident, id int64, version int) (incRow, err
 	if inc.ExternalID != "" {
 		r.externalID = inc.ExternalID
 	}
-	if len(inc.Casualties) > 0 {
-		c, err := json.Marshal(inc.Casualties)
-		if err != nil {
-			return incRow{}, bluehelm.Invalid("casualties", "cannot encode: %v", err)
-		}
-		r.casualties = c
+	if r.casualties, err = casualtyCounts(inc.Casualties); err != nil {
+		return incRow{}, err
 	}
 	return r, nil
+}
+
+// Casualties are five integers each in incidents.casualty_counts (group, kind,
+// low, best, high), so that a summary fits in an index entry (see
+// schema/002_incident_summaries.sql). The numbers are stored and written by
+// that migration too: never change one; give a new group or kind the next.
+var (
+	casualtyGroupCodes = map[string]int32{"civilians": 1, "un_military": 2, "un_police": 3, "un_civilian": 4,
+		"host_forces": 5, "armed_groups": 6, "unknown": 7}
+	casualtyKindCodes = map[string]int32{"killed": 1, "injured": 2, "abducted": 3}
+)
+
+// casualtyCounts encodes cs for casualty_counts (nil for none).
+func casualtyCounts(cs []bluehelm.Casualty) ([]int32, error) {
+	if len(cs) == 0 {
+		return nil, nil
+	}
+	out := make([]int32, 0, 5*len(cs))
+	for i, c := range cs {
+		g, gok := casualtyGroupCodes[c.Group]
+		k, kok := casualtyKindCodes[c.Kind]
+		if !gok || !kok || c.Low < 0 || c.High > math.MaxInt32 || c.Low > c.Best || c.Best > c.High {
+			return nil, bluehelm.Invalid("casualties["+strconv.Itoa(i)+"]", "cannot be stored: %s %s %d/%d/%d", c.Group, c.Kind, c.Low, c.Best, c.High)
+		}
+		out = append(out, g, k, int32(c.Low), int32(c.Best), int32(c.High))
+	}
+	return out, nil
+}
+
+// casualtiesFromCounts decodes casualty_counts.
+func casualtiesFromCounts(v []int32) ([]bluehelm.Casualty, error) {
+	if len(v) == 0 {
+		return nil, nil
+	}
+	if len(v)%5 != 0 {
+		return nil, fmt.Errorf("casualty_counts has %d numbers, not a multiple of 5", len(v))
+	}
+	out := make([]bluehelm.Casualty, len(v)/5)
+	for i := range out {
+		e := v[5*i : 5*i+5]
+		g, k := casualtyCode(casualtyGroupCodes, e[0]), casualtyCode(casualtyKindCodes, e[1])
+		if g == "" || k == "" {
+			return nil, fmt.Errorf("casualty_counts: unknown group %d or kind %d", e[0], e[1])
+		}
+		out[i] = bluehelm.Casualty{Group: g, Kind: k, Low: int(e[2]), Best: int(e[3]), High: int(e[4])}
+	}
+	return out, nil
+}
+
+// casualtyCode returns the name numbered n ("" if none). The maps are small;
+// a loop is as quick as a reverse map.
+func casualtyCode(codes map[string]int32, n int32) string {
+	for name, c := range codes {
+		if c == n {
+			return name
+		}
+	}
+	return ""
 }
 
 func incComponentNames(cs []bluehelm.Component) []string {
@@ -148,11 +203,11 @@ func incidentWords(inc *bluehelm.Incident) []string {
 
 const (
 	sqlIncInsert = `INSERT INTO incidents (id, version, external_id, occurred_start, geom, category, status,
-		classification, component, releasable_to, title, admin1, casualties)
+		classification, component, releasable_to, title, admin1, casualty_counts)
 		VALUES ($1, $2, $3, $4, ST_SetSRID(ST_MakePoint($5, $6), 4326), $7, $8, $9, $10, $11, $12, $13, $14)`
 	sqlIncUpdate = `UPDATE incidents SET version = $2, external_id = $3, occurred_start = $4, geom = ST_SetSRID(ST_MakePoint($5, $6), 4326),
 		category = $7, status = $8, classification = $9, component = $10, releasable_to = $11, title = $12, admin1 = $13,
-		casualties = $14
+		casualty_counts = $14
 		WHERE id = $1 AND version = $15`
 	sqlIncWordsInsert = `INSERT INTO incident_words (incident_id, words) VALUES ($1, array_to_tsvector($2::text[]))`
 	sqlIncWordsUpdate = `UPDATE incident_words SET words = array_to_tsvector($2::text[]) WHERE incident_id = $1`

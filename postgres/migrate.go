@@ -60,10 +60,16 @@ func migrations() ([]migration, error) {
 
 // migrate applies the migrations the database lacks. The caller holds the
 // setup advisory lock.
-func migrate(ctx context.Context, conn *pgx.Conn) error {
+func migrate(ctx context.Context, conn *pgx.Conn) error { return migrateTo(ctx, conn, 0) }
+
+// migrateTo is migrate stopping after migration upTo (0: the last).
+func migrateTo(ctx context.Context, conn *pgx.Conn, upTo int) error {
 	ms, err := migrations()
 	if err != nil {
 		return err
+	}
+	if upTo > 0 && upTo < len(ms) {
+		ms = ms[:upTo]
 	}
 	if _, err := conn.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version int PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`); err != nil {

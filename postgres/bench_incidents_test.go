@@ -434,3 +434,55 @@ func BenchmarkFindIncidentsBBox(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkIncidentWrites measures what the covering cell indexes (schema/002)
+// cost the writers: an import in batches of 1,000 (the ACLED/UCDP importer's
+// path) into an empty schema, as incidents per second, then single reports
+// (CreateIncident, one transaction each) into the 50,000 imported, as latency.
+//
+//	go test ./postgres -run '^$' -bench IncidentWrites -benchtime 1x
+func BenchmarkIncidentWrites(b *testing.B) {
+	url := os.Getenv("BLUEHELM_TEST_POSTGRES")
+	if url == "" {
+		b.Skip("BLUEHELM_TEST_POSTGRES not set; run: eval \"$(scripts/pg-test-cluster)\"")
+	}
+	ctx := context.Background()
+	const imported, batch, reports = 50_000, 1000, 500
+	sys := bluehelm.SystemPrincipal("bench")
+	for range b.N {
+		var rb [4]byte
+		_, _ = rand.Read(rb[:])
+		schema := "bench_writes_" + hex.EncodeToString(rb[:])
+		db, err := Open(ctx, url, Options{Schema: schema})
+		if err != nil {
+			b.Fatal(err)
+		}
+		rng := mrand.New(mrand.NewPCG(5, 27))
+		t0 := time.Now()
+		for k := 0; k < imported; k += batch {
+			incs := make([]*bluehelm.Incident, batch)
+			for i := range incs {
+				incs[i] = benchIncident(rng, k+i, imported)
+			}
+			if _, _, err := db.ImportIncidents(ctx, incs, bluehelm.NewAudit(sys, "incident.import", "", nil)); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.ReportMetric(imported/time.Since(t0).Seconds(), "imported/s")
+		lat := make([]time.Duration, 0, reports)
+		for i := range reports {
+			inc := benchIncident(rng, imported-1, imported)
+			inc.ExternalID = fmt.Sprintf("report:%d", i)
+			t := time.Now()
+			if err := db.CreateIncident(ctx, inc, bluehelm.NewAudit(sys, "incident.create", "", nil)); err != nil {
+				b.Fatal(err)
+			}
+			lat = append(lat, time.Since(t))
+		}
+		slices.Sort(lat)
+		b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "create-p50-ms")
+		b.ReportMetric(float64(lat[len(lat)*99/100].Microseconds())/1000, "create-p99-ms")
+		_, _ = db.pool.Exec(ctx, `DROP SCHEMA `+schema+` CASCADE`)
+		db.Close()
+	}
+}

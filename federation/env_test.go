@@ -51,6 +51,7 @@ type nodeOpts struct {
 	flush      time.Duration // zero: 200 ms
 	dir        string        // keeps the node's data across a restart; empty: a new one
 	leafAddr   string        // with leafListen: the address; empty: a random port
+	checkpoint time.Duration // zero: the default (30 s)
 }
 
 func startNode(t testing.TB, name string, o nodeOpts) *node {
@@ -88,7 +89,7 @@ func startNode(t testing.TB, name string, o nodeOpts) *node {
 	}
 	n.store = store
 	fed, err := New(testCtx, Options{Config: &Config{Node: name, Links: o.links}, Server: srv, Registerer: n.reg,
-		Now: n.now, Heartbeat: o.heartbeat, MaxSkew: 30 * time.Second, Flush: o.flush, MaxBatch: o.maxBatch})
+		Now: n.now, Heartbeat: o.heartbeat, MaxSkew: 30 * time.Second, Flush: o.flush, MaxBatch: o.maxBatch, Checkpoint: o.checkpoint})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -102,7 +103,10 @@ func startNode(t testing.TB, name string, o nodeOpts) *node {
 	ctx, cancel := context.WithCancel(testCtx)
 	var wg sync.WaitGroup
 	wg.Add(1)
-	go func() { defer wg.Done(); _ = fed.Run(ctx, Local{Pipeline: n.p, Store: store, Track: n.pic.Get}) }()
+	go func() {
+		defer wg.Done()
+		_ = fed.Run(ctx, Local{Pipeline: n.p, Store: store, Changes: store, Track: n.pic.Get})
+	}()
 	var once sync.Once
 	n.stop = func() {
 		once.Do(func() {

@@ -188,3 +188,118 @@ func TestHQRestart(t *testing.T) {
 		t.Fatalf("after HQ's restart: %d incidents, conflicts %+v", len(page.Incidents), got.Conflicts)
 	}
 }
+
+// TestStopBetweenCommitAndLink: a node stopped after its store committed a
+// change but before the change reached the link (a kill -9 between the two)
+// sends it when it starts again, and HQ ends with each record once.
+func TestStopBetweenCommitAndLink(t *testing.T) {
+	hqLink, campLink := openLink(), openLink()
+	dir := t.TempDir()
+	hq, camp, px := pair(t, hqLink, campLink, nodeOpts{dir: dir})
+	sent := newIncident("sent before the stop", bluehelm.Marking{Component: bluehelm.Military})
+	if err := camp.p.CreateIncident(testCtx, joc, sent); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the first incident at HQ", func() bool { return fedIncident(t, hq, "camp1", sent.ID) != nil })
+	// One filed at HQ, which the camp applies from the link: never sent back.
+	fromHQ := newIncident("filed at HQ", bluehelm.Marking{Component: bluehelm.Military})
+	if err := hq.p.CreateIncident(testCtx, joc, fromHQ); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "HQ's incident at the camp", func() bool { return fedIncident(t, camp, "hq", fromHQ.ID) != nil })
+
+	// Committed, never published: written to the store behind the pipeline's
+	// back, as a kill between the commit and the tap leaves it.
+	lost := newIncident("committed just before the kill", bluehelm.Marking{Component: bluehelm.Military})
+	lost.ReportedAt, lost.UpdatedAt, lost.ReportedBy = time.Now().UTC(), time.Now().UTC(), joc.Username
+	if err := camp.store.CreateIncident(testCtx, lost, bluehelm.NewAudit(joc, "incident.create", "", nil)); err != nil {
+		t.Fatal(err)
+	}
+	r := report("veh", time.Now().UTC().Add(-10*time.Second).Truncate(time.Millisecond), 1)
+	if err := camp.store.AppendPositions(testCtx, []bluehelm.Track{r.Track}, []bluehelm.Position{r.Position}); err != nil {
+		t.Fatal(err)
+	}
+	camp.stop()
+	if got := positionsOf(t, hq, "veh"); len(got) != 0 {
+		t.Fatalf("HQ has %d positions before the camp's restart", len(got))
+	}
+
+	campLink.Peer = "hq"
+	camp = startNode(t, "camp1", nodeOpts{dir: dir, links: []Link{campLink}, federateTo: "nats-leaf://" + px.Addr()})
+	waitFor(t, 30*time.Second, "what the store committed before the stop, at HQ", func() bool {
+		return fedIncident(t, hq, "camp1", lost.ID) != nil && len(positionsOf(t, hq, "veh")) == 1
+	})
+	if n := counter(camp.fed.m.resent, "incident"); n != 2 {
+		t.Errorf("the camp sent %v incidents again, want 2 (its own two, changed since its first checkpoint; not HQ's)", n)
+	}
+	// The incident sent twice is stored once, unchanged.
+	page, err := hq.store.FindIncidents(testCtx, bluehelm.IncidentFilter{Viewer: joc, Limit: 100})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(page.Incidents) != 3 {
+		t.Fatalf("HQ has %d incidents, want 3", len(page.Incidents))
+	}
+	if got := fedIncident(t, hq, "camp1", sent.ID); got.Version != 1 || counter(hq.fed.m.conflicts, "camp1") != 0 {
+		t.Fatalf("the incident sent twice is at version %d at HQ, conflicts %v", got.Version, counter(hq.fed.m.conflicts, "camp1"))
+	}
+
+	// A second start, with nothing changed since the first: the checkpoint
+	// moved past the incidents, so nothing is sent again.
+	camp.stop()
+	camp = startNode(t, "camp1", nodeOpts{dir: dir, links: []Link{campLink}, federateTo: "nats-leaf://" + px.Addr()})
+	waitFor(t, 20*time.Second, "link up", func() bool { return camp.fed.LinkUp("hq") })
+	if n := counter(camp.fed.m.resent, "incident"); n != 0 {
+		t.Errorf("the second restart sent %v incidents again, want 0", n)
+	}
+}
+
+// TestCheckpointMoves: the checkpoint follows the changes one interval
+// behind, so a restart sends again only what changed shortly before it.
+func TestCheckpointMoves(t *testing.T) {
+	hqLink, campLink := openLink(), openLink()
+	dir := t.TempDir()
+	const every = 200 * time.Millisecond
+	hq, camp, px := pair(t, hqLink, campLink, nodeOpts{dir: dir, checkpoint: every})
+	old := newIncident("long before the stop", bluehelm.Marking{Component: bluehelm.Military})
+	if err := camp.p.CreateIncident(testCtx, joc, old); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the incident at HQ", func() bool { return fedIncident(t, hq, "camp1", old.ID) != nil })
+	// The checkpoint passes the incident two intervals later at most.
+	waitFor(t, 30*time.Second, "the checkpoint to pass the incident", func() bool {
+		cp, ok, err := camp.fed.loadCheckpoint(testCtx)
+		return err == nil && ok && cp.Seq >= auditSeqOf(t, camp, old.ID)
+	})
+	lost := newIncident("committed just before the kill", bluehelm.Marking{Component: bluehelm.Military})
+	lost.ReportedAt, lost.UpdatedAt, lost.ReportedBy = time.Now().UTC(), time.Now().UTC(), joc.Username
+	if err := camp.store.CreateIncident(testCtx, lost, bluehelm.NewAudit(joc, "incident.create", "", nil)); err != nil {
+		t.Fatal(err)
+	}
+	camp.stop()
+	campLink.Peer = "hq"
+	camp = startNode(t, "camp1", nodeOpts{dir: dir, links: []Link{campLink}, federateTo: "nats-leaf://" + px.Addr(), checkpoint: every})
+	waitFor(t, 30*time.Second, "the committed incident at HQ", func() bool { return fedIncident(t, hq, "camp1", lost.ID) != nil })
+	if n := counter(camp.fed.m.resent, "incident"); n != 1 {
+		t.Errorf("the restart sent %v incidents again, want 1", n)
+	}
+}
+
+// auditSeqOf returns the sequence number of the last audit entry of an incident.
+func auditSeqOf(t testing.TB, n *node, id int64) int64 {
+	t.Helper()
+	es, err := n.store.AuditLog(testCtx, 0, 100000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var seq int64
+	for _, e := range es {
+		if e.Object == fmt.Sprintf("incident/%d", id) {
+			seq = e.Seq
+		}
+	}
+	if seq == 0 {
+		t.Fatalf("no audit entry for incident %d", id)
+	}
+	return seq
+}

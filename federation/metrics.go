@@ -12,6 +12,7 @@ type metrics struct {
 	skew      *prometheus.GaugeVec   // peer: peer clock minus ours, seconds
 	skewBad   *prometheus.CounterVec // peer: times the skew went beyond the limit
 	up        *prometheus.GaugeVec   // peer: 1 when heartbeats arrive
+	resent    *prometheus.CounterVec // kind: changes sent again at start (catchup.go)
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -34,6 +35,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "Times a peer's clock was found beyond the allowed skew."}, []string{"peer"}),
 		up: prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: "bluehelm_federation_link_up",
 			Help: "1 while the peer's heartbeats arrive."}, []string{"peer"}),
+		resent: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bluehelm_federation_resent_total",
+			Help: "Changes the store committed around the last stop, sent again at start in case they never reached the links."}, []string{"kind"}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.collectors()...)
@@ -42,7 +45,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.sent, m.filtered, m.received, m.refused, m.stale, m.conflicts, m.skew, m.skewBad, m.up}
+	return []prometheus.Collector{m.sent, m.filtered, m.received, m.refused, m.stale, m.conflicts, m.skew, m.skewBad, m.up, m.resent}
 }
 
 // Register registers the node's metrics, for a node made before the

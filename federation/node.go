@@ -9,6 +9,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/bluehelm/bluehelm"
@@ -58,6 +59,9 @@ type Options struct {
 	// Retention is how long changes wait for a peer that does not come back;
 	// zero: 7 days.
 	Retention time.Duration
+	// Checkpoint is how often the point up to which every change is known
+	// to have reached the links moves on (see catchup.go); zero: 30 s.
+	Checkpoint time.Duration
 }
 
 // Node is one bluehelm node's end of its federation links.
@@ -79,6 +83,10 @@ type Node struct {
 	pub       context.Context
 	pubCancel context.CancelFunc
 	wg        sync.WaitGroup
+
+	// persistTrouble counts failed attempts to store a change for the
+	// peers; while it moves, the checkpoint waits (catchup.go).
+	persistTrouble atomic.Int64
 
 	mu    sync.Mutex
 	peers map[string]*peerState
@@ -144,6 +152,9 @@ func New(ctx context.Context, o Options) (*Node, error) {
 	}
 	if o.Retention <= 0 {
 		o.Retention = 7 * 24 * time.Hour
+	}
+	if o.Checkpoint <= 0 {
+		o.Checkpoint = 30 * time.Second
 	}
 	nc, err := o.Server.Connect("bluehelm-federation")
 	if err != nil {
@@ -266,9 +277,16 @@ func (n *Node) sendPosition(ev live.Event) {
 	if json.Unmarshal(ev.Data, &w) != nil || w.Type != "position" {
 		return
 	}
+	n.queuePosition(ev.Marking, w.Data)
+}
+
+// queuePosition stores a position (TrackState JSON) in the queue the links'
+// batchers read, once for all the links that carry it, and reports whether
+// any does.
+func (n *Node) queuePosition(mk bluehelm.Marking, data []byte) bool {
 	carried := false
 	for _, l := range n.o.Config.Links {
-		if !l.CarriesPositions() || !l.Carries(ev.Marking) {
+		if !l.CarriesPositions() || !l.Carries(mk) {
 			n.m.filtered.WithLabelValues(l.Peer, "position").Inc()
 			continue
 		}
@@ -276,8 +294,9 @@ func (n *Node) sendPosition(ev live.Event) {
 		n.m.sent.WithLabelValues(l.Peer, "position").Inc()
 	}
 	if carried {
-		n.persist(queueSubject(n.self), w.Data, "")
+		n.persist(queueSubject(n.self), data, "")
 	}
+	return carried
 }
 
 func (n *Node) sendIncident(ev live.Event) {
@@ -289,10 +308,16 @@ func (n *Node) sendIncident(ev live.Event) {
 	if json.Unmarshal(w.Data, &inc) != nil {
 		return
 	}
-	origin, oid := n.identity(&inc)
+	n.sendIncidentRecord(&inc)
+}
+
+// sendIncidentRecord stores an incident's current version for every link
+// that carries it, and a withdrawal for those that carried it before.
+func (n *Node) sendIncidentRecord(inc *bluehelm.Incident) {
+	origin, oid := n.identity(inc)
 	for _, l := range n.o.Config.Links {
 		id := fmt.Sprintf("%s:i:%s:%d:%d", n.self, origin, oid, inc.Version)
-		if !l.CarriesIncident(&inc) {
+		if !l.CarriesIncident(inc) {
 			n.m.filtered.WithLabelValues(l.Peer, "incident").Inc()
 			// A record the peer holds and that is now marked beyond the link
 			// is withdrawn there (unless the peer filed it: it is theirs).
@@ -305,7 +330,7 @@ func (n *Node) sendIncident(ev live.Event) {
 			continue
 		}
 		st, _ := n.syncState(n.pub, l.Peer, origin, oid)
-		msg := &incidentMsg{Origin: origin, OriginID: oid, From: n.self, Version: inc.Version, Base: st.PV, Incident: scrub(&inc)}
+		msg := &incidentMsg{Origin: origin, OriginID: oid, From: n.self, Version: inc.Version, Base: st.PV, Incident: scrub(inc)}
 		n.persist(outSubject(n.self, l.Peer, "i"), n.codec.encodeIncident(msg), id)
 		n.markSent(l.Peer, origin, oid)
 		n.m.sent.WithLabelValues(l.Peer, "incident").Inc()
@@ -400,6 +425,7 @@ func (n *Node) persist(subject string, data []byte, msgID string) {
 			n.log.Error("federation closed before a change was stored for its peer", "subject", subject)
 			return
 		}
+		n.persistTrouble.Add(1)
 		if attempt%10 == 0 {
 			n.log.Error("storing a change for a federation peer; retrying", "subject", subject, "err", err)
 		}
@@ -414,6 +440,9 @@ func (n *Node) persist(subject string, data []byte, msgID string) {
 type Local struct {
 	Pipeline Pipeline
 	Store    IncidentStore
+	// Changes is the store's audit log and position history, read at start
+	// to send again what a stop may have kept from the links (catchup.go).
+	Changes ChangeLog
 	// Track returns this node's current state of a track (live.Picture.Get),
 	// so that a peer's report never lowers the marking of a track known here.
 	Track func(uid string) (bluehelm.TrackState, bool)
@@ -423,8 +452,8 @@ type Local struct {
 // positions for each peer, and pulling and applying what each peer has for
 // this node into local.
 func (n *Node) Run(ctx context.Context, local Local) error {
-	if local.Pipeline == nil || local.Store == nil || local.Track == nil {
-		return errors.New("federation: Run needs the pipeline, the store and the live picture")
+	if local.Pipeline == nil || local.Store == nil || local.Changes == nil || local.Track == nil {
+		return errors.New("federation: Run needs the pipeline, the store, its change log and the live picture")
 	}
 	n.mu.Lock()
 	if n.out == nil {
@@ -434,6 +463,14 @@ func (n *Node) Run(ctx context.Context, local Local) error {
 	n.mu.Unlock()
 	stop := context.AfterFunc(ctx, n.cancel)
 	defer stop()
+	// Before the links start: what the last stop kept from them goes first.
+	cp, err := n.catchUp(n.ctx, local)
+	if err != nil {
+		n.cancel()
+		return err
+	}
+	n.wg.Add(1)
+	go func() { defer n.wg.Done(); n.checkpoints(local, cp) }()
 	for _, l := range n.o.Config.Links {
 		sub, err := n.nc.Subscribe(hbSubject(l.Peer), n.heartbeat(l.Peer))
 		if err != nil {

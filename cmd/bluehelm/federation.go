@@ -122,7 +122,7 @@ func (f *fedNode) run(ctx context.Context, a *app) error {
 	f.wg.Add(1)
 	go func() {
 		defer f.wg.Done()
-		if err := f.node.Run(ctx, federation.Local{Pipeline: a.pipeline, Store: a.store, Track: a.picture.Get}); err != nil {
+		if err := f.node.Run(ctx, federation.Local{Pipeline: a.pipeline, Store: a.store, Changes: a.store, Track: a.picture.Get}); err != nil {
 			f.log.Error("federation stopped", "err", err)
 		}
 	}()

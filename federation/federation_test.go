@@ -7,6 +7,7 @@ import (
 
 	"github.com/bluehelm/bluehelm"
 	"github.com/bluehelm/bluehelm/ingest"
+	"github.com/bluehelm/bluehelm/live"
 )
 
 // TestLinkCutAndRestored cuts the link several times while both sides report
@@ -302,4 +303,38 @@ func auditSeqOf(t testing.TB, n *node, id int64) int64 {
 		t.Fatalf("no audit entry for incident %d", id)
 	}
 	return seq
+}
+
+// TestForwardOtherClusterNodesChanges: in an HQ cluster only one node holds
+// the links; what users change on the other nodes reaches it on the cluster
+// bus and must cross the links too. Changes applied from a link are not sent
+// on.
+func TestForwardOtherClusterNodesChanges(t *testing.T) {
+	hq, camp, _ := pair(t, openLink(), openLink(), nodeOpts{})
+	// hq2 stored an incident in the shared database and published it: the
+	// bus hands it to this node as an event.
+	inc := newIncident("filed on hq2", bluehelm.Marking{Component: bluehelm.Military})
+	inc.ReportedAt, inc.UpdatedAt, inc.ReportedBy = time.Now().UTC(), time.Now().UTC(), joc.Username
+	if err := hq.store.CreateIncident(testCtx, inc, bluehelm.NewAudit(joc, "incident.create", "", nil)); err != nil {
+		t.Fatal(err)
+	}
+	event := func(layer, key, typ string, data any, origin string) live.Event {
+		b, err := jsonMessage(typ, data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return live.Event{Layer: layer, Key: key, Marking: inc.Marking, Data: b, Origin: origin}
+	}
+	hq.fed.Forward(event(live.LayerIncidents, fmt.Sprintf("incident/%d", inc.ID), "incident", inc, ""))
+	r := report("veh2", time.Now().UTC().Add(-time.Minute).Truncate(time.Millisecond), 2)
+	hq.fed.Forward(event(live.LayerTracks, "veh2", "position", bluehelm.TrackState{Track: r.Track, Position: r.Position}, "sim"))
+	// A camp's position another HQ node relayed: not sent back down.
+	r3 := report("veh3", time.Now().UTC().Add(-time.Minute).Truncate(time.Millisecond), 3)
+	hq.fed.Forward(event(live.LayerTracks, "veh3", "position", bluehelm.TrackState{Track: r3.Track, Position: r3.Position}, Origin))
+	waitFor(t, 30*time.Second, "hq2's changes at the camp", func() bool {
+		return fedIncident(t, camp, "hq", inc.ID) != nil && len(positionsOf(t, camp, "veh2")) == 1
+	})
+	if got := counter(hq.fed.m.sent, "camp1", "position"); got != 1 {
+		t.Fatalf("HQ stored %v positions for the camp, want 1", got)
+	}
 }

@@ -259,14 +259,23 @@ type wire struct {
 
 func (t tap) Publish(ev live.Event) {
 	t.next.Publish(ev)
+	t.n.Forward(ev)
+}
+
+// Forward stores for the links a change this node did not make through its
+// tap: in a cluster, the other nodes' changes, which reach this node on the
+// cluster bus (nats.Options.OnRemote). Without it, what a user edits on
+// another HQ node would never reach the camps. Like the tap, it returns once
+// the change is stored, and changes applied from a link are not sent on.
+func (n *Node) Forward(ev live.Event) {
 	if ev.Origin == Origin {
 		return
 	}
 	switch ev.Layer {
 	case live.LayerTracks:
-		t.n.sendPosition(ev)
+		n.sendPosition(ev)
 	case live.LayerIncidents:
-		t.n.sendIncident(ev)
+		n.sendIncident(ev)
 	}
 	// Nothing else crosses a link: alerts, areas, operations, and above all
 	// community alerts and anything about their senders stay on the node.

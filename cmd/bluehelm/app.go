@@ -120,6 +120,9 @@ type app struct {
 	// nil: the hub. closers run in reverse order before the store closes.
 	out     ingest.Publisher
 	closers []func()
+	// remote receive the other cluster nodes' changes after this node
+	// applied them (cluster.go applyRemote): the federation links (federation.go).
+	remote []func(live.Event)
 	// lead says whether this node runs the mission's singleton jobs (leader.go);
 	// nil with SQLite: a single node always does.
 	lead *leaderState
@@ -285,7 +288,7 @@ func runServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 		return err
 	}
 	// The cluster bus wraps the hub, and the federation tap wraps that.
-	a, err := openApp(ctx, sf, mf, log, clf.hook(ctx, sf.data), fed.hook())
+	a, err := openApp(ctx, sf, mf, log, fed.remoteHook(), clf.hook(ctx, sf.data), fed.hook())
 	if err != nil {
 		fed.close()
 		return err

@@ -139,8 +139,12 @@ func (c *clusterFlags) hook(ctx context.Context, dataDir string) func(*app) erro
 }
 
 // applyRemote keeps this node's geofences in step with areas changed on other
-// nodes, so that a track reported here is checked against every node's areas.
+// nodes, so that a track reported here is checked against every node's areas,
+// and hands every other node's change to a.remote (the federation links).
 func (a *app) applyRemote(ev live.Event) {
+	for _, f := range a.remote {
+		f(ev)
+	}
 	if ev.Layer != live.LayerAreas {
 		return
 	}

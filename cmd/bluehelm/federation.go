@@ -110,6 +110,18 @@ func (f *fedNode) hook() func(*app) error {
 	}
 }
 
+// remoteHook is openApp's hook to run before the cluster's: in a cluster,
+// the other nodes' changes cross the links from this node too (the bus
+// consumes from the moment it is made, so this is set before).
+func (f *fedNode) remoteHook() func(*app) error {
+	return func(a *app) error {
+		if f != nil {
+			a.remote = append(a.remote, f.node.Forward)
+		}
+		return nil
+	}
+}
+
 // run starts applying what the peers send, into a's pipeline and store.
 func (f *fedNode) run(ctx context.Context, a *app) error {
 	if f == nil {

@@ -2,6 +2,7 @@ package federation
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"path/filepath"
 	"strings"
@@ -52,6 +53,7 @@ type nodeOpts struct {
 	dir        string        // keeps the node's data across a restart; empty: a new one
 	leafAddr   string        // with leafListen: the address; empty: a random port
 	checkpoint time.Duration // zero: the default (30 s)
+	leafTLS    *tls.Config   // ServerOptions.LeafTLS
 }
 
 func startNode(t testing.TB, name string, o nodeOpts) *node {
@@ -78,6 +80,7 @@ func startNode(t testing.TB, name string, o nodeOpts) *node {
 		}
 	}
 	so.FederateTo = o.federateTo
+	so.LeafTLS = o.leafTLS
 	srv, err := StartServer(so)
 	if err != nil {
 		t.Fatal(err)

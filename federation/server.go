@@ -1,6 +1,7 @@
 package federation
 
 import (
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -36,6 +37,13 @@ type ServerOptions struct {
 	// PeerPasswords gives a camp a password of its own (else LeafPassword):
 	// with one secret shared by all, a camp could log in as another.
 	PeerPasswords map[string]string
+	// LeafTLS encrypts the leaf link. At a hub it holds the certificate the
+	// leaf listener presents, and camps can then connect only with TLS; at a
+	// camp it configures the connection to the hub (RootCAs: the authority
+	// that signed the hub's certificate, checked against the host of
+	// FederateTo). Nil: plain TCP (and a tls:// FederateTo uses the system's
+	// authorities).
+	LeafTLS *tls.Config
 	// Reconnect is how soon a leaf retries a cut link; zero: 1 s.
 	Reconnect time.Duration
 	// MaxStore bounds the file store (bytes); zero: 10 GiB. MaxMemory bounds
@@ -137,6 +145,20 @@ system_account: SYS
 	opts := &server.Options{}
 	if err := opts.ProcessConfigString(conf); err != nil {
 		return nil, fmt.Errorf("federation: nats configuration: %w", err)
+	}
+	if o.LeafTLS != nil {
+		// A satellite round trip is 0.6 s or more, and a TLS handshake
+		// takes two: the default (2 s) fails on a bad day.
+		const handshake = 15
+		if o.LeafListen != "" {
+			opts.LeafNode.TLSConfig = o.LeafTLS.Clone()
+			opts.LeafNode.TLSConfig.MinVersion = max(opts.LeafNode.TLSConfig.MinVersion, tls.VersionTLS12)
+			opts.LeafNode.TLSTimeout = handshake
+		}
+		for _, r := range opts.LeafNode.Remotes {
+			r.TLS, r.TLSConfig, r.TLSTimeout = true, o.LeafTLS.Clone(), handshake
+			r.TLSConfig.MinVersion = max(r.TLSConfig.MinVersion, tls.VersionTLS12)
+		}
 	}
 	// A crash loses nothing that reached the page cache; a power cut at a camp
 	// loses at most the last second instead of the default two minutes.

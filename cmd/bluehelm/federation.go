@@ -2,10 +2,13 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -21,12 +24,49 @@ type federationFlags struct {
 	leafListen string
 	federateTo string
 	link       string
+	// TLS on the leaf link: HQ's certificate and key, the camp's authority.
+	tlsCert, tlsKey, tlsCA string
 }
 
 func (f *federationFlags) register(fs *flag.FlagSet) {
 	fs.StringVar(&f.leafListen, "leaf-listen", env("leaf-listen", ""), "accept camps' federation links (NATS leaf nodes) on HOST:PORT, at HQ [BLUEHELM_LEAF_LISTEN]")
 	fs.StringVar(&f.federateTo, "federate-to", env("federate-to", ""), "join HQ's federation as a NATS leaf node, nats-leaf://HOST:PORT, at a camp [BLUEHELM_FEDERATE_TO]")
 	fs.StringVar(&f.link, "link", env("link", ""), "federation file (JSON): this node's name and what each link may carry [BLUEHELM_LINK]")
+	fs.StringVar(&f.tlsCert, "leaf-tls-cert", env("leaf-tls-cert", ""), "at HQ: certificate (PEM) of the leaf listener; camps must then link with TLS [BLUEHELM_LEAF_TLS_CERT]")
+	fs.StringVar(&f.tlsKey, "leaf-tls-key", env("leaf-tls-key", ""), "at HQ: private key (PEM) of --leaf-tls-cert [BLUEHELM_LEAF_TLS_KEY]")
+	fs.StringVar(&f.tlsCA, "leaf-tls-ca", env("leaf-tls-ca", ""), "at a camp: authority (PEM) that signed HQ's leaf certificate; the link is then TLS [BLUEHELM_LEAF_TLS_CA]")
+}
+
+// leafTLS builds the link's TLS configuration from the flags (nil: none).
+func (f *federationFlags) leafTLS(log *slog.Logger) (*tls.Config, error) {
+	switch {
+	case (f.tlsCert == "") != (f.tlsKey == ""):
+		return nil, errors.New("--leaf-tls-cert and --leaf-tls-key go together")
+	case f.tlsCert != "" && f.leafListen == "":
+		return nil, errors.New("--leaf-tls-cert is for HQ's leaf listener (--leaf-listen); a camp gives --leaf-tls-ca")
+	case f.tlsCA != "" && f.federateTo == "":
+		return nil, errors.New("--leaf-tls-ca is for a camp (--federate-to); HQ gives --leaf-tls-cert and --leaf-tls-key")
+	case f.tlsCert != "":
+		cert, err := tls.LoadX509KeyPair(f.tlsCert, f.tlsKey)
+		if err != nil {
+			return nil, fmt.Errorf("--leaf-tls-cert/--leaf-tls-key: %w", err)
+		}
+		return &tls.Config{Certificates: []tls.Certificate{cert}}, nil
+	case f.tlsCA != "":
+		pem, err := os.ReadFile(f.tlsCA)
+		if err != nil {
+			return nil, fmt.Errorf("--leaf-tls-ca: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("--leaf-tls-ca %s: no PEM certificate in it", f.tlsCA)
+		}
+		return &tls.Config{RootCAs: pool}, nil
+	}
+	if f.leafListen != "" {
+		log.Warn("federation: the leaf link is not encrypted (no --leaf-tls-cert); use it only inside an encrypted network")
+	}
+	return nil, nil
 }
 
 // fedNode is a running federation end; nil when the node is not federated.
@@ -45,8 +85,8 @@ type fedNode struct {
 // for a camp with a secret of its own. A camp logs in with its node name.
 func (f *federationFlags) start(ctx context.Context, data string, log *slog.Logger) (*fedNode, error) {
 	if f.leafListen == "" && f.federateTo == "" {
-		if f.link != "" {
-			return nil, errors.New("--link needs --leaf-listen (HQ) or --federate-to (camp)")
+		if f.link != "" || f.tlsCert != "" || f.tlsKey != "" || f.tlsCA != "" {
+			return nil, errors.New("--link and --leaf-tls-* need --leaf-listen (HQ) or --federate-to (camp)")
 		}
 		return nil, nil
 	}
@@ -59,6 +99,10 @@ func (f *federationFlags) start(ctx context.Context, data string, log *slog.Logg
 	}
 	if f.federateTo != "" && len(cfg.Links) != 1 {
 		return nil, fmt.Errorf("--federate-to: the link file of a camp names one peer (its HQ), not %d", len(cfg.Links))
+	}
+	leafTLS, err := f.leafTLS(log)
+	if err != nil {
+		return nil, err
 	}
 	pw := env("leaf-password", "")
 	if pw == "" {
@@ -75,7 +119,7 @@ func (f *federationFlags) start(ctx context.Context, data string, log *slog.Logg
 	}
 	srv, err := federation.StartServer(federation.ServerOptions{
 		Node: cfg.Node, StoreDir: filepath.Join(data, "federation"), LeafListen: f.leafListen, FederateTo: f.federateTo,
-		LeafPassword: pw, Peers: peers, PeerPasswords: pws, Logger: log,
+		LeafPassword: pw, Peers: peers, PeerPasswords: pws, LeafTLS: leafTLS, Logger: log,
 	})
 	if err != nil {
 		return nil, err

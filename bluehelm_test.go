@@ -2,6 +2,8 @@ package bluehelm_test
 
 import (
 	"encoding/json"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -169,6 +171,60 @@ func TestWorkflow(t *testing.T) {
 			t.Fatalf("got %v", err)
 		}
 	})
+}
+
+// A federation conflict is settled by an editor, in any status, once; an edit
+// neither settles nor drops it.
+func TestReconcileConflicts(t *testing.T) {
+	joc := bluehelm.Principal{Username: "joc", Role: bluehelm.RoleOperations, Component: bluehelm.Military, Clearance: bluehelm.StrictlyConfidential}
+	reporter := bluehelm.Principal{Username: "unpol", Role: bluehelm.RoleReporter, Component: bluehelm.Police}
+	conflicted := func() *bluehelm.Incident {
+		inc := validIncident()
+		inc.ID, inc.Status = 9, bluehelm.StatusApproved
+		inc.Conflicts = []bluehelm.Revision{
+			{Actor: "camp1", Version: 3, Action: "conflict", ReconciledBy: "chief"},
+			{Actor: "camp1", Version: 5, Action: "conflict"},
+		}
+		return inc
+	}
+	for _, tc := range []struct {
+		name string
+		inc  *bluehelm.Incident
+		by   bluehelm.Principal
+		code string
+	}{
+		{"editor settles an approved report's conflict", conflicted(), joc, ""},
+		{"reporter may not", conflicted(), reporter, bluehelm.EFORBIDDEN},
+		{"nothing open", validIncident(), joc, bluehelm.ECONFLICT},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := slices.Clone(tc.inc.Conflicts)
+			err := tc.inc.Transition(bluehelm.WfReconcile, tc.by, "")
+			if got := bluehelm.ErrorCode(err); got != tc.code {
+				t.Fatalf("error %v, want code %q", err, tc.code)
+			}
+			if tc.code != "" {
+				if !reflect.DeepEqual(tc.inc.Conflicts, before) {
+					t.Fatalf("a refused reconciliation changed the conflicts: %+v", tc.inc.Conflicts)
+				}
+				return
+			}
+			if len(tc.inc.OpenConflicts()) != 0 || tc.inc.Conflicts[0].ReconciledBy != "chief" || tc.inc.Conflicts[1].ReconciledBy != "joc" {
+				t.Fatalf("conflicts after reconcile: %+v", tc.inc.Conflicts)
+			}
+			if before[1].ReconciledBy != "" {
+				t.Fatal("reconcile changed the caller's slice")
+			}
+		})
+	}
+	inc := conflicted()
+	inc.Status = bluehelm.StatusSubmitted
+	next := validIncident()
+	next.Title = "Edited"
+	inc.ApplyEdit(next)
+	if len(inc.Conflicts) != 2 || len(inc.OpenConflicts()) != 1 {
+		t.Fatalf("an edit changed the conflicts: %+v", inc.Conflicts)
+	}
 }
 
 func TestEditReturnsVerifiedToSubmitted(t *testing.T) {

@@ -289,7 +289,22 @@ const (
 	WfApprove WorkflowAction = "approve"
 	WfReject  WorkflowAction = "reject"
 	WfReopen  WorkflowAction = "reopen" // a rejected report goes back to draft for correction
+	// WfReconcile records that a person compared the revisions a federation
+	// conflict kept (Conflicts) with the report and settled it (editing the
+	// report if needed): the conflicts stay, marked, and stop being flagged.
+	WfReconcile WorkflowAction = "reconcile"
 )
+
+// OpenConflicts returns the conflicting revisions nobody has reconciled yet.
+func (inc *Incident) OpenConflicts() []Revision {
+	var out []Revision
+	for _, c := range inc.Conflicts {
+		if c.ReconciledBy == "" {
+			out = append(out, c)
+		}
+	}
+	return out
+}
 
 // Transition applies a workflow action by p. It enforces the NOTICAS rule — the
 // person who approves must not be the one who verified — and that a reporter cannot
@@ -351,8 +366,23 @@ func (inc *Incident) Transition(a WorkflowAction, p Principal, reason string) er
 			return Errorf(EFORBIDDEN, "only the reporter or an editor may reopen this report")
 		}
 		inc.Status, inc.VerifiedBy, inc.RejectedBy = StatusDraft, "", ""
+	case WfReconcile:
+		// In any status: a conflict over an approved report must be settled too.
+		if err := p.Require(ActEditIncident); err != nil {
+			return err
+		}
+		if len(inc.OpenConflicts()) == 0 {
+			return Errorf(ECONFLICT, "incident %d has no conflicting revisions to reconcile", inc.ID)
+		}
+		cs := slices.Clone(inc.Conflicts)
+		for i := range cs {
+			if cs[i].ReconciledBy == "" {
+				cs[i].ReconciledBy = p.Username
+			}
+		}
+		inc.Conflicts = cs
 	default:
-		return Invalid("action", "unknown workflow action %q (want submit, verify, approve, reject or reopen)", a)
+		return Invalid("action", "unknown workflow action %q (want submit, verify, approve, reject, reopen or reconcile)", a)
 	}
 	return nil
 }
@@ -381,6 +411,9 @@ func (inc *Incident) ApplyEdit(next *Incident) {
 	inc.ID, inc.Version, inc.ExternalID = keep.ID, keep.Version, keep.ExternalID
 	inc.Status, inc.ReportedAt, inc.ReportedBy = keep.Status, keep.ReportedAt, keep.ReportedBy
 	inc.VerifiedBy, inc.ApprovedBy, inc.RejectedBy, inc.RejectReason = keep.VerifiedBy, keep.ApprovedBy, keep.RejectedBy, keep.RejectReason
+	// Conflicts are settled by WfReconcile, not by an edit (whose form may
+	// not even carry them).
+	inc.Conflicts = keep.Conflicts
 	if inc.Status == StatusVerified {
 		inc.Status, inc.VerifiedBy = StatusSubmitted, ""
 	}
@@ -394,6 +427,9 @@ type Revision struct {
 	Actor      string    `json:"actor"`
 	Action     string    `json:"action"` // create, edit, submit, verify, …
 	Incident   Incident  `json:"incident"`
+	// ReconciledBy, on a revision kept in Incident.Conflicts, is who settled
+	// the conflict (WfReconcile); empty while it is open.
+	ReconciledBy string `json:"reconciled_by,omitempty"`
 }
 
 // SameIncidentContent reports whether next, as a store would keep it (its

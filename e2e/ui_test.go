@@ -402,3 +402,47 @@ func (b *browser) selectMatching(sel, re string) {
 	}
 	b.setField(sel, v)
 }
+
+// TestFederationConflictReconciled: an incident edited on both sides of a
+// federation link during a cut shows the other side's version and what
+// differs; an editor marks it reconciled and the page stops offering to.
+func TestFederationConflictReconciled(t *testing.T) {
+	s := startServer(t, serverOptions{})
+	inc := s.incident("E2E clash at the market, 3 injured", bluehelm.CatArmedClash,
+		bluehelm.Marking{Classification: bluehelm.Unclassified, Component: bluehelm.Military}, 31.58, 4.85)
+	// What the federation merge stores (federation/inbound.go): the winning
+	// content, the other node's revision kept beside it.
+	theirs := *inc
+	theirs.Title = "E2E clash at the market (camp: unconfirmed)"
+	theirs.Narrative = "Reported by the camp during the cut."
+	cur := *inc
+	cur.Conflicts = []bluehelm.Revision{{IncidentID: 41, Version: 2, At: time.Now().UTC().Add(-10 * time.Minute).Truncate(time.Second),
+		Actor: "camp-alpha", Action: "conflict", Incident: theirs}}
+	if err := s.store.UpdateIncident(context.Background(), &cur, "conflict",
+		bluehelm.NewAudit(bluehelm.SystemPrincipal("federation:camp-alpha"), "incident.conflict", "", nil)); err != nil {
+		t.Fatal(err)
+	}
+
+	b := newBrowser(t, s, "ops")
+	b.login("ops")
+	b.do("the incident's detail", stepTimeout,
+		chromedp.Navigate(fmt.Sprintf("%s/#/incidents/%d", s.URL, inc.ID)),
+		chromedp.WaitVisible(chromedp.CSS(`#incident-conflicts`)),
+	)
+	block := eval[string](b, `document.querySelector("#incident-conflicts").textContent`)
+	for _, want := range []string{"camp-alpha", "Title", "Narrative", "unconfirmed"} {
+		if !strings.Contains(block, want) {
+			t.Errorf("the conflict block reads %q, want it to name %q", short(block), want)
+		}
+	}
+	b.do("marking it reconciled", stepTimeout, chromedp.Click(chromedp.CSS(`#incident-detail button[data-action="reconcile"]`)))
+	waitUntil(t, "the conflict reconciled by ops in the store", stepTimeout, func() (bool, string) {
+		got, err := s.store.Incident(context.Background(), inc.ID)
+		if err != nil {
+			return false, err.Error()
+		}
+		return len(got.Conflicts) == 1 && got.Conflicts[0].ReconciledBy == "ops", fmt.Sprintf("%+v", got.Conflicts)
+	})
+	b.waitFor("the page to show it reconciled, without the button", stepTimeout,
+		`document.querySelector("#incident-conflicts").textContent.includes("reconciled by ops") && !document.querySelector('#incident-detail button[data-action="reconcile"]')`)
+}

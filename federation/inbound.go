@@ -328,7 +328,7 @@ func (in *inbound) mergeIncident(ctx context.Context, msg *incidentMsg, st syncS
 	} else {
 		next.Conflicts = unionConflicts(local.Conflicts, msg.Incident.Conflicts)
 	}
-	if sameContent(local, &next) && slices.EqualFunc(local.Conflicts, next.Conflicts, sameRev) {
+	if sameContent(local, &next) && slices.EqualFunc(local.Conflicts, next.Conflicts, sameConflict) {
 		// Already here (a redelivery, or both sides made the same change).
 		return n.putSyncState(ctx, peer, msg.Origin, msg.OriginID, syncState{PV: msg.Version, LV: local.Version})
 	}
@@ -413,13 +413,23 @@ func sameContent(a, b *bluehelm.Incident) bool {
 
 func sameRev(a, b bluehelm.Revision) bool { return a.Actor == b.Actor && a.Version == b.Version }
 
-// unionConflicts merges conflict lists, one entry per (node, version).
+// sameConflict also compares whether the conflict was reconciled, so that a
+// version whose only change is a reconciliation is applied.
+func sameConflict(a, b bluehelm.Revision) bool { return sameRev(a, b) && a.ReconciledBy == b.ReconciledBy }
+
+// unionConflicts merges conflict lists, one entry per (node, version). A
+// reconciliation on either side holds on both: a conflict once settled is
+// never reopened by a copy that had not heard of it.
 func unionConflicts(lists ...[]bluehelm.Revision) []bluehelm.Revision {
 	var out []bluehelm.Revision
 	for _, l := range lists {
 		for _, r := range l {
-			if !slices.ContainsFunc(out, func(o bluehelm.Revision) bool { return sameRev(o, r) }) {
+			i := slices.IndexFunc(out, func(o bluehelm.Revision) bool { return sameRev(o, r) })
+			switch {
+			case i < 0:
 				out = append(out, r)
+			case out[i].ReconciledBy == "":
+				out[i].ReconciledBy = r.ReconciledBy
 			}
 		}
 	}

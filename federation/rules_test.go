@@ -327,6 +327,30 @@ func TestConflictKeepsBothRevisions(t *testing.T) {
 	if got := counter(hq.fed.m.conflicts, "camp1") + counter(camp.fed.m.conflicts, "hq"); got != conflicts {
 		t.Fatalf("an edit after the conflict raised %v more conflicts", got-conflicts)
 	}
+	if len(load(camp).OpenConflicts()) != 1 {
+		t.Fatal("an edit settled the conflict; only a reconciliation may")
+	}
+
+	// Settled at HQ (the reconcile action): the camp's copy is settled too,
+	// and a later edit at the camp, made from a copy that had heard of it,
+	// does not reopen it.
+	cur := load(hq)
+	if _, err := hq.p.TransitionIncident(testCtx, joc, cur.ID, cur.Version, bluehelm.WfReconcile, ""); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, 30*time.Second, "the reconciliation at the camp", func() bool {
+		got := load(camp)
+		return len(got.Conflicts) == 1 && got.Conflicts[0].ReconciledBy == joc.Username
+	})
+	edit(camp, load(camp), "clash at the market, 3 injured, 1 died in hospital")
+	waitFor(t, 30*time.Second, "the camp's later edit at HQ", func() bool {
+		return load(hq).Title == "clash at the market, 3 injured, 1 died in hospital"
+	})
+	for _, n := range []*node{camp, hq} {
+		if got := load(n); len(got.Conflicts) != 1 || len(got.OpenConflicts()) != 0 {
+			t.Errorf("%s: conflicts %+v, want the one, settled", n.name, got.Conflicts)
+		}
+	}
 }
 
 // TestHQReleasesPerLink: HQ with two camps releases each record only down the

@@ -44,6 +44,7 @@ func (p *Pipeline) CreateIncident(ctx context.Context, by bluehelm.Principal, in
 	inc.ID, inc.Version = 0, 0
 	inc.ReportedBy, inc.ReportedAt, inc.UpdatedAt = by.Username, now, now
 	inc.VerifiedBy, inc.ApprovedBy, inc.RejectedBy, inc.RejectReason = "", "", "", ""
+	inc.Conflicts = nil // only a federation merge records them
 	if inc.Component == "" {
 		inc.Component = by.Component
 	}

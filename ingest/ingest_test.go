@@ -203,10 +203,12 @@ func TestIncidentLifecycle(t *testing.T) {
 	}
 	inc := newInc()
 	inc.Status = bluehelm.StatusSubmitted
+	// Bookkeeping a client may not set: only a federation merge records conflicts.
+	inc.Conflicts = []bluehelm.Revision{{Actor: "camp9", Version: 4, Action: "conflict"}}
 	if err := e.p.CreateIncident(ctx, reporter, inc); err != nil {
 		t.Fatal(err)
 	}
-	if inc.ID == 0 || inc.Version != 1 || inc.ReportedBy != "unpol" {
+	if inc.ID == 0 || inc.Version != 1 || inc.ReportedBy != "unpol" || inc.Conflicts != nil {
 		t.Fatalf("created: %+v", inc)
 	}
 	// Stale edit: nothing changes.

@@ -558,7 +558,53 @@ function allowedActions(inc) {
   if (inc.status === "verified" && can("incident.approve") && me !== inc.verified_by) out.push("approve");
   if ((inc.status === "submitted" || inc.status === "verified") && can("incident.reject")) out.push("reject");
   if (inc.status === "rejected" && ((me === inc.reported_by && can("incident.report")) || can("incident.edit"))) out.push("reopen");
+  if (openConflicts(inc).length && can("incident.edit")) out.push("reconcile");
   return out;
+}
+
+function openConflicts(inc) {
+  return (inc.conflicts || []).filter((c) => !c.reconciled_by);
+}
+
+// conflictsBlock shows the revisions a federation conflict kept beside the
+// report (bluehelm.Incident.Conflicts): what differs, and the other version.
+function conflictsBlock(inc) {
+  const all = inc.conflicts || [];
+  if (!all.length) return null;
+  return h(
+    "section",
+    { class: "detail-block conflicts", id: "incident-conflicts" },
+    h("h4", {}, t("conflict.title")),
+    openConflicts(inc).length ? h("p", { class: "notice" }, t("conflict.explain")) : null,
+    h(
+      "ul",
+      { class: "plain" },
+      all.map((c) => {
+        const theirs = c.incident || {};
+        const diff = changedFields(inc, theirs);
+        return h(
+          "li",
+          { class: c.reconciled_by ? "muted" : "", dataset: { conflict: `${c.actor}:${c.version}` } },
+          t("conflict.entry", { version: c.version, node: c.actor, at: formatDateTime(c.at) }),
+          " — ",
+          diff.length ? t("conflict.differs", { fields: diff.join(", ") }) : t("conflict.same"),
+          c.reconciled_by ? [" · ", t("conflict.reconciledBy", { who: c.reconciled_by })] : null,
+          h(
+            "details",
+            {},
+            h("summary", {}, t("conflict.theirs")),
+            dl([
+              [t("form.title"), theirs.title],
+              [t("form.category"), theirs.category ? categoryLabel(theirs.category) : ""],
+              [t("filters.status"), theirs.status ? statusLabel(theirs.status) : ""],
+              [t("incident.occurred"), theirs.occurred_start ? formatDateTime(theirs.occurred_start) : ""],
+              [t("form.narrative"), theirs.narrative],
+            ]),
+          ),
+        );
+      }),
+    ),
+  );
 }
 
 function dl(rows) {
@@ -606,6 +652,7 @@ function renderDetail(inc, updated = false) {
       actions.map((a) => h("button", { type: "button", class: a === "reject" ? "danger" : "primary", dataset: { action: a }, onclick: (ev) => workflow(ev.currentTarget, inc, a) }, t("workflow." + a))),
     ),
     h("p", { id: "detail-error", class: "error", role: "alert" }),
+    conflictsBlock(inc),
     dl([
       [t("incident.occurred"), h("span", {}, formatDateTime(inc.occurred_start), " ", h("span", { class: "muted" }, "(" + formatUTC(inc.occurred_start) + ")"), inc.time_precision && inc.time_precision !== "exact" ? [" · ", t("timeprec." + inc.time_precision)] : null)],
       [t("incident.place"), place],

@@ -415,7 +415,9 @@ func sameRev(a, b bluehelm.Revision) bool { return a.Actor == b.Actor && a.Versi
 
 // sameConflict also compares whether the conflict was reconciled, so that a
 // version whose only change is a reconciliation is applied.
-func sameConflict(a, b bluehelm.Revision) bool { return sameRev(a, b) && a.ReconciledBy == b.ReconciledBy }
+func sameConflict(a, b bluehelm.Revision) bool {
+	return sameRev(a, b) && a.ReconciledBy == b.ReconciledBy
+}
 
 // unionConflicts merges conflict lists, one entry per (node, version). A
 // reconciliation on either side holds on both: a conflict once settled is

@@ -348,13 +348,16 @@ func (in *inbound) mergeIncident(ctx context.Context, msg *incidentMsg, st syncS
 	}
 	in.publish(&next)
 	n.m.received.WithLabelValues(peer, "incident").Inc()
+	if len(local.OpenConflicts()) > 0 && len(next.OpenConflicts()) == 0 {
+		in.p.ResolveConflictAlerts(ctx, local.ID, "conflict reconciled at "+peer)
+	}
 	if conflict {
 		n.m.conflicts.WithLabelValues(peer).Inc()
 		n.log.Warn("federation: incident edited on both sides of the link during a cut; both revisions kept",
 			"peer", peer, "incident", next.ID, "origin", msg.Origin+":"+strconv.FormatInt(msg.OriginID, 10))
 		loc := next.Location
-		in.p.RaiseRuleAlert(ctx, "federation_conflict", &bluehelm.Alert{
-			Source: bluehelm.AlertFederated, Rule: "federation_conflict", Key: "incident/" + strconv.FormatInt(next.ID, 10),
+		in.p.RaiseRuleAlert(ctx, ingest.ConflictRule, &bluehelm.Alert{
+			Source: bluehelm.AlertFederated, Rule: ingest.ConflictRule, Key: "incident/" + strconv.FormatInt(next.ID, 10),
 			Severity: bluehelm.SevWarning, State: bluehelm.AlertOpen,
 			Title:      "Incident edited on both sides of the link to " + peer,
 			Detail:     fmt.Sprintf("%q was changed here and at %s while the link was cut; both revisions are kept (see conflicts). Reconcile and edit the report.", next.Title, peer),

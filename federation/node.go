@@ -29,6 +29,7 @@ const Origin = "federation"
 type Pipeline interface {
 	Positions(ctx context.Context, by bluehelm.Principal, reports []ingest.Report) error
 	RaiseRuleAlert(ctx context.Context, rule string, a *bluehelm.Alert)
+	ResolveConflictAlerts(ctx context.Context, incidentID int64, resolution string)
 }
 
 // IncidentStore is what a node needs of the store to merge incidents.

@@ -3,6 +3,7 @@ package federation
 import (
 	"context"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -309,7 +310,7 @@ func TestConflictKeepsBothRevisions(t *testing.T) {
 		}
 		raised := 0
 		for _, a := range alerts {
-			if a.Rule == "federation_conflict" && a.IncidentID == got.ID {
+			if a.Rule == ingest.ConflictRule && a.IncidentID == got.ID {
 				raised++
 			}
 		}
@@ -350,6 +351,23 @@ func TestConflictKeepsBothRevisions(t *testing.T) {
 		if got := load(n); len(got.Conflicts) != 1 || len(got.OpenConflicts()) != 0 {
 			t.Errorf("%s: conflicts %+v, want the one, settled", n.name, got.Conflicts)
 		}
+		// The conflict's alert is resolved on both sides, naming who settled it.
+		waitFor(t, 30*time.Second, n.name+"'s conflict alert resolved", func() bool {
+			alerts, err := n.store.Alerts(testCtx, bluehelm.AlertFilter{Viewer: joc, Limit: 100})
+			if err != nil {
+				t.Fatal(err)
+			}
+			resolved := 0
+			for _, a := range alerts {
+				if a.Rule == ingest.ConflictRule {
+					if a.State != bluehelm.AlertResolved || !strings.Contains(a.Resolution, "reconciled") {
+						return false
+					}
+					resolved++
+				}
+			}
+			return resolved == 1
+		})
 	}
 }
 

@@ -130,7 +130,35 @@ func (p *Pipeline) TransitionIncident(ctx context.Context, by bluehelm.Principal
 		return nil, p.reject("incident", err)
 	}
 	p.publishIncident(inc)
+	if action == bluehelm.WfReconcile {
+		p.ResolveConflictAlerts(ctx, id, "conflict reconciled by "+by.Username)
+	}
 	return inc, nil
+}
+
+// ConflictRule is the rule of the alert a federation conflict raises.
+const ConflictRule = "federation_conflict"
+
+// ResolveConflictAlerts resolves the open federation-conflict alerts of an
+// incident once its conflicts are reconciled (here, or on the other side of
+// the link). The alert was the system's; so is its resolution, which names
+// who reconciled.
+func (p *Pipeline) ResolveConflictAlerts(ctx context.Context, incidentID int64, resolution string) {
+	by := bluehelm.SystemPrincipal(ConflictRule)
+	open, err := p.store.Alerts(ctx, bluehelm.AlertFilter{Viewer: by,
+		States: []bluehelm.AlertState{bluehelm.AlertOpen, bluehelm.AlertAcknowledged}, Limit: 1000})
+	if err != nil {
+		p.log.Error("finding the conflict alerts of an incident", "err", err, "incident", incidentID)
+		return
+	}
+	for _, a := range open {
+		if a.Source != bluehelm.AlertFederated || a.Rule != ConflictRule || a.IncidentID != incidentID {
+			continue
+		}
+		if _, err := p.ResolveAlert(ctx, by, a.ID, a.Version, resolution); err != nil {
+			p.log.Error("resolving a conflict alert", "err", err, "alert", a.ID, "incident", incidentID)
+		}
+	}
 }
 
 // ImportIncidents stores incidents read from an external dataset (UCDP, ACLED), keyed

@@ -100,9 +100,10 @@ type Options struct {
 // (with Replicas 3, on a majority of the nodes), so an acknowledged write is both
 // in the shared store and in the stream: a node killed right after cannot take it
 // with it, and every surviving node applies it. If the stream stays unavailable
-// beyond PublishTimeout (no quorum), Publish gives up loudly (error log,
-// bluehelm_bus_publish_failed_total): the write is still in the store, but the
-// other nodes' live pictures miss it until that track reports again.
+// beyond PublishTimeout (no quorum), Publish stops waiting (error log,
+// bluehelm_bus_publish_failed_total): the write is in the store, and the event
+// is deferred, sent again in the background until the stream takes it, with
+// every later event joining it at once rather than waiting (deferred.go).
 //
 // Order: one stream holds every event in publish order, and the subject is per
 // layer and key, so events of one key (one track uid) reach every node in the
@@ -122,6 +123,15 @@ type Bus struct {
 	cc     jetstream.ConsumeContext
 	mu     sync.Mutex
 	closed bool
+
+	// Events the stream did not take, sent again in the background
+	// (deferred.go).
+	pub      streamPublisher
+	dmu      sync.Mutex
+	deferred map[string]deferredMsg // by subject
+	kick     chan struct{}
+	stop     chan struct{}
+	stopped  chan struct{}
 }
 
 type busMetrics struct {
@@ -134,6 +144,8 @@ type busMetrics struct {
 	bad        prometheus.Counter
 	lag        prometheus.Histogram
 	pending    prometheus.Gauge
+	deferred   prometheus.Gauge
+	dropped    prometheus.Counter
 }
 
 func newBusMetrics() busMetrics {
@@ -157,6 +169,10 @@ func newBusMetrics() busMetrics {
 			Buckets: prometheus.ExponentialBuckets(0.0005, 2, 16)}),
 		pending: prometheus.NewGauge(prometheus.GaugeOpts{Name: "bluehelm_bus_pending",
 			Help: "Stream messages not yet consumed by this node."}),
+		deferred: prometheus.NewGauge(prometheus.GaugeOpts{Name: "bluehelm_bus_deferred",
+			Help: "Keys whose latest event the cluster stream has not taken yet (kept and sent again)."}),
+		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "bluehelm_bus_deferred_dropped_total",
+			Help: "Deferred events dropped because too many keys waited (other nodes see those keys at their next change)."}),
 	}
 }
 
@@ -201,11 +217,10 @@ func New(ctx context.Context, o Options) (*Bus, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nats: %w", err)
 	}
-	b := &Bus{opts: o, js: js, log: o.Logger.With("component", "bus", "node", o.NodeID),
-		boot: strconv.FormatInt(time.Now().UnixNano(), 36), m: newBusMetrics()}
+	b := newBus(o, js)
 	if o.Registerer != nil {
 		o.Registerer.MustRegister(b.m.published, b.m.failed, b.m.retries, b.m.publishDur,
-			b.m.applied, b.m.stale, b.m.bad, b.m.lag, b.m.pending)
+			b.m.applied, b.m.stale, b.m.bad, b.m.lag, b.m.pending, b.m.deferred, b.m.dropped)
 	}
 
 	cfg := jetstream.StreamConfig{
@@ -264,12 +279,25 @@ func New(ctx context.Context, o Options) (*Bus, error) {
 	if err != nil {
 		return nil, fmt.Errorf("nats: consuming %s: %w", o.Stream, err)
 	}
+	go func() { defer close(b.stopped); b.redeliver(b.stop) }()
 	b.log.Info("cluster bus started", "stream", o.Stream, "replicas", o.Replicas, "subjects", o.SubjectPrefix+".>")
 	return b, nil
 }
 
-// Close stops consuming; Publish afterwards only reaches the local hub. It does
-// not close the connection.
+// newBus is the Bus without its stream and consumer (New makes them).
+func newBus(o Options, js jetstream.JetStream) *Bus {
+	b := &Bus{opts: o, js: js, log: o.Logger.With("component", "bus", "node", o.NodeID),
+		boot: strconv.FormatInt(time.Now().UnixNano(), 36), m: newBusMetrics(),
+		deferred: map[string]deferredMsg{}, kick: make(chan struct{}, 1),
+		stop: make(chan struct{}), stopped: make(chan struct{})}
+	if js != nil {
+		b.pub = js
+	}
+	return b
+}
+
+// Close stops consuming and redelivering deferred events (what is still
+// deferred is logged). It does not close the connection.
 func (b *Bus) Close() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -277,7 +305,11 @@ func (b *Bus) Close() {
 		return
 	}
 	b.closed = true
-	b.cc.Stop()
+	if b.cc != nil {
+		b.cc.Stop()
+	}
+	close(b.stop)
+	<-b.stopped
 }
 
 // subject is per layer and key, so that the stream's per-subject limit keeps the
@@ -306,11 +338,22 @@ func (b *Bus) PublishWait(ctx context.Context, ev live.Event) error {
 	if err != nil {
 		return fmt.Errorf("nats: encoding event: %w", err)
 	}
-	id := b.opts.NodeID + "." + b.boot + "." + strconv.FormatUint(b.seq.Add(1), 36)
+	seq := b.seq.Add(1)
+	id := b.opts.NodeID + "." + b.boot + "." + strconv.FormatUint(seq, 36)
 	msg := &natsgo.Msg{Subject: b.subject(ev), Data: ev.Data, Header: natsgo.Header{}}
 	msg.Header.Set(hdrNode, b.opts.NodeID)
 	msg.Header.Set(hdrEvent, string(meta))
 	msg.Header.Set(hdrTime, strconv.FormatInt(time.Now().UnixNano(), 10))
+
+	// While events wait for the stream, new ones join them at once: the
+	// stream was unavailable for a whole timeout already.
+	b.dmu.Lock()
+	if len(b.deferred) > 0 {
+		b.deferLocked(deferredMsg{msg: msg, id: id, seq: seq})
+		b.dmu.Unlock()
+		return ErrDeferred
+	}
+	b.dmu.Unlock()
 
 	start := time.Now()
 	ctx, cancel := context.WithTimeout(ctx, b.opts.PublishTimeout)
@@ -320,9 +363,10 @@ func (b *Bus) PublishWait(ctx context.Context, ev live.Event) error {
 		// Each attempt gets a short deadline of its own: an attempt sent to a
 		// server that just died would otherwise use up the whole timeout.
 		actx, acancel := context.WithTimeout(ctx, 2*time.Second)
-		_, err = b.js.PublishMsg(actx, msg, jetstream.WithMsgID(id), jetstream.WithExpectStream(b.opts.Stream))
+		_, err = b.pub.PublishMsg(actx, msg, jetstream.WithMsgID(id), jetstream.WithExpectStream(b.opts.Stream))
 		acancel()
 		if err == nil {
+			b.published(msg.Subject, seq)
 			b.m.published.Inc()
 			b.m.publishDur.Observe(time.Since(start).Seconds())
 			if attempt > 0 {
@@ -346,9 +390,17 @@ func (b *Bus) PublishWait(ctx context.Context, ev live.Event) error {
 		wait = min(2*wait, time.Second)
 	}
 	b.m.failed.Inc()
-	b.log.Error("event not delivered to the cluster: it is stored, but other nodes miss it until the next change of its key",
+	if errors.Is(err, natsgo.ErrConnectionClosed) {
+		b.log.Error("event not delivered to the cluster: the connection is closed; other nodes see the key at its next change",
+			"layer", ev.Layer, "key", ev.Key)
+		return fmt.Errorf("nats: publishing %s %s: %w", ev.Layer, ev.Key, err)
+	}
+	b.log.Error("the cluster stream did not take an event: deferred, and sent again until it does (new events wait with it)",
 		"layer", ev.Layer, "key", ev.Key, "took", time.Since(start).Round(time.Millisecond), "err", err)
-	return fmt.Errorf("nats: publishing %s %s: %w", ev.Layer, ev.Key, err)
+	b.dmu.Lock()
+	b.deferLocked(deferredMsg{msg: msg, id: id, seq: seq})
+	b.dmu.Unlock()
+	return fmt.Errorf("nats: publishing %s %s: %w: %w", ev.Layer, ev.Key, ErrDeferred, err)
 }
 
 // positionMsg is the part of a position event the picture needs.

@@ -29,18 +29,54 @@ type testNode struct {
 	hub *live.Hub
 	bus *Bus
 
-	killOnce sync.Once
+	srvOpts ServerOptions // to start it again
+	busOpts Options
+	mu      sync.Mutex
+	dead    bool
 }
 
 // kill ends the node abruptly: the connection is closed without draining and the
 // server shut down, as the other nodes see a process that died.
 func (n *testNode) kill() {
-	n.killOnce.Do(func() {
-		n.nc.Close()
-		n.srv.Shutdown()
-		n.srv.WaitForShutdown()
-		n.bus.Close()
-	})
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	if n.dead {
+		return
+	}
+	n.dead = true
+	n.nc.Close()
+	n.srv.Shutdown()
+	n.srv.WaitForShutdown()
+	n.bus.Close()
+}
+
+// restart starts a killed node again on its data, with a new picture and hub,
+// as a restarted process would (ready once its bus is: New waits for the
+// cluster to form).
+func (n *testNode) restart() error {
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	srv, err := StartServer(n.srvOpts)
+	if err != nil {
+		return err
+	}
+	nc, err := srv.Connect()
+	if err != nil {
+		srv.Shutdown()
+		return err
+	}
+	n.srv, n.nc, n.pic, n.hub = srv, nc, live.NewPicture(), live.NewHub(live.HubOptions{})
+	o := n.busOpts
+	o.Conn, o.Hub, o.Picture = nc, n.hub, n.pic
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	if n.bus, err = New(ctx, o); err != nil {
+		nc.Close()
+		srv.Shutdown()
+		return err
+	}
+	n.dead = false
+	return nil
 }
 
 // ingest does what the pipeline does after storing a position: apply it to the
@@ -85,6 +121,10 @@ func freePorts(t testing.TB, n int) []int {
 // startCluster starts n nodes joined by routes, each with a bus on a stream of
 // the given replication.
 func startCluster(t testing.TB, n, replicas int) []*testNode {
+	return startClusterTimeout(t, n, replicas, 20*time.Second)
+}
+
+func startClusterTimeout(t testing.TB, n, replicas int, publishTimeout time.Duration) []*testNode {
 	t.Helper()
 	ports := freePorts(t, n)
 	var routes []string
@@ -95,10 +135,11 @@ func startCluster(t testing.TB, n, replicas int) []*testNode {
 	nodes := make([]*testNode, n)
 	for i := range n {
 		id := fmt.Sprintf("node-%c", 'a'+i)
-		srv, err := StartServer(ServerOptions{
+		so := ServerOptions{
 			Name: id, StoreDir: t.TempDir(), ClusterName: "test",
 			ClusterListen: "127.0.0.1:" + strconv.Itoa(ports[i]), Routes: routes, Logger: log,
-		})
+		}
+		srv, err := StartServer(so)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -106,7 +147,8 @@ func startCluster(t testing.TB, n, replicas int) []*testNode {
 		if err != nil {
 			t.Fatal(err)
 		}
-		nodes[i] = &testNode{id: id, srv: srv, nc: nc, pic: live.NewPicture(), hub: live.NewHub(live.HubOptions{})}
+		nodes[i] = &testNode{id: id, srv: srv, nc: nc, pic: live.NewPicture(), hub: live.NewHub(live.HubOptions{}), srvOpts: so,
+			busOpts: Options{NodeID: id, Replicas: replicas, Logger: log, PublishTimeout: publishTimeout}}
 		t.Cleanup(nodes[i].kill)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
@@ -115,8 +157,9 @@ func startCluster(t testing.TB, n, replicas int) []*testNode {
 	errs := make([]error, n)
 	for i, nd := range nodes {
 		wg.Go(func() {
-			nd.bus, errs[i] = New(ctx, Options{NodeID: nd.id, Conn: nd.nc, Hub: nd.hub, Picture: nd.pic,
-				Replicas: replicas, Logger: log, PublishTimeout: 20 * time.Second})
+			o := nd.busOpts
+			o.Conn, o.Hub, o.Picture = nd.nc, nd.hub, nd.pic
+			nd.bus, errs[i] = New(ctx, o)
 		})
 	}
 	wg.Wait()

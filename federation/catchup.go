@@ -41,6 +41,12 @@ const checkpointKey = "checkpoint"
 // sent again: a device's report can be stamped this much before it is stored.
 const positionLag = 2 * time.Minute
 
+// maxPositionCatchUp bounds the positions sent again after a long stop of a
+// node in a cluster (whose store the other nodes kept filling): the links
+// carry the live picture, and an hour of it is plenty to bring a camp's
+// picture up to date; older history stays at HQ.
+const maxPositionCatchUp = time.Hour
+
 type checkpoint struct {
 	Seq int64     `json:"seq"` // audit log: every change up to this one reached the tap
 	At  time.Time `json:"at"`  // positions stored before this reached the tap
@@ -131,7 +137,12 @@ func (n *Node) catchUp(ctx context.Context, local Local) (checkpoint, error) {
 		n.sendIncidentRecord(inc)
 		n.m.resent.WithLabelValues("incident").Inc()
 	}
-	positions, err := n.resendPositions(ctx, local, cp.At.Add(-positionLag), now)
+	from := cp.At.Add(-positionLag)
+	if oldest := now.Add(-maxPositionCatchUp); from.Before(oldest) {
+		n.log.Warn("federation: positions stored more than an hour before this start are not sent again", "since", from)
+		from = oldest
+	}
+	positions, err := n.resendPositions(ctx, local, from, now)
 	if err != nil {
 		return checkpoint{}, err
 	}

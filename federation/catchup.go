@@ -216,7 +216,28 @@ func (n *Node) checkpoints(local Local, prev checkpoint) {
 			n.log.Warn("federation: saving the checkpoint", "err", err)
 		}
 		prev = cur
+		n.watchQueue()
 	}
+}
+
+// watchQueue reports how full the queue of positions for the links is, and
+// warns once when it nears its bound (the oldest are then dropped).
+func (n *Node) watchQueue() {
+	q, err := n.js.Stream(n.ctx, queueStream)
+	if err != nil {
+		return
+	}
+	info, err := q.Info(n.ctx)
+	if err != nil {
+		return
+	}
+	n.m.queueBytes.Set(float64(info.State.Bytes))
+	full := float64(info.State.Bytes) >= 0.9*float64(n.o.QueueMaxBytes)
+	if full && !n.queueFull {
+		n.log.Warn("federation: the queue of positions for links that are down is nearly full; the oldest are being dropped (each track's latest stays)",
+			"bytes", info.State.Bytes, "max", n.o.QueueMaxBytes)
+	}
+	n.queueFull = full
 }
 
 // sendPositionState queues one position (as the pipeline's events carry it)

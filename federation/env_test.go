@@ -54,6 +54,7 @@ type nodeOpts struct {
 	leafAddr   string        // with leafListen: the address; empty: a random port
 	checkpoint time.Duration // zero: the default (30 s)
 	leafTLS    *tls.Config   // ServerOptions.LeafTLS
+	queueMax   int64         // Options.QueueMaxBytes; zero: the default
 }
 
 func startNode(t testing.TB, name string, o nodeOpts) *node {
@@ -92,7 +93,7 @@ func startNode(t testing.TB, name string, o nodeOpts) *node {
 	}
 	n.store = store
 	fed, err := New(testCtx, Options{Config: &Config{Node: name, Links: o.links}, Server: srv, Registerer: n.reg,
-		Now: n.now, Heartbeat: o.heartbeat, MaxSkew: 30 * time.Second, Flush: o.flush, MaxBatch: o.maxBatch, Checkpoint: o.checkpoint})
+		Now: n.now, Heartbeat: o.heartbeat, MaxSkew: 30 * time.Second, Flush: o.flush, MaxBatch: o.maxBatch, Checkpoint: o.checkpoint, QueueMaxBytes: o.queueMax})
 	if err != nil {
 		t.Fatal(err)
 	}

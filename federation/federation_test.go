@@ -8,6 +8,7 @@ import (
 	"github.com/bluehelm/bluehelm"
 	"github.com/bluehelm/bluehelm/ingest"
 	"github.com/bluehelm/bluehelm/live"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 )
 
 // TestLinkCutAndRestored cuts the link several times while both sides report
@@ -336,5 +337,44 @@ func TestForwardOtherClusterNodesChanges(t *testing.T) {
 	})
 	if got := counter(hq.fed.m.sent, "camp1", "position"); got != 1 {
 		t.Fatalf("HQ stored %v positions for the camp, want 1", got)
+	}
+}
+
+// TestQueueBoundedWhileLinkDown: positions waiting for a link that stays down
+// fill a bounded queue, the oldest dropped first; the camp's pipeline never
+// blocks, and when the link is back HQ gets every track's latest position.
+func TestQueueBoundedWhileLinkDown(t *testing.T) {
+	const bound = 256 << 10
+	hq, camp, px := pair(t, openLink(), openLink(), nodeOpts{queueMax: bound, checkpoint: 100 * time.Millisecond})
+	px.Cut()
+	waitFor(t, 20*time.Second, "the cut to be seen", func() bool { return !camp.fed.LinkUp("hq") })
+	at := time.Now().UTC().Add(-time.Hour).Truncate(time.Millisecond)
+	const tracks, rounds = 20, 150 // 3,000 positions, about three times the bound
+	for r := range rounds {
+		batch := make([]ingest.Report, tracks)
+		for k := range batch {
+			batch[k] = report(fmt.Sprintf("veh%02d", k), at.Add(time.Duration(r)*time.Second), r)
+		}
+		if err := camp.p.Positions(testCtx, joc, batch); err != nil {
+			t.Fatal(err)
+		}
+	}
+	waitFor(t, 20*time.Second, "the queue's size reported", func() bool {
+		b := testutil.ToFloat64(camp.fed.m.queueBytes)
+		return b > bound/2 && b <= bound
+	})
+	px.Restore()
+	last := at.Add((rounds - 1) * time.Second)
+	waitFor(t, 60*time.Second, "every track's latest position at HQ", func() bool {
+		for k := range tracks {
+			st, ok := hq.pic.Get(fmt.Sprintf("veh%02d", k))
+			if !ok || !st.Position.Time.Equal(last) {
+				return false
+			}
+		}
+		return true
+	})
+	if n := len(positionsOf(t, hq, "veh00")); n >= rounds {
+		t.Fatalf("HQ has all %d positions of veh00: nothing was dropped, the bound did not hold", n)
 	}
 }

@@ -3,16 +3,17 @@ package federation
 import "github.com/prometheus/client_golang/prometheus"
 
 type metrics struct {
-	sent      *prometheus.CounterVec // peer, kind: what was stored for the peer
-	filtered  *prometheus.CounterVec // peer, kind: what the link may not carry (not sent)
-	received  *prometheus.CounterVec // peer, kind: what was applied
-	refused   *prometheus.CounterVec // peer, reason: inbound beyond the link, or invalid
-	stale     *prometheus.CounterVec // peer: replays and versions already merged
-	conflicts *prometheus.CounterVec // peer: incidents edited on both sides
-	skew      *prometheus.GaugeVec   // peer: peer clock minus ours, seconds
-	skewBad   *prometheus.CounterVec // peer: times the skew went beyond the limit
-	up        *prometheus.GaugeVec   // peer: 1 when heartbeats arrive
-	resent    *prometheus.CounterVec // kind: changes sent again at start (catchup.go)
+	sent       *prometheus.CounterVec // peer, kind: what was stored for the peer
+	filtered   *prometheus.CounterVec // peer, kind: what the link may not carry (not sent)
+	received   *prometheus.CounterVec // peer, kind: what was applied
+	refused    *prometheus.CounterVec // peer, reason: inbound beyond the link, or invalid
+	stale      *prometheus.CounterVec // peer: replays and versions already merged
+	conflicts  *prometheus.CounterVec // peer: incidents edited on both sides
+	skew       *prometheus.GaugeVec   // peer: peer clock minus ours, seconds
+	skewBad    *prometheus.CounterVec // peer: times the skew went beyond the limit
+	up         *prometheus.GaugeVec   // peer: 1 when heartbeats arrive
+	resent     *prometheus.CounterVec // kind: changes sent again at start (catchup.go)
+	queueBytes prometheus.Gauge       // positions waiting for links that are down
 }
 
 func newMetrics(reg prometheus.Registerer) *metrics {
@@ -37,6 +38,8 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 			Help: "1 while the peer's heartbeats arrive."}, []string{"peer"}),
 		resent: prometheus.NewCounterVec(prometheus.CounterOpts{Name: "bluehelm_federation_resent_total",
 			Help: "Changes the store committed around the last stop, sent again at start in case they never reached the links."}, []string{"kind"}),
+		queueBytes: prometheus.NewGauge(prometheus.GaugeOpts{Name: "bluehelm_federation_queue_bytes",
+			Help: "Bytes of positions queued for links that are down (bounded: the oldest are dropped past the bound)."}),
 	}
 	if reg != nil {
 		reg.MustRegister(m.collectors()...)
@@ -45,7 +48,7 @@ func newMetrics(reg prometheus.Registerer) *metrics {
 }
 
 func (m *metrics) collectors() []prometheus.Collector {
-	return []prometheus.Collector{m.sent, m.filtered, m.received, m.refused, m.stale, m.conflicts, m.skew, m.skewBad, m.up, m.resent}
+	return []prometheus.Collector{m.sent, m.filtered, m.received, m.refused, m.stale, m.conflicts, m.skew, m.skewBad, m.up, m.resent, m.queueBytes}
 }
 
 // Register registers the node's metrics, for a node made before the

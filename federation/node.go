@@ -63,6 +63,10 @@ type Options struct {
 	// Checkpoint is how often the point up to which every change is known
 	// to have reached the links moves on (see catchup.go); zero: 30 s.
 	Checkpoint time.Duration
+	// QueueMaxBytes bounds the positions waiting for links that are down;
+	// past it the oldest are dropped. Zero: 1 GiB (some 2.5 million
+	// positions: seven hours of 100 updates/s).
+	QueueMaxBytes int64
 }
 
 // Node is one bluehelm node's end of its federation links.
@@ -88,6 +92,7 @@ type Node struct {
 	// persistTrouble counts failed attempts to store a change for the
 	// peers; while it moves, the checkpoint waits (catchup.go).
 	persistTrouble atomic.Int64
+	queueFull      bool // watchQueue's, on the checkpoints goroutine
 
 	mu    sync.Mutex
 	peers map[string]*peerState
@@ -157,6 +162,9 @@ func New(ctx context.Context, o Options) (*Node, error) {
 	if o.Checkpoint <= 0 {
 		o.Checkpoint = 30 * time.Second
 	}
+	if o.QueueMaxBytes <= 0 {
+		o.QueueMaxBytes = 1 << 30
+	}
 	nc, err := o.Server.Connect("bluehelm-federation")
 	if err != nil {
 		return nil, fmt.Errorf("federation: connecting to the embedded server: %w", err)
@@ -186,9 +194,15 @@ func (n *Node) setup(ctx context.Context) error {
 	// One queue of positions for all links, each link's batcher reading it
 	// with its own consumer: the pipeline stores a position once however
 	// many links carry it, and a position is gone once every link took it.
+	//
+	// The queue is bounded, oldest dropped first: it holds positions only
+	// (superseded by each track's next report), and a link down for days
+	// must not fill the disk and then block this node's pipeline, which
+	// waits for every change to be stored for the links.
 	if _, err := n.js.CreateOrUpdateStream(ctx, jetstream.StreamConfig{
 		Name: queueStream, Subjects: []string{queueSubject(n.self)},
 		Retention: jetstream.InterestPolicy, Storage: jetstream.FileStorage, MaxAge: n.o.Retention,
+		MaxBytes: n.o.QueueMaxBytes, Discard: jetstream.DiscardOld,
 	}); err != nil {
 		return fmt.Errorf("federation: position queue: %w", err)
 	}

@@ -260,13 +260,17 @@ func wantsXML(accept string) bool {
 // parseCSR accepts a PKCS#10 request as base64 DER (ATAK), PEM, or raw DER, and
 // checks its self-signature and key.
 func parseCSR(body []byte) (*x509.CertificateRequest, error) {
-	body = []byte(strings.TrimSpace(string(body)))
+	// Raw DER is binary: trimming "spaces" would cut a request whose last
+	// byte happens to be 0x20, 0x0a, … (about one in forty).
+	if len(body) == 0 || body[0] != 0x30 {
+		body = []byte(strings.TrimSpace(string(body)))
+	}
 	if len(body) == 0 {
 		return nil, invalid("csr", "the request body must be a certificate signing request")
 	}
 	var der []byte
 	switch {
-	case strings.Contains(string(body), "-----BEGIN"):
+	case body[0] != 0x30 && strings.Contains(string(body), "-----BEGIN"):
 		blk, _ := pem.Decode(body)
 		if blk == nil || (blk.Type != "CERTIFICATE REQUEST" && blk.Type != "NEW CERTIFICATE REQUEST") {
 			return nil, invalid("csr", "PEM body is not a CERTIFICATE REQUEST")

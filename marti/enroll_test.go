@@ -515,3 +515,22 @@ func TestHandlersShareARegistry(t *testing.T) {
 		t.Error("API handler without Identify/Attachments/Files")
 	}
 }
+
+// A raw DER request is binary: one whose last byte is an ASCII space or
+// line break (about one in forty) must not be trimmed.
+func TestParseCSRRawDEREndingInSpaceByte(t *testing.T) {
+	key := ecKey(t)
+	for i := 0; ; i++ {
+		if i == 2000 {
+			t.Fatal("no request ending in a space byte in 2,000 tries")
+		}
+		der := makeCSR(t, key)
+		if !strings.ContainsRune(" \t\n\v\f\r", rune(der[len(der)-1])) {
+			continue
+		}
+		if _, err := parseCSR(der); err != nil {
+			t.Fatalf("raw DER ending in %#x: %v", der[len(der)-1], err)
+		}
+		return
+	}
+}

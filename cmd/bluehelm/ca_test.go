@@ -6,6 +6,7 @@ import (
 	"context"
 	"crypto/x509"
 	"encoding/json"
+	"encoding/pem"
 	"encoding/xml"
 	"image/png"
 	"io"
@@ -62,6 +63,41 @@ func TestCAInitTwice(t *testing.T) {
 	}
 	if msg := cliErr(t, "device", "add", "x", "--user", "u", "--data", t.TempDir()); !strings.Contains(msg, "bluehelm ca init") {
 		t.Fatalf("device add without a CA: %s", msg)
+	}
+}
+
+// ca server-cert issues the server's certificate (for HQ's federation
+// listener before its first serve), audited, chained to the mission CA.
+func TestCAServerCert(t *testing.T) {
+	dir := t.TempDir()
+	if msg := cliErr(t, "ca", "server-cert", "--hostname", "hq.example", "--data", dir); !strings.Contains(msg, "bluehelm ca init") {
+		t.Fatalf("server-cert without a CA: %s", msg)
+	}
+	cli(t, "ca", "init", "--data", dir)
+	if msg := cliErr(t, "ca", "server-cert", "--data", dir); !strings.Contains(msg, "usage") && !strings.Contains(msg, "hostname") {
+		t.Fatalf("server-cert without names: %s", msg)
+	}
+	out := cli(t, "ca", "server-cert", "--hostname", "hq.example,10.0.0.10", "--data", dir)
+	if !strings.Contains(out, "hq.example") || !strings.Contains(out, "10.0.0.10") {
+		t.Fatalf("server-cert output:\n%s", out)
+	}
+	pemCert, err := os.ReadFile(filepath.Join(dir, "ca", ca.ServerCertFile))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mission, err := ca.Load(filepath.Join(dir, "ca"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	certs := parsePEMCerts(t, pemCert)
+	if _, err := certs[0].Verify(x509.VerifyOptions{DNSName: "hq.example", Roots: mission.Pool(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}); err != nil {
+		t.Fatalf("the server certificate does not verify for hq.example against the mission CA: %v", err)
+	}
+	if err := certs[0].VerifyHostname("10.0.0.10"); err != nil {
+		t.Fatal(err)
+	}
+	if got := auditCount(t, dir); got != "2 entries verified" {
+		t.Fatalf("audit after init and server-cert: %q", got)
 	}
 }
 
@@ -312,4 +348,29 @@ func TestDeviceAddRefusals(t *testing.T) {
 			t.Errorf("device package %v: %q, want it to mention %q", c.args, msg, c.want)
 		}
 	}
+}
+
+// parsePEMCerts decodes every CERTIFICATE block of a PEM file.
+func parsePEMCerts(t *testing.T, b []byte) []*x509.Certificate {
+	t.Helper()
+	var out []*x509.Certificate
+	for {
+		var blk *pem.Block
+		blk, b = pem.Decode(b)
+		if blk == nil {
+			break
+		}
+		if blk.Type != "CERTIFICATE" {
+			continue
+		}
+		c, err := x509.ParseCertificate(blk.Bytes)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, c)
+	}
+	if len(out) == 0 {
+		t.Fatal("no certificate in the PEM file")
+	}
+	return out
 }

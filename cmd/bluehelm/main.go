@@ -42,6 +42,7 @@ Usage:
   bluehelm audit   verify [--data DIR]              check the audit hash chain
   bluehelm migrate sqlite→postgres --data DIR --to postgres://…  move a node's SQLite store to PostgreSQL
   bluehelm ca      init [--name NAME]               create the mission CA for TAK clients
+  bluehelm ca      server-cert --hostname NAMES     issue the server's TLS certificate from it
   bluehelm device  add|list|revoke|package ...      TAK devices: certificates, data packages, QR
   bluehelm loadgen --addr HOST:PORT [--format xml|v1] [load flags]  CoT load test of any TAK server
   bluehelm version

@@ -277,6 +277,21 @@ func (t tap) Publish(ev live.Event) {
 	t.n.Forward(ev)
 }
 
+// PublishBatch implements ingest.BatchPublisher: the batch goes to next at
+// once (as a batch if next takes batches), then to the links.
+func (t tap) PublishBatch(evs []live.Event) {
+	if bp, ok := t.next.(ingest.BatchPublisher); ok {
+		bp.PublishBatch(evs)
+	} else {
+		for _, ev := range evs {
+			t.next.Publish(ev)
+		}
+	}
+	for _, ev := range evs {
+		t.n.Forward(ev)
+	}
+}
+
 // Forward stores for the links a change this node did not make through its
 // tap: in a cluster, the other nodes' changes, which reach this node on the
 // cluster bus (nats.Options.OnRemote). Without it, what a user edits on

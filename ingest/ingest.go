@@ -85,6 +85,28 @@ type Publisher interface {
 	Publish(ev live.Event)
 }
 
+// BatchPublisher is a Publisher that takes the position events of one batch
+// at once, under the same contract, so that a publisher waiting for a
+// cluster's acknowledgements waits once per batch rather than per report.
+type BatchPublisher interface {
+	Publisher
+	PublishBatch(evs []live.Event)
+}
+
+// publishAll gives evs to out, as one batch when it takes batches.
+func publishAll(out Publisher, evs []live.Event) {
+	if len(evs) == 0 {
+		return
+	}
+	if bp, ok := out.(BatchPublisher); ok {
+		bp.PublishBatch(evs)
+		return
+	}
+	for _, ev := range evs {
+		out.Publish(ev)
+	}
+}
+
 // Pipeline validates, authorises, persists, applies and fans out every write.
 type Pipeline struct {
 	store   Store

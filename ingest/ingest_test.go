@@ -4,7 +4,9 @@ import (
 	"context"
 	"fmt"
 	"path/filepath"
+	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -59,6 +61,67 @@ func auditCount(t *testing.T, e *env) int64 {
 		t.Fatal(err)
 	}
 	return n
+}
+
+// batchRecorder is a BatchPublisher that records what it is given.
+type batchRecorder struct {
+	mu      sync.Mutex
+	single  []live.Event
+	batches [][]live.Event
+}
+
+func (r *batchRecorder) Publish(ev live.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.single = append(r.single, ev)
+}
+
+func (r *batchRecorder) PublishBatch(evs []live.Event) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.batches = append(r.batches, slices.Clone(evs))
+}
+
+// A batch of positions reaches a publisher that takes batches as one batch
+// (a cluster bus then waits once for its acknowledgements), in time order,
+// only the reports that moved a track forward.
+func TestPositionsPublishedAsOneBatch(t *testing.T) {
+	store, err := sqlite.Open(filepath.Join(t.TempDir(), "test.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	rec := &batchRecorder{}
+	p := ingest.New(store, live.NewPicture(), live.NewGeofencer(), live.NewHub(live.HubOptions{}), ingest.Options{Out: rec})
+	if err := p.Load(ctx); err != nil {
+		t.Fatal(err)
+	}
+	t0 := time.Now().UTC().Add(-time.Minute).Truncate(time.Millisecond)
+	batch := []ingest.Report{
+		report("b", t0.Add(2*time.Second), 31.6, 4.85),
+		report("a", t0.Add(time.Second), 31.5, 4.85),
+		report("b", t0, 31.5, 4.8),
+	}
+	if err := p.Positions(ctx, joc, batch); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.single) != 0 || len(rec.batches) != 1 {
+		t.Fatalf("published %d single events and %d batches, want one batch", len(rec.single), len(rec.batches))
+	}
+	var got []string
+	for _, ev := range rec.batches[0] {
+		got = append(got, ev.Key)
+	}
+	if !slices.Equal(got, []string{"b", "a", "b"}) {
+		t.Fatalf("batch keys %v, want b a b (time order)", got)
+	}
+	// A report older than the track's current one moves nothing: not published.
+	if err := p.Positions(ctx, joc, []ingest.Report{report("a", t0, 31.4, 4.85)}); err != nil {
+		t.Fatal(err)
+	}
+	if len(rec.batches) != 1 {
+		t.Fatalf("an old report was published: %d batches", len(rec.batches))
+	}
 }
 
 func TestPositionsBatchIsAllOrNothing(t *testing.T) {

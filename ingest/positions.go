@@ -99,6 +99,7 @@ func (p *Pipeline) Positions(ctx context.Context, by bluehelm.Principal, reports
 	// Apply in time order so that a batch carrying a track's history moves it
 	// forward once per report and geofence crossings are seen in sequence.
 	sort.SliceStable(positions, func(a, b int) bool { return positions[a].Time.Before(positions[b].Time) })
+	evs := make([]live.Event, 0, len(positions))
 	for _, pos := range positions {
 		t := byUID[pos.UID]
 		prev, had, applied := p.picture.Apply(t, pos)
@@ -119,12 +120,15 @@ func (p *Pipeline) Positions(ctx context.Context, by bluehelm.Principal, reports
 		for _, f := range p.monitor.Observe(prevp, cur) {
 			p.handleFinding(ctx, f)
 		}
-		p.out.Publish(live.Event{
+		evs = append(evs, live.Event{
 			Layer: live.LayerTracks, Key: pos.UID, Marking: t.Marking,
 			Where: where, Coalesce: true, Origin: pos.Source,
 			Data: encode("position", cur),
 		})
 	}
+	// Once per batch: a cluster bus then waits for one round of
+	// acknowledgements, not one per report.
+	publishAll(p.out, evs)
 	p.tally(by, positions)
 	p.m.positions.WithLabelValues(positions[0].Source).Add(float64(len(positions)))
 	return nil

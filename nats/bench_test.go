@@ -187,3 +187,23 @@ func BenchmarkPublishSequential(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "events/s")
 }
+
+// BenchmarkPublishBatch is PublishSequential for the pipeline's batches of
+// positions (PublishBatch): 1,000 events per call, acknowledgements awaited
+// together.
+//
+//	go test ./nats -run '^$' -bench PublishBatch -benchtime 20x
+func BenchmarkPublishBatch(b *testing.B) {
+	nodes := startCluster(b, 3, 3)
+	a := nodes[0]
+	evs := make([]live.Event, 1000)
+	b.ResetTimer()
+	for i := range b.N {
+		for k := range evs {
+			evs[k] = positionEvent("batch-"+strconv.Itoa(k%100), open, t0.Add(time.Duration(i*len(evs)+k)*time.Millisecond), 31, 4)
+		}
+		a.bus.PublishBatch(evs)
+	}
+	b.ReportMetric(float64(b.N*len(evs))/b.Elapsed().Seconds(), "events/s")
+	b.ReportMetric(float64(b.Elapsed().Milliseconds())/float64(b.N), "ms/batch")
+}

@@ -332,41 +332,60 @@ func (b *Bus) Publish(ev live.Event) {
 // clients need not wait for the cluster.
 func (b *Bus) PublishWait(ctx context.Context, ev live.Event) error {
 	b.opts.Hub.Publish(ev)
+	m, err := b.message(ev)
+	if err != nil {
+		return err
+	}
+	if b.deferIfWaiting(m) {
+		return ErrDeferred
+	}
+	return b.send(ctx, ev, m, time.Now())
+}
+
+// message builds the stream message of ev, numbered in publication order.
+func (b *Bus) message(ev live.Event) (deferredMsg, error) {
 	meta, err := json.Marshal(eventMeta{Layer: ev.Layer, Key: ev.Key, Marking: ev.Marking,
 		Where:    [4]float64{ev.Where.MinLon, ev.Where.MinLat, ev.Where.MaxLon, ev.Where.MaxLat},
 		Coalesce: ev.Coalesce, Origin: ev.Origin})
 	if err != nil {
-		return fmt.Errorf("nats: encoding event: %w", err)
+		return deferredMsg{}, fmt.Errorf("nats: encoding event: %w", err)
 	}
 	seq := b.seq.Add(1)
-	id := b.opts.NodeID + "." + b.boot + "." + strconv.FormatUint(seq, 36)
 	msg := &natsgo.Msg{Subject: b.subject(ev), Data: ev.Data, Header: natsgo.Header{}}
 	msg.Header.Set(hdrNode, b.opts.NodeID)
 	msg.Header.Set(hdrEvent, string(meta))
 	msg.Header.Set(hdrTime, strconv.FormatInt(time.Now().UnixNano(), 10))
+	return deferredMsg{msg: msg, id: b.opts.NodeID + "." + b.boot + "." + strconv.FormatUint(seq, 36), seq: seq}, nil
+}
 
-	// While events wait for the stream, new ones join them at once: the
-	// stream was unavailable for a whole timeout already.
+// deferIfWaiting defers m when events already wait for the stream: it was
+// unavailable for a whole timeout, so new events join them at once.
+func (b *Bus) deferIfWaiting(m deferredMsg) bool {
 	b.dmu.Lock()
-	if len(b.deferred) > 0 {
-		b.deferLocked(deferredMsg{msg: msg, id: id, seq: seq})
-		b.dmu.Unlock()
-		return ErrDeferred
+	defer b.dmu.Unlock()
+	if len(b.deferred) == 0 {
+		return false
 	}
-	b.dmu.Unlock()
+	b.deferLocked(m)
+	return true
+}
 
-	start := time.Now()
-	ctx, cancel := context.WithTimeout(ctx, b.opts.PublishTimeout)
+// send publishes m and waits for the stream's acknowledgement, retrying
+// through leader elections until PublishTimeout (counted from start) or ctx
+// ends; then it defers m.
+func (b *Bus) send(ctx context.Context, ev live.Event, m deferredMsg, start time.Time) error {
+	ctx, cancel := context.WithDeadline(ctx, start.Add(b.opts.PublishTimeout))
 	defer cancel()
 	wait := 50 * time.Millisecond
+	var err error
 	for attempt := 0; ; attempt++ {
 		// Each attempt gets a short deadline of its own: an attempt sent to a
 		// server that just died would otherwise use up the whole timeout.
 		actx, acancel := context.WithTimeout(ctx, 2*time.Second)
-		_, err = b.pub.PublishMsg(actx, msg, jetstream.WithMsgID(id), jetstream.WithExpectStream(b.opts.Stream))
+		_, err = b.pub.PublishMsg(actx, m.msg, jetstream.WithMsgID(m.id), jetstream.WithExpectStream(b.opts.Stream))
 		acancel()
 		if err == nil {
-			b.published(msg.Subject, seq)
+			b.published(m.msg.Subject, m.seq)
 			b.m.published.Inc()
 			b.m.publishDur.Observe(time.Since(start).Seconds())
 			if attempt > 0 {
@@ -398,9 +417,92 @@ func (b *Bus) PublishWait(ctx context.Context, ev live.Event) error {
 	b.log.Error("the cluster stream did not take an event: deferred, and sent again until it does (new events wait with it)",
 		"layer", ev.Layer, "key", ev.Key, "took", time.Since(start).Round(time.Millisecond), "err", err)
 	b.dmu.Lock()
-	b.deferLocked(deferredMsg{msg: msg, id: id, seq: seq})
+	b.deferLocked(m)
 	b.dmu.Unlock()
 	return fmt.Errorf("nats: publishing %s %s: %w: %w", ev.Layer, ev.Key, ErrDeferred, err)
+}
+
+// asyncPublisher is JetStream's pipelined publishing.
+type asyncPublisher interface {
+	PublishMsgAsync(msg *natsgo.Msg, opts ...jetstream.PublishOpt) (jetstream.PubAckFuture, error)
+}
+
+// batchWindow bounds the publishes in flight in PublishBatch (below the
+// client's own limit of 4,000 outstanding).
+const batchWindow = 1000
+
+// PublishBatch implements ingest.BatchPublisher: PublishWait for every event,
+// but with the publishes pipelined and their acknowledgements awaited
+// together, so a batch of a thousand positions costs about one round trip to
+// the replicas, not a thousand. Events of one key keep their order: they
+// leave in order on one connection and the stream stores them so; one that
+// needs a retry is published again after its successors, which is harmless
+// for positions (the pictures keep the newest) and is why only the pipeline's
+// positions come this way.
+func (b *Bus) PublishBatch(evs []live.Event) {
+	ap, ok := b.pub.(asyncPublisher)
+	if !ok {
+		for _, ev := range evs {
+			_ = b.PublishWait(context.Background(), ev)
+		}
+		return
+	}
+	for _, ev := range evs {
+		b.opts.Hub.Publish(ev)
+	}
+	start := time.Now()
+	ctx, cancel := context.WithDeadline(context.Background(), start.Add(b.opts.PublishTimeout))
+	defer cancel()
+	type sent struct {
+		ev live.Event
+		m  deferredMsg
+		f  jetstream.PubAckFuture // nil: deferred, or to be sent one by one
+	}
+	for lo := 0; lo < len(evs); lo += batchWindow {
+		var batch []sent
+		for _, ev := range evs[lo:min(lo+batchWindow, len(evs))] {
+			m, err := b.message(ev)
+			if err != nil {
+				b.log.Error("encoding an event for the cluster", "key", ev.Key, "err", err)
+				continue
+			}
+			s := sent{ev: ev, m: m}
+			if !b.deferIfWaiting(m) {
+				if f, err := ap.PublishMsgAsync(m.msg, jetstream.WithMsgID(m.id), jetstream.WithExpectStream(b.opts.Stream)); err == nil {
+					s.f = f
+				}
+			}
+			batch = append(batch, s)
+		}
+		for _, s := range batch {
+			if s.f != nil {
+				select {
+				case <-s.f.Ok():
+					b.published(s.m.msg.Subject, s.m.seq)
+					b.m.published.Inc()
+					b.m.publishDur.Observe(time.Since(start).Seconds())
+					continue
+				case <-s.f.Err():
+				case <-ctx.Done():
+				}
+			} else if b.isDeferred(s.m) {
+				continue
+			}
+			// One by one now, retrying and then deferring as PublishWait
+			// does (past the timeout: deferred at once). The same Msg-Id:
+			// if the pipelined publish lands after all, the stream drops
+			// the copy.
+			_ = b.send(context.Background(), s.ev, s.m, start)
+		}
+	}
+}
+
+// isDeferred reports whether m itself waits in the deferred set.
+func (b *Bus) isDeferred(m deferredMsg) bool {
+	b.dmu.Lock()
+	defer b.dmu.Unlock()
+	d, ok := b.deferred[m.msg.Subject]
+	return ok && d.seq >= m.seq
 }
 
 // positionMsg is the part of a position event the picture needs.

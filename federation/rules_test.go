@@ -304,18 +304,23 @@ func TestConflictKeepsBothRevisions(t *testing.T) {
 		if c.Actor != "hq" || c.Incident.Title != "clash at the market (HQ: unconfirmed)" {
 			t.Errorf("%s: conflict %s v%d %q, want HQ's revision", n.name, c.Actor, c.Version, c.Incident.Title)
 		}
-		alerts, err := n.store.Alerts(testCtx, bluehelm.AlertFilter{Viewer: joc, Limit: 100})
-		if err != nil {
-			t.Fatal(err)
-		}
-		raised := 0
-		for _, a := range alerts {
-			if a.Rule == ingest.ConflictRule && a.IncidentID == got.ID {
-				raised++
+		// The alert is raised just after the merged copy is stored.
+		raised := func() int {
+			alerts, err := n.store.Alerts(testCtx, bluehelm.AlertFilter{Viewer: joc, Limit: 100})
+			if err != nil {
+				t.Fatal(err)
 			}
+			k := 0
+			for _, a := range alerts {
+				if a.Rule == ingest.ConflictRule && a.IncidentID == got.ID {
+					k++
+				}
+			}
+			return k
 		}
-		if raised != 1 {
-			t.Errorf("%s: %d conflict alerts, want 1", n.name, raised)
+		waitFor(t, 30*time.Second, n.name+"'s conflict alert", func() bool { return raised() > 0 })
+		if k := raised(); k != 1 {
+			t.Errorf("%s: %d conflict alerts, want 1", n.name, k)
 		}
 	}
 	conflicts := counter(hq.fed.m.conflicts, "camp1") + counter(camp.fed.m.conflicts, "hq")

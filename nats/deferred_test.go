@@ -223,9 +223,7 @@ func TestPublishBatch(t *testing.T) {
 		}
 		seen[ev.Key] = pm.Data.Position.Time
 	}
-	if len(atA.snapshot()) == 0 {
-		t.Fatal("a's own subscriber got nothing")
-	}
+	waitFor(t, "a's own subscriber to get the batch", 30*time.Second, func() bool { return len(atA.snapshot()) > 0 })
 	a.bus.dmu.Lock()
 	left := len(a.bus.deferred)
 	a.bus.dmu.Unlock()

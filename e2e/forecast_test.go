@@ -132,6 +132,8 @@ func TestForecastLayerAndAlerts(t *testing.T) {
 		const d = await window.bluehelmMap.getSource("risk").getData();
 		return d.features.length > 0;
 	})()`)
+	// The panel's caption is drawn after the source has the cells.
+	b.waitFor("the forecast's caption", stepTimeout, `!!document.querySelector("#map-risk .bh-risk-caption")`)
 	caption := eval[string](b, `document.querySelector("#map-risk .bh-risk-caption").textContent`)
 	if !strings.Contains(caption, "next 30 days") || !strings.Contains(caption, "model "+sf.Model) || !strings.Contains(caption, "Forecast of ") {
 		t.Errorf("caption %q", caption)

@@ -132,6 +132,12 @@ type Bus struct {
 	kick     chan struct{}
 	stop     chan struct{}
 	stopped  chan struct{}
+
+	// The consumer's progress, for watch.
+	stream  jetstream.Stream
+	lastSeq atomic.Uint64 // stream sequence of the last message applied (or skipped as ours)
+	lastMsg atomic.Int64  // unix ns of the last message, or of the consumer's start
+	watched chan struct{}
 }
 
 type busMetrics struct {
@@ -146,6 +152,7 @@ type busMetrics struct {
 	pending    prometheus.Gauge
 	deferred   prometheus.Gauge
 	dropped    prometheus.Counter
+	restarts   prometheus.Counter
 }
 
 func newBusMetrics() busMetrics {
@@ -171,6 +178,8 @@ func newBusMetrics() busMetrics {
 			Help: "Stream messages not yet consumed by this node."}),
 		deferred: prometheus.NewGauge(prometheus.GaugeOpts{Name: "bluehelm_bus_deferred",
 			Help: "Keys whose latest event the cluster stream has not taken yet (kept and sent again)."}),
+		restarts: prometheus.NewCounter(prometheus.CounterOpts{Name: "bluehelm_bus_consumer_restarts_total",
+			Help: "Times this node's consumer of the cluster stream stalled and was started again."}),
 		dropped: prometheus.NewCounter(prometheus.CounterOpts{Name: "bluehelm_bus_deferred_dropped_total",
 			Help: "Deferred events dropped because too many keys waited (other nodes see those keys at their next change)."}),
 	}
@@ -220,7 +229,7 @@ func New(ctx context.Context, o Options) (*Bus, error) {
 	b := newBus(o, js)
 	if o.Registerer != nil {
 		o.Registerer.MustRegister(b.m.published, b.m.failed, b.m.retries, b.m.publishDur,
-			b.m.applied, b.m.stale, b.m.bad, b.m.lag, b.m.pending, b.m.deferred, b.m.dropped)
+			b.m.applied, b.m.stale, b.m.bad, b.m.lag, b.m.pending, b.m.deferred, b.m.dropped, b.m.restarts)
 	}
 
 	cfg := jetstream.StreamConfig{
@@ -258,17 +267,43 @@ func New(ctx context.Context, o Options) (*Bus, error) {
 		}
 	}
 
-	// An ordered consumer is ephemeral and never acknowledged: it follows the
-	// stream in order and, when the node serving it goes away, is recreated from
-	// the last sequence it delivered, so a lost node costs a pause, not events.
-	cons, err := stream.OrderedConsumer(ctx, jetstream.OrderedConsumerConfig{
-		DeliverPolicy: jetstream.DeliverNewPolicy,
-	})
-	if err != nil {
-		return nil, fmt.Errorf("nats: consumer on %s: %w", o.Stream, err)
+	// Where this node starts following the stream: after what it holds now
+	// (asked with short deadlines: a forming cluster may not answer at once).
+	for ctx.Err() == nil {
+		ictx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		si, err := stream.Info(ictx)
+		cancel()
+		if err == nil {
+			b.lastSeq.Store(si.State.LastSeq)
+			break
+		}
 	}
-	b.cc, err = cons.Consume(b.apply,
-		jetstream.PullMaxMessages(o.ConsumeBuffer),
+	b.stream = stream
+	if err := b.consume(ctx, 0); err != nil {
+		return nil, err
+	}
+	go b.watch()
+	go func() { defer close(b.stopped); b.redeliver(b.stop) }()
+	b.log.Info("cluster bus started", "stream", o.Stream, "replicas", o.Replicas, "subjects", o.SubjectPrefix+".>")
+	return b, nil
+}
+
+// consume starts following the stream with an ordered consumer, from
+// startSeq (0: new messages only). An ordered consumer is ephemeral and never
+// acknowledged: it follows the stream in order and, when the node serving it
+// goes away, is recreated from the last sequence it delivered, so a lost node
+// costs a pause, not events.
+func (b *Bus) consume(ctx context.Context, startSeq uint64) error {
+	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverNewPolicy}
+	if startSeq > 0 {
+		cfg = jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverByStartSequencePolicy, OptStartSeq: startSeq}
+	}
+	cons, err := b.stream.OrderedConsumer(ctx, cfg)
+	if err != nil {
+		return fmt.Errorf("nats: consumer on %s: %w", b.opts.Stream, err)
+	}
+	cc, err := cons.Consume(b.apply,
+		jetstream.PullMaxMessages(b.opts.ConsumeBuffer),
 		// Short pull expiry and heartbeat: a consumer whose stream leader died
 		// notices within a couple of seconds and is recreated elsewhere.
 		jetstream.PullExpiry(2*time.Second),
@@ -277,11 +312,53 @@ func New(ctx context.Context, o Options) (*Bus, error) {
 			b.log.Warn("consuming the cluster stream", "err", err)
 		}))
 	if err != nil {
-		return nil, fmt.Errorf("nats: consuming %s: %w", o.Stream, err)
+		return fmt.Errorf("nats: consuming %s: %w", b.opts.Stream, err)
 	}
-	go func() { defer close(b.stopped); b.redeliver(b.stop) }()
-	b.log.Info("cluster bus started", "stream", o.Stream, "replicas", o.Replicas, "subjects", o.SubjectPrefix+".>")
-	return b, nil
+	b.lastMsg.Store(time.Now().UnixNano())
+	b.cc = cc
+	return nil
+}
+
+// watch restarts the consumer when it has stalled: the stream holds
+// messages past the last one this node applied and none came for a while.
+// After a node loss the client's ordered consumer was seen (once in CI) to
+// stop for good after a missed heartbeat, leaving this node's picture
+// frozen; a stream that is merely quiet is left alone.
+func (b *Bus) watch() {
+	defer close(b.watched)
+	t := time.NewTicker(5 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-b.stop:
+			return
+		case <-t.C:
+		}
+		if time.Since(time.Unix(0, b.lastMsg.Load())) < 10*time.Second {
+			continue
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+		si, err := b.stream.Info(ctx)
+		cancel()
+		last := b.lastSeq.Load()
+		if err != nil || si.State.LastSeq <= last {
+			continue
+		}
+		b.mu.Lock()
+		if b.closed {
+			b.mu.Unlock()
+			return
+		}
+		b.log.Warn("the cluster stream consumer stalled; starting it again", "from", last+1, "stream_last", si.State.LastSeq)
+		b.cc.Stop()
+		ctx, cancel = context.WithTimeout(context.Background(), 5*time.Second)
+		if err := b.consume(ctx, last+1); err != nil {
+			b.log.Error("restarting the cluster stream consumer; trying again", "err", err)
+		}
+		cancel()
+		b.m.restarts.Inc()
+		b.mu.Unlock()
+	}
 }
 
 // newBus is the Bus without its stream and consumer (New makes them).
@@ -289,7 +366,7 @@ func newBus(o Options, js jetstream.JetStream) *Bus {
 	b := &Bus{opts: o, js: js, log: o.Logger.With("component", "bus", "node", o.NodeID),
 		boot: strconv.FormatInt(time.Now().UnixNano(), 36), m: newBusMetrics(),
 		deferred: map[string]deferredMsg{}, kick: make(chan struct{}, 1),
-		stop: make(chan struct{}), stopped: make(chan struct{})}
+		stop: make(chan struct{}), stopped: make(chan struct{}), watched: make(chan struct{})}
 	if js != nil {
 		b.pub = js
 	}
@@ -310,6 +387,11 @@ func (b *Bus) Close() {
 	}
 	close(b.stop)
 	<-b.stopped
+	if b.stream != nil {
+		b.mu.Unlock() // watch may be waiting for mu to see closed
+		<-b.watched
+		b.mu.Lock()
+	}
 }
 
 // subject is per layer and key, so that the stream's per-subject limit keeps the
@@ -516,7 +598,12 @@ type positionMsg struct {
 func (b *Bus) apply(msg jetstream.Msg) {
 	if md, err := msg.Metadata(); err == nil {
 		b.m.pending.Set(float64(md.NumPending))
+		if md.Sequence.Stream <= b.lastSeq.Load() {
+			return // seen already (a restarted consumer may repeat one)
+		}
+		b.lastSeq.Store(md.Sequence.Stream)
 	}
+	b.lastMsg.Store(time.Now().UnixNano())
 	h := msg.Headers()
 	if h.Get(hdrNode) == b.opts.NodeID {
 		return // this node's own event: its hub had it at publish

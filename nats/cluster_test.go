@@ -47,7 +47,9 @@ func (n *testNode) kill() {
 	n.nc.Close()
 	n.srv.Shutdown()
 	n.srv.WaitForShutdown()
-	n.bus.Close()
+	if n.bus != nil {
+		n.bus.Close()
+	}
 }
 
 // restart starts a killed node again on its data, with a new picture and hub,
